@@ -1,0 +1,284 @@
+#include "common/kafka/consumer.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/kafka/rdkafka_config.h"
+#include "common/status/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+#include "spdlog/spdlog.h"
+
+namespace prm::kafka {
+
+bool IsPoison(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// The lag gauges, refreshed from librdkafka's statistics.
+class LagStats final : public RdKafka::EventCb {
+ public:
+  LagStats(prometheus::Registry* registry, std::string group) : group_(std::move(group)) {
+    if (registry != nullptr) {
+      family_ = &prometheus::BuildGauge()
+                     .Name("kafka_consumer_lag")
+                     .Help("Records between the consumer's stored offset and the partition end")
+                     .Register(*registry);
+    }
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    switch (event.type()) {
+      case RdKafka::Event::EVENT_STATS:
+        if (family_ != nullptr) Update(event.str());
+        break;
+      case RdKafka::Event::EVENT_ERROR:
+        spdlog::warn("kafka consumer {}: {}", group_, event.str());
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  void Update(const std::string& json) {
+    auto stats = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (stats.is_discarded() || !stats.contains("topics")) return;
+    for (const auto& [topic, t] : stats["topics"].items()) {
+      if (!t.contains("partitions")) continue;
+      for (const auto& [partition, p] : t["partitions"].items()) {
+        if (partition == "-1" || !p.contains("consumer_lag")) continue;
+        int64_t lag = p["consumer_lag"].get<int64_t>();
+        if (lag < 0) continue;  // not assigned to this member
+        family_->Add({{"topic", topic}, {"partition", partition}, {"group", group_}})
+            .Set(static_cast<double>(lag));
+      }
+    }
+  }
+
+  std::string group_;
+  prometheus::Family<prometheus::Gauge>* family_ = nullptr;
+};
+
+class RdConsumer final : public Consumer {
+ public:
+  RdConsumer(ConsumerOptions options, Handler handler, Producer* dlq,
+             prometheus::Registry* metrics)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        dlq_(dlq),
+        lag_(metrics, options_.group_id) {
+    if (metrics != nullptr) {
+      records_ = &prometheus::BuildCounter()
+                      .Name("kafka_consumer_records_total")
+                      .Help("Records handled, by outcome (ok, dlq, retry)")
+                      .Register(*metrics);
+      dlq_total_ = &prometheus::BuildCounter()
+                        .Name("kafka_consumer_dlq_total")
+                        .Help("Records sent to a dead-letter topic")
+                        .Register(*metrics);
+    }
+  }
+
+  ~RdConsumer() override { Stop(); }
+
+  absl::Status Start() override {
+    std::map<std::string, std::string> defaults = {
+        {"group.id", options_.group_id},
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.commit.interval.ms", "1000"},
+        {"auto.offset.reset", "earliest"},
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "1000"},
+        {"statistics.interval.ms",
+         absl::StrCat(absl::ToInt64Milliseconds(options_.stats_interval))},
+    };
+    ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::Conf> conf, MakeConf(options_.client, defaults));
+    std::string error;
+    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(&lag_), error) !=
+        RdKafka::Conf::CONF_OK) {
+      return absl::InternalError(error);
+    }
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    if (!consumer_) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
+    if (RdKafka::ErrorCode err = consumer_->subscribe(options_.topics);
+        err != RdKafka::ERR_NO_ERROR) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("subscribe to ", absl::StrJoin(options_.topics, ","), ": ",
+                       RdKafka::err2str(err)));
+    }
+    thread_ = std::thread([this] { Loop(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    std::lock_guard lock(stop_mu_);
+    if (!consumer_) return;
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    // close() commits the stored offsets and leaves the group.
+    if (RdKafka::ErrorCode err = consumer_->close(); err != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("kafka consumer {}: close: {}", options_.group_id, RdKafka::err2str(err));
+    }
+    consumer_.reset();
+  }
+
+ private:
+  void Loop() {
+    absl::Duration backoff = options_.min_retry_backoff;
+    while (!stop_.load()) {
+      std::unique_ptr<RdKafka::Message> message(consumer_->consume(100));
+      switch (message->err()) {
+        case RdKafka::ERR_NO_ERROR:
+          break;
+        case RdKafka::ERR__TIMED_OUT:
+        case RdKafka::ERR__PARTITION_EOF:
+          continue;
+        default:
+          spdlog::warn("kafka consumer {}: {}", options_.group_id, message->errstr());
+          continue;
+      }
+      Record record = ToRecord(*message);
+      absl::Status status = handler_(record);
+      if (status.ok()) {
+        Count(record.topic, "ok");
+        StoreOffset(*message);
+        backoff = options_.min_retry_backoff;
+      } else if (IsPoison(status)) {
+        if (!DeadLetter(record, status)) {
+          Rewind(*message);  // the DLQ is unreachable: the record is retried like a transient
+          Sleep(backoff);
+          backoff = std::min(backoff * 2, options_.max_retry_backoff);
+          continue;
+        }
+        Count(record.topic, "dlq");
+        StoreOffset(*message);
+        backoff = options_.min_retry_backoff;
+      } else {
+        Count(record.topic, "retry");
+        spdlog::warn("kafka consumer {}: {}[{}]@{} will be retried in {}: {}", options_.group_id,
+                     record.topic, record.partition, record.offset,
+                     absl::FormatDuration(backoff), status.ToString());
+        Rewind(*message);
+        Sleep(backoff);
+        backoff = std::min(backoff * 2, options_.max_retry_backoff);
+      }
+    }
+  }
+
+  static Record ToRecord(RdKafka::Message& m) {
+    Record r;
+    r.topic = m.topic_name();
+    r.partition = m.partition();
+    r.offset = m.offset();
+    if (m.key() != nullptr) r.key = *m.key();
+    r.value.assign(static_cast<const char*>(m.payload()), m.len());
+    if (RdKafka::Headers* headers = m.headers(); headers != nullptr) {
+      for (const auto& h : headers->get_all()) {
+        r.headers.push_back(
+            {h.key(), h.value() ? std::string(static_cast<const char*>(h.value()), h.value_size())
+                                : std::string()});
+      }
+    }
+    return r;
+  }
+
+  bool DeadLetter(const Record& record, const absl::Status& why) {
+    Record dead = record;
+    dead.topic = record.topic + options_.dlq_suffix;
+    dead.partition = -1;
+    dead.offset = -1;
+    dead.headers.push_back({kDlqTopicHeader, record.topic});
+    dead.headers.push_back({kDlqPartitionHeader, absl::StrCat(record.partition)});
+    dead.headers.push_back({kDlqOffsetHeader, absl::StrCat(record.offset)});
+    dead.headers.push_back({kDlqErrorHeader, why.ToString()});
+    dead.headers.push_back({kDlqGroupHeader, options_.group_id});
+    absl::Status sent = dlq_->Produce(dead, absl::Seconds(30));
+    if (!sent.ok()) {
+      spdlog::error("kafka consumer {}: cannot dead-letter {}[{}]@{}: {}", options_.group_id,
+                    record.topic, record.partition, record.offset, sent.ToString());
+      return false;
+    }
+    spdlog::warn("kafka consumer {}: {}[{}]@{} sent to {}: {}", options_.group_id, record.topic,
+                 record.partition, record.offset, dead.topic, why.ToString());
+    if (dlq_total_ != nullptr) {
+      dlq_total_->Add({{"topic", record.topic}, {"group", options_.group_id}}).Increment();
+    }
+    return true;
+  }
+
+  void StoreOffset(const RdKafka::Message& m) {
+    std::unique_ptr<RdKafka::TopicPartition> tp(
+        RdKafka::TopicPartition::create(m.topic_name(), m.partition(), m.offset() + 1));
+    std::vector<RdKafka::TopicPartition*> offsets = {tp.get()};
+    if (RdKafka::ErrorCode err = consumer_->offsets_store(offsets); err != RdKafka::ERR_NO_ERROR) {
+      // The partition was revoked meanwhile; its new owner will see the record again.
+      spdlog::warn("kafka consumer {}: offsets_store: {}", options_.group_id,
+                   RdKafka::err2str(err));
+    }
+  }
+
+  void Rewind(const RdKafka::Message& m) {
+    std::unique_ptr<RdKafka::TopicPartition> tp(
+        RdKafka::TopicPartition::create(m.topic_name(), m.partition(), m.offset()));
+    if (RdKafka::ErrorCode err = consumer_->seek(*tp, 5000); err != RdKafka::ERR_NO_ERROR) {
+      spdlog::warn("kafka consumer {}: seek: {}", options_.group_id, RdKafka::err2str(err));
+    }
+  }
+
+  void Sleep(absl::Duration d) {
+    absl::Time until = absl::Now() + d;
+    while (!stop_.load() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(20));
+  }
+
+  void Count(const std::string& topic, const char* outcome) {
+    if (records_ == nullptr) return;
+    records_->Add({{"topic", topic}, {"group", options_.group_id}, {"outcome", outcome}})
+        .Increment();
+  }
+
+  ConsumerOptions options_;
+  Handler handler_;
+  Producer* dlq_;
+  LagStats lag_;
+  prometheus::Family<prometheus::Counter>* records_ = nullptr;
+  prometheus::Family<prometheus::Counter>* dlq_total_ = nullptr;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::mutex stop_mu_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
+                                                           Handler handler, Producer* dlq,
+                                                           prometheus::Registry* metrics) {
+  if (options.group_id.empty()) return absl::InvalidArgumentError("consumer group_id is empty");
+  if (options.topics.empty()) return absl::InvalidArgumentError("consumer has no topics");
+  if (dlq == nullptr) return absl::InvalidArgumentError("consumer needs a DLQ producer");
+  return std::unique_ptr<Consumer>(
+      new RdConsumer(std::move(options), std::move(handler), dlq, metrics));
+}
+
+}  // namespace prm::kafka

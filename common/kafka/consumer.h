@@ -1,0 +1,76 @@
+#pragma once
+
+// A Kafka consumer-group member that hands each record to a handler and stores the record's
+// offset only after the handler says its effect is durable (SPEC §2). Delivery is at least
+// once, so handlers must be idempotent (see common/storage/processed_events.h).
+//
+// What the handler's status means:
+//   OK                      the effect is stored: the offset is stored and later committed.
+//   INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, OUT_OF_RANGE, ALREADY_EXISTS, DATA_LOSS
+//                           the record can never be processed (poison): it is copied to
+//                           `<topic><dlq_suffix>` with headers naming its origin and the error,
+//                           then its offset is stored, so the partition keeps flowing.
+//   anything else           transient (a store or dependency is down): the same record is
+//                           retried after a growing backoff; the partition waits.
+//
+// One thread per consumer calls the handler, one record at a time, in partition order.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/kafka/producer.h"
+#include "common/kafka/record.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace prm::kafka {
+
+// Header names of a DLQ record (its key, value and original headers are kept as they were).
+inline constexpr char kDlqTopicHeader[] = "prm_dlq_topic";
+inline constexpr char kDlqPartitionHeader[] = "prm_dlq_partition";
+inline constexpr char kDlqOffsetHeader[] = "prm_dlq_offset";
+inline constexpr char kDlqErrorHeader[] = "prm_dlq_error";
+inline constexpr char kDlqGroupHeader[] = "prm_dlq_consumer_group";
+
+struct ConsumerOptions {
+  ClientOptions client;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string dlq_suffix = ".dlq";
+  absl::Duration min_retry_backoff = absl::Milliseconds(100);
+  absl::Duration max_retry_backoff = absl::Seconds(5);
+  absl::Duration stats_interval = absl::Seconds(5);  // consumer-lag metric refresh
+};
+
+using Handler = std::function<absl::Status(const Record&)>;
+
+// True for the codes that send a record to the DLQ.
+bool IsPoison(const absl::Status& status);
+
+class Consumer {
+ public:
+  // `dlq` must outlive the consumer. `metrics` may be null; when given, the consumer exports
+  // kafka_consumer_records_total{topic,group,outcome}, kafka_consumer_dlq_total{topic,group}
+  // and kafka_consumer_lag{topic,partition,group}.
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
+                                                          Handler handler, Producer* dlq,
+                                                          prometheus::Registry* metrics);
+  virtual ~Consumer() = default;
+
+  // Joins the group and starts the consuming thread.
+  virtual absl::Status Start() = 0;
+
+  // Finishes the record in hand, commits stored offsets and leaves the group. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace prm::kafka
