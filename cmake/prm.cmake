@@ -1,4 +1,5 @@
 # Small helpers shared by every CMakeLists.txt in the tree.
+include(GoogleTest)
 
 # prm_test(NAME <name> SOURCES <files...> LIBS <targets...> LABELS <labels...>)
 # Builds one GoogleTest binary and registers its tests with ctest under the given labels

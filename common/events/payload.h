@@ -1,0 +1,42 @@
+#pragma once
+
+// Protobuf payloads in CloudEvents (SPEC §3.3): a domain event message travels as its binary
+// encoding (`application/protobuf`) or its canonical proto3 JSON mapping (`application/json`);
+// consumers accept both.
+//
+// Thread-safe (no shared state).
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/events/cloud_event.h"
+#include "google/protobuf/message.h"
+
+namespace prm::events {
+
+enum class PayloadEncoding { kProtobuf, kJson };
+
+// An event carrying `payload`. `subject_and_key` (the aggregate id: partner, deal or task id)
+// becomes both the `subject` attribute and the Kafka record key. Binary encoding is
+// deterministic. If the JSON mapping of `payload` fails (e.g. a NaN in a google.protobuf.Value,
+// or an Any of an unknown type), the event falls back to application/protobuf, which every
+// consumer accepts, rather than losing the event.
+CloudEvent MakeEvent(const google::protobuf::Message& payload, std::string type,
+                     std::string source, std::string id, absl::Time time,
+                     std::string subject_and_key,
+                     PayloadEncoding encoding = PayloadEncoding::kProtobuf);
+
+// Parses the event's data into `out` (cleared first). Accepts datacontenttype
+// application/protobuf, application/x-protobuf and application/json (parameters such as
+// "; charset=utf-8" ignored). JSON is the canonical proto3 mapping and unknown fields are
+// rejected so that a producer's typo surfaces at once instead of silently dropping data.
+// Unknown fields in binary protobuf are kept (wire-format evolution).
+// When `expected_type` is not empty, the event's type must equal it.
+// INVALID_ARGUMENT for a type mismatch, another (or missing) content type, or data that does not
+// parse as `out`'s message type; on error `*out` is unspecified.
+absl::Status UnpackPayload(const CloudEvent& event, google::protobuf::Message* out,
+                           std::string_view expected_type = {});
+
+}  // namespace prm::events

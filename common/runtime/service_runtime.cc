@@ -1,0 +1,262 @@
+#include "common/runtime/service_runtime.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/events/kafka_binding.h"
+#include "common/events/payload.h"
+#include "common/kafka/consumer.h"
+#include "common/log/log.h"
+#include "common/server/service_host.h"
+#include "common/server/termination_signals.h"
+#include "common/status/status_macros.h"
+#include "common/storage/outbox.h"
+#include "common/storage/processed_events.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "spdlog/spdlog.h"
+
+extern char** environ;
+
+namespace prm::runtime {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<auth::TokenVerifier> MakeVerifier(const RuntimeOptions& o, const Clock& clock) {
+  auth::JwtOptions jwt{.algorithm = o.jwt_algorithm,
+                       .issuer = o.jwt_issuer,
+                       .audience = o.jwt_audience};
+  if (o.jwt_algorithm == "HS256") {
+    if (!o.jwt_secret_file.empty()) {
+      ASSIGN_OR_RETURN(jwt.hs256_secret, ReadFile(o.jwt_secret_file, "jwt-secret-file"));
+      while (!jwt.hs256_secret.empty() && std::isspace(jwt.hs256_secret.back())) {
+        jwt.hs256_secret.pop_back();
+      }
+    } else {
+      jwt.hs256_secret = o.jwt_secret;
+    }
+  } else {
+    ASSIGN_OR_RETURN(jwt.rs256_public_key_pem,
+                     ReadFile(o.jwt_public_key_file, "jwt-public-key-file"));
+  }
+  return auth::TokenVerifier::Create(std::move(jwt), clock);
+}
+
+class RuntimeImpl final : public Runtime {
+ public:
+  RuntimeImpl(std::string name, RuntimeOptions options, server::ServiceHost& host)
+      : name_(std::move(name)),
+        options_(std::move(options)),
+        host_(host),
+        source_(absl::StrCat("prm/", name_)) {}
+
+  absl::Status Open(const ServiceDefinition& definition) {
+    ASSIGN_OR_RETURN(auto verifier, MakeVerifier(options_, clock()));
+    verifier_ = std::make_unique<auth::TokenVerifier>(std::move(verifier));
+    authenticator_ = [v = verifier_.get()](std::string_view authorization) {
+      return v->VerifyAuthorizationHeader(authorization);
+    };
+
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot create data directory ", options_.data_dir, ": ", ec.message()));
+    }
+    std::vector<sqlite::Schema> schemas = {outbox::Schema(), processed_events::Schema()};
+    schemas.insert(schemas.end(), definition.schemas.begin(), definition.schemas.end());
+    ASSIGN_OR_RETURN(
+        db_, sqlite::Database::Open(
+                 {.path = (std::filesystem::path(options_.data_dir) / (name_ + ".sqlite")).string(),
+                  .durability = options_.sqlite_durability == "normal" ? sqlite::Durability::kNormal
+                                                                       : sqlite::Durability::kFull},
+                 schemas));
+
+    ASSIGN_OR_RETURN(producer_, kafka::Producer::Create({.brokers = options_.kafka_brokers,
+                                                         .client_id = name_}));
+    relay_ = std::make_unique<kafka::OutboxRelay>(*db_, *producer_, clock(), kafka::RelayOptions{},
+                                                  &host_.metrics_registry());
+    return absl::OkStatus();
+  }
+
+  absl::Status StartConsumer(std::vector<std::string> topics, ServiceParts& parts) {
+    if (topics.empty()) return absl::OkStatus();
+    kafka::Handler handler = [this, &parts](const kafka::Record& record) -> absl::Status {
+      ASSIGN_OR_RETURN(events::CloudEvent event, events::Decode(record));
+      absl::StatusOr<std::unique_ptr<google::protobuf::Message>> payload =
+          DecodeEventPayload(event);
+      if (absl::IsNotFound(payload.status())) {
+        // A newer producer's event type: not ours to judge, and not poison.
+        spdlog::debug("ignoring event type {} from {}", event.type, event.source);
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(payload.status());
+      RETURN_IF_ERROR(processed_events::ApplyOnce(
+          *db_, event.source, event.id, clock().Now(),
+          [&](sqlite::Transaction& tx) { return parts.ApplyEvent(event, **payload, tx); }));
+      relay_->Notify();
+      return absl::OkStatus();
+    };
+    ASSIGN_OR_RETURN(consumer_,
+                     kafka::Consumer::Create({.client = {.brokers = options_.kafka_brokers,
+                                                         .client_id = name_},
+                                              .group_id = options_.kafka_group,
+                                              .topics = std::move(topics)},
+                                             std::move(handler), producer_.get(),
+                                             &host_.metrics_registry()));
+    return consumer_->Start();
+  }
+
+  void StartRelay() { relay_->Start(); }
+  void StopConsumer() {
+    if (consumer_) consumer_->Stop();
+  }
+  void StopRelay() {
+    if (absl::Status s = relay_->Stop(absl::Seconds(3)); !s.ok()) {
+      spdlog::warn("outbox relay stopped with events left to publish after restart: {}",
+                   s.ToString());
+    }
+  }
+
+  const std::string& service_name() const override { return name_; }
+  const RuntimeOptions& options() const override { return options_; }
+  sqlite::Database& db() override { return *db_; }
+  const Clock& clock() const override { return SystemClock::Instance(); }
+  kafka::OutboxRelay& relay() override { return *relay_; }
+  prometheus::Registry& metrics() override { return host_.metrics_registry(); }
+  const server::Authenticator& authenticator() const override { return authenticator_; }
+  const std::string& event_source() const override { return source_; }
+
+ private:
+  std::string name_;
+  RuntimeOptions options_;
+  server::ServiceHost& host_;
+  std::string source_;
+  std::unique_ptr<auth::TokenVerifier> verifier_;
+  server::Authenticator authenticator_;
+  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::OutboxRelay> relay_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+}  // namespace
+
+void RegisterRuntimeFlags(FlagSet& flags, RuntimeOptions* o) {
+  server::RegisterServerFlags(flags, &o->server);
+  flags.String("data-dir", &o->data_dir, "directory holding the service's SQLite database");
+  flags.Choice("sqlite-durability", &o->sqlite_durability, {"full", "normal"},
+               "full fsyncs every commit (survives power loss); normal survives process crashes");
+  flags.String("kafka-brokers", &o->kafka_brokers, "Kafka bootstrap servers host:port[,...]");
+  flags.String("kafka-group", &o->kafka_group, "consumer group id");
+  flags.String("topic-sales", &o->topics.sales, "ERP sales events topic");
+  flags.String("topic-partner", &o->topics.partner, "partner-registry events topic");
+  flags.String("topic-deal", &o->topics.deal, "deal-registration events topic");
+  flags.String("topic-routing", &o->topics.routing, "concierge-routing events topic");
+  flags.String("topic-forecast", &o->topics.forecast, "forecast events topic");
+  flags.Choice("jwt-algorithm", &o->jwt_algorithm, {"HS256", "RS256"},
+               "signature algorithm accepted on bearer tokens (only this one)");
+  flags.String("jwt-secret-file", &o->jwt_secret_file, "HS256: file holding the shared secret");
+  flags.String("jwt-secret", &o->jwt_secret,
+               "HS256: the shared secret itself (development; prefer --jwt-secret-file)");
+  flags.String("jwt-public-key-file", &o->jwt_public_key_file, "RS256: PEM public key file");
+  flags.String("jwt-issuer", &o->jwt_issuer, "required `iss` of bearer tokens");
+  flags.String("jwt-audience", &o->jwt_audience, "required `aud` of bearer tokens");
+  flags.Required("data-dir");
+  flags.Required("kafka-brokers");
+  flags.Required("kafka-group");
+  flags.Check([o]() -> std::string {
+    if (o->jwt_algorithm == "HS256" && o->jwt_secret_file.empty() && o->jwt_secret.empty()) {
+      return "--jwt-secret-file (PRM_JWT_SECRET_FILE) or --jwt-secret (PRM_JWT_SECRET): one is "
+             "required with HS256";
+    }
+    if (o->jwt_algorithm == "RS256" && o->jwt_public_key_file.empty()) {
+      return "--jwt-public-key-file (PRM_JWT_PUBLIC_KEY_FILE): is required with RS256";
+    }
+    return "";
+  });
+}
+
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> DecodeEventPayload(
+    const events::CloudEvent& event) {
+  // "prm.<area>.<Event>.v<N>" names the message prm.<area>.v<N>.<Event>.
+  std::vector<std::string> parts = absl::StrSplit(event.type, '.');
+  if (parts.size() != 4 || parts[0] != "prm") {
+    return absl::NotFoundError(absl::StrCat("event type ", event.type, " is not a PRM type"));
+  }
+  std::string message_name = absl::StrCat("prm.", parts[1], ".", parts[3], ".", parts[2]);
+  const google::protobuf::Descriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(message_name);
+  if (descriptor == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no message ", message_name));
+  }
+  std::unique_ptr<google::protobuf::Message> message(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor)->New());
+  RETURN_IF_ERROR(events::UnpackPayload(event, message.get()));
+  return message;
+}
+
+int RunService(int argc, char** argv, const ServiceDefinition& definition) {
+  server::BlockTerminationSignals();
+  RuntimeOptions options;
+  options.data_dir = absl::StrCat(".prm/data/", definition.name);
+  options.kafka_group = absl::StrCat("prm-", definition.name);
+  FlagSet flags(definition.name, definition.summary);
+  RegisterRuntimeFlags(flags, &options);
+  if (definition.add_flags) definition.add_flags(flags);
+  absl::StatusOr<FlagSet::Outcome> outcome = flags.Parse(argc, argv, environ);
+  if (!outcome.ok()) {
+    std::cerr << outcome.status().message() << "\n";
+    return 2;
+  }
+  if (*outcome == FlagSet::Outcome::kHelp) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  if (*outcome == FlagSet::Outcome::kVersion) {
+    std::cout << definition.name << " " << PRM_VERSION << "\n";
+    return 0;
+  }
+
+  logging::InitLogging(definition.name, options.server.log_level);
+  server::ServiceHost host(options.server, definition.name, PRM_VERSION);
+  RuntimeImpl runtime(definition.name, options, host);
+  std::unique_ptr<ServiceParts> parts;
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(runtime.Open(definition));
+    ASSIGN_OR_RETURN(parts, definition.build(runtime));
+    for (auto& [service, name] : parts->GrpcServices()) host.Register(service, name);
+    runtime.StartRelay();
+    host.AddDrainStep("outbox relay", [&] { runtime.StopRelay(); });
+    std::vector<std::string> topics;
+    if (definition.consumed_topics) topics = definition.consumed_topics(options.topics);
+    RETURN_IF_ERROR(runtime.StartConsumer(topics, *parts));
+    host.AddDrainStep("kafka consumer", [&] { runtime.StopConsumer(); });
+    return host.Start();
+  }();
+  if (!status.ok()) {
+    spdlog::critical("cannot start: {}", status.ToString());
+    host.Shutdown();
+    return 1;
+  }
+  spdlog::info("{} {} serving gRPC on port {}, metrics on port {}, data in {}", definition.name,
+               PRM_VERSION, host.selected_port(), host.metrics_port(), options.data_dir);
+  return host.RunUntilSignal();
+}
+
+}  // namespace prm::runtime

@@ -1,0 +1,130 @@
+#pragma once
+
+// Everything a PRM service process runs besides its own domain, wired once for all four
+// services: validated configuration, JSON logs, JWT authentication, the SQLite store with the
+// outbox and processed-event tables, the idempotent Kafka producer and outbox relay, the
+// consumer of the service's input topics (decode → dedupe → apply, DLQ for poison), and the
+// gRPC host with health, reflection, metrics and the SIGTERM drain.
+//
+// A service's main.cc only describes the service:
+//
+//   int main(int argc, char** argv) {
+//     return prm::runtime::RunService(argc, argv, {
+//         .name = "deal-registration",
+//         .summary = "Registers partner deals and protects them without channel conflict.",
+//         .schemas = {deal::StoreSchema()},
+//         .consumed_topics = [](const prm::runtime::Topics& t) { return {t.sales, t.partner}; },
+//         .build = [](prm::runtime::Runtime& rt) { return deal::BuildService(rt); },
+//     });
+//   }
+//
+// Drain order on SIGTERM: health NOT_SERVING → gRPC server finishes in-flight calls → the
+// consumer finishes its record, commits and leaves the group → the outbox relay publishes what
+// was committed → exit 0, all within 25 s (SPEC §3.4).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/auth/jwt.h"
+#include "common/config/flags.h"
+#include "common/events/cloud_event.h"
+#include "common/kafka/outbox_relay.h"
+#include "common/kafka/producer.h"
+#include "common/server/call_context.h"
+#include "common/server/server_options.h"
+#include "common/storage/sqlite.h"
+#include "common/time/clock.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/impl/service_type.h"
+#include "prometheus/registry.h"
+
+namespace prm::runtime {
+
+// Topic names (SPEC §2); configurable so that one broker can host several installations.
+struct Topics {
+  std::string sales = "prm.sales.v1";
+  std::string partner = "prm.partner.v1";
+  std::string deal = "prm.deal.v1";
+  std::string routing = "prm.routing.v1";
+  std::string forecast = "prm.forecast.v1";
+};
+
+struct RuntimeOptions {
+  server::ServerOptions server;
+  std::string data_dir;                      // default .prm/data/<service>
+  std::string sqlite_durability = "full";    // full | normal
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string kafka_group;                   // default prm-<service>
+  Topics topics;
+  std::string jwt_algorithm = "HS256";
+  std::string jwt_secret_file;               // HS256 shared secret (preferred over jwt_secret)
+  std::string jwt_secret;                    // HS256 shared secret given inline (development)
+  std::string jwt_public_key_file;           // RS256 public key, PEM
+  std::string jwt_issuer = "prm-dev";
+  std::string jwt_audience = "prm";
+};
+
+// The running process's shared parts, handed to a service's `build`.
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual const std::string& service_name() const = 0;
+  virtual const RuntimeOptions& options() const = 0;
+  virtual sqlite::Database& db() = 0;
+  virtual const Clock& clock() const = 0;
+  // Call after committing outbox rows so they are published without waiting for the poll.
+  virtual kafka::OutboxRelay& relay() = 0;
+  virtual prometheus::Registry& metrics() = 0;
+  virtual const server::Authenticator& authenticator() const = 0;
+  // The source attribute of events this service emits, e.g. "prm/deal-registration".
+  virtual const std::string& event_source() const = 0;
+};
+
+// What a service contributes once the runtime is up. Owned by the runtime; destroyed after the
+// drain.
+class ServiceParts {
+ public:
+  virtual ~ServiceParts() = default;
+
+  // The callback-API services to serve, with their full names ("prm.deal.v1.DealRegistration").
+  virtual std::vector<std::pair<grpc::Service*, std::string>> GrpcServices() = 0;
+
+  // Applies one consumed event inside `tx`, the transaction that also records the event as
+  // processed (so a redelivered event never reaches this). The payload has already been checked
+  // to decode as the message its type names. Return INVALID_ARGUMENT/FAILED_PRECONDITION/
+  // NOT_FOUND for an event that can never apply (it goes to the DLQ), UNAVAILABLE to retry.
+  virtual absl::Status ApplyEvent(const events::CloudEvent& event,
+                                  const google::protobuf::Message& payload,
+                                  sqlite::Transaction& tx) = 0;
+};
+
+struct ServiceDefinition {
+  std::string name;     // "deal-registration": binary, logs, metrics, default data dir
+  std::string summary;  // one line for --help
+  std::vector<sqlite::Schema> schemas;  // the outbox and processed_events schemas are added
+  std::function<std::vector<std::string>(const Topics&)> consumed_topics;
+  // Service-specific flags, bound before parsing. May be empty.
+  std::function<void(FlagSet&)> add_flags;
+  std::function<absl::StatusOr<std::unique_ptr<ServiceParts>>(Runtime&)> build;
+};
+
+// Binds the shared flags (server, storage, Kafka, topics, JWT) to `options`.
+void RegisterRuntimeFlags(FlagSet& flags, RuntimeOptions* options);
+
+// The protobuf message a PRM event type names: "prm.deal.DealSubmitted.v1" →
+// prm.deal.v1.DealSubmitted decoded from the event's payload. NOT_FOUND for a type with no
+// such message in this binary; INVALID_ARGUMENT for a payload that does not decode.
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> DecodeEventPayload(
+    const events::CloudEvent& event);
+
+// Parses flags and environment, runs the service until SIGTERM/SIGINT and drains. Returns the
+// process exit code: 0 after a clean drain or --help/--version, 2 for bad configuration, 1 when
+// start-up fails.
+int RunService(int argc, char** argv, const ServiceDefinition& definition);
+
+}  // namespace prm::runtime

@@ -1,0 +1,117 @@
+#pragma once
+
+// The single entry point of every PRM unary handler (gRPC callback API). A handler is three
+// steps — translate the request, call the domain, finish with the mapped status:
+//
+//   grpc::ServerUnaryReactor* GetPartner(grpc::CallbackServerContext* ctx,
+//                                        const GetPartnerRequest* request,
+//                                        Partner* response) override {
+//     return Serve(ctx, authenticator_, [&](const CallContext& call) -> absl::Status {
+//       ASSIGN_OR_RETURN(*response, registry_.Get(call.principal(), request->name()));
+//       return absl::OkStatus();
+//     });
+//   }
+//
+// Authentication happens here, not in an interceptor: gRPC C++ server interceptors cannot end
+// a call early, and grpc::AuthMetadataProcessor only runs with secure credentials. So Serve (or
+// AdmitCall for handlers that finish later) is where every call without a valid `authorization`
+// metadata value is rejected with UNAUTHENTICATED before the handler runs. Health checking and
+// server reflection do not go through Serve and stay open for probes and tools.
+//
+// Each call also gets a request id (the client's `x-request-id` metadata when it is 1–128
+// visible ASCII characters, otherwise a generated 16-hex-digit id) and a trace id (from a valid
+// W3C `traceparent`, otherwise empty). Serve runs the handler inside a ScopedLogContext with
+// both, so every log line the handler writes on this thread carries them.
+//
+// Deadlines are the client's; gRPC cannot shorten them server-side. A handler that does long
+// work checks call.deadline() (absl::InfiniteFuture() when the client set none).
+//
+// A handler must not throw; if it does anyway, Serve catches std::exception and anything else,
+// logs it once, and answers INTERNAL.
+//
+// The functions here are thread-safe; the Authenticator is called concurrently from gRPC's
+// threads and must be thread-safe too.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/auth/principal.h"
+#include "grpcpp/server_context.h"
+
+namespace prm::server {
+
+// Maps the value of a call's `authorization` metadata ("Bearer <jwt>") to the caller, or fails.
+// The status is returned to the client as is, so it should be UNAUTHENTICATED and must not say
+// more than "invalid token" (auth::TokenVerifier::VerifyAuthorizationHeader fits).
+using Authenticator =
+    std::function<absl::StatusOr<auth::Principal>(std::string_view authorization)>;
+
+// What a handler knows about its call. Valid until the call is finished; not copyable, cheap
+// to move.
+class CallContext {
+ public:
+  CallContext(CallContext&&) = default;
+  CallContext& operator=(CallContext&&) = default;
+
+  // False only for calls admitted with AdmitUnauthenticatedCall / ServeUnauthenticated.
+  bool authenticated() const { return principal_.has_value(); }
+  // The verified caller. Calling this on an unauthenticated call is a bug and aborts.
+  const auth::Principal& principal() const;
+
+  const std::string& request_id() const { return request_id_; }
+  const std::string& trace_id() const { return trace_id_; }  // 32 lowercase hex digits or ""
+  absl::Time deadline() const;
+  grpc::CallbackServerContext& server_context() const { return *server_context_; }
+
+ private:
+  friend absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext*,
+                                               const Authenticator&);
+  friend CallContext AdmitUnauthenticatedCall(grpc::CallbackServerContext*);
+  explicit CallContext(grpc::CallbackServerContext* server_context);
+
+  grpc::CallbackServerContext* server_context_;
+  std::optional<auth::Principal> principal_;
+  std::string request_id_;
+  std::string trace_id_;
+};
+
+// Reads the call's metadata and authenticates it. UNAUTHENTICATED when the `authorization`
+// metadata is missing; otherwise whatever `authenticator` returns on failure. An empty
+// `authenticator` is a wiring bug and aborts.
+absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext* server_context,
+                                      const Authenticator& authenticator);
+
+// The same without authentication, for the rare RPC that is open to anyone.
+CallContext AdmitUnauthenticatedCall(grpc::CallbackServerContext* server_context);
+
+// Admits the call, runs `handler` with the call's log context and finishes the call's default
+// reactor with prm::ToGrpcStatus(status). `handler` runs at most once, synchronously, and only
+// for an admitted call. Returns the reactor for the handler to return.
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
+                                const Authenticator& authenticator,
+                                absl::FunctionRef<absl::Status(const CallContext&)> handler);
+
+// Serve for an RPC open to unauthenticated callers (CallContext::authenticated() is false).
+grpc::ServerUnaryReactor* ServeUnauthenticated(
+    grpc::CallbackServerContext* server_context,
+    absl::FunctionRef<absl::Status(const CallContext&)> handler);
+
+// Runs `handler` inside the call's log context, turning exceptions into INTERNAL and logging
+// server-side failures (INTERNAL, UNKNOWN, DATA_LOSS) once. Serve's core, for handlers that
+// finish their own reactor.
+absl::Status RunHandler(const CallContext& call,
+                        absl::FunctionRef<absl::Status(const CallContext&)> handler);
+
+// The trace id of a W3C `traceparent` header value, or "" when the value is not valid.
+std::string TraceIdFromTraceparent(std::string_view traceparent);
+
+// True when a client-supplied request id is usable as is (1–128 visible ASCII characters).
+bool IsUsableRequestId(std::string_view request_id);
+
+}  // namespace prm::server

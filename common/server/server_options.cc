@@ -1,0 +1,82 @@
+#include "common/server/server_options.h"
+
+#include <string_view>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+namespace prm::server {
+namespace {
+
+bool IsHostPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  int port = 0;
+  const std::string_view digits = address.substr(colon + 1);
+  return absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), &port) && port >= 0 &&
+         port <= 65535;
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  if (!IsHostPort(options.grpc_listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--grpc-listen: \"", options.grpc_listen, "\" is not host:port"));
+  }
+  if (!options.metrics_listen.empty() && !IsHostPort(options.metrics_listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics-listen: \"", options.metrics_listen, "\" is not host:port"));
+  }
+  if (options.max_receive_message_bytes <= 0 || options.max_receive_message_bytes > INT32_MAX) {
+    return absl::InvalidArgumentError("--max-message-bytes: must be between 1 and 2^31-1");
+  }
+  if (options.max_send_message_bytes <= 0 || options.max_send_message_bytes > INT32_MAX) {
+    return absl::InvalidArgumentError("--max-send-message-bytes: must be between 1 and 2^31-1");
+  }
+  if (options.max_concurrent_streams <= 0 || options.max_concurrent_streams > INT32_MAX) {
+    return absl::InvalidArgumentError("--max-concurrent-streams: must be between 1 and 2^31-1");
+  }
+  if (options.drain_timeout < absl::ZeroDuration() ||
+      options.drain_timeout >= kMaxShutdownTime) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--drain-timeout: must be below ", absl::FormatDuration(kMaxShutdownTime),
+        " so that shutdown ends within it"));
+  }
+  bool known_level = false;
+  for (const std::string& level : logging::LogLevelNames()) {
+    known_level |= level == options.log_level;
+  }
+  if (!known_level) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level: unknown level \"", options.log_level, "\""));
+  }
+  return absl::OkStatus();
+}
+
+void RegisterServerFlags(FlagSet& flags, ServerOptions* options) {
+  flags.String("grpc-listen", &options->grpc_listen,
+               "gRPC listen address host:port (port 0 picks a free port)");
+  flags.String("metrics-listen", &options->metrics_listen,
+               "Prometheus /metrics listen address host:port; empty disables it");
+  flags.Int("max-message-bytes", &options->max_receive_message_bytes,
+            "largest request message accepted; larger ones fail with RESOURCE_EXHAUSTED", 1,
+            INT32_MAX);
+  flags.Int("max-send-message-bytes", &options->max_send_message_bytes,
+            "largest response message sent", 1, INT32_MAX);
+  flags.Int("max-concurrent-streams", &options->max_concurrent_streams,
+            "concurrent RPCs allowed on one client connection", 1, INT32_MAX);
+  flags.Duration("drain-timeout", &options->drain_timeout,
+                 "on SIGTERM, how long in-flight RPCs may run before they are cancelled");
+  flags.Bool("rpc-metrics", &options->rpc_metrics,
+             "record grpc_server_* RED metrics for every RPC");
+  flags.Choice("log-level", &options->log_level, logging::LogLevelNames(),
+               "lowest level written to the JSON log");
+  flags.Check([options]() -> std::string {
+    absl::Status status = ValidateServerOptions(*options);
+    return status.ok() ? std::string() : std::string(status.message());
+  });
+}
+
+}  // namespace prm::server

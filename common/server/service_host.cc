@@ -1,0 +1,333 @@
+#include "common/server/service_host.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/server/termination_signals.h"
+#include "google/protobuf/descriptor.h"
+#include "grpc/grpc.h"
+#include "grpc/support/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
+
+namespace prm::server {
+namespace {
+
+double Millis(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+// Runs `fn`, logging `what` with how long it took.
+template <typename Fn>
+void Timed(std::string_view what, Fn&& fn) {
+  const absl::Time start = absl::Now();
+  fn();
+  spdlog::info("drain: {} done in {:.1f} ms", what, Millis(absl::Now() - start));
+}
+
+// Counts the calls the server is handling: from the moment gRPC matches a call to a method
+// until the call is done. The drain uses the count to stop waiting as soon as in-flight calls
+// are over.
+class CallCounter final : public grpc::experimental::Interceptor {
+ public:
+  explicit CallCounter(std::atomic<int64_t>& calls) : calls_(calls) {
+    calls_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~CallCounter() override { calls_.fetch_sub(1, std::memory_order_release); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+ private:
+  std::atomic<int64_t>& calls_;
+};
+
+class CallCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit CallCounterFactory(std::atomic<int64_t>& calls) : calls_(calls) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* /*info*/) override {
+    return new CallCounter(calls_);
+  }
+
+ private:
+  std::atomic<int64_t>& calls_;
+};
+
+}  // namespace
+
+void ServiceHost::RunStep(DrainStep& step) {
+  Timed(step.name, [&] {
+    try {
+      step.step();
+    } catch (const std::exception& e) {
+      spdlog::error("drain: {} threw: {}", step.name, e.what());
+    } catch (...) {
+      spdlog::error("drain: {} threw", step.name);
+    }
+  });
+}
+
+ServiceHost::ServiceHost(ServerOptions options, std::string service_name, std::string version,
+                         std::shared_ptr<prometheus::Registry> registry)
+    : options_(std::move(options)),
+      service_name_(std::move(service_name)),
+      version_(std::move(version)),
+      registry_(registry != nullptr ? std::move(registry)
+                                    : std::make_shared<prometheus::Registry>()) {
+  metrics::AddBuildInfo(*registry_, service_name_, version_);
+}
+
+ServiceHost::~ServiceHost() {
+  if (server_ != nullptr && !drained_.HasBeenNotified()) {
+    spdlog::warn("{} destroyed without a drain; cancelling in-flight calls", service_name_);
+    health_.Shutdown();
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+void ServiceHost::Register(grpc::Service* service, std::string grpc_service_full_name) {
+  services_.push_back({service, std::move(grpc_service_full_name)});
+}
+
+void ServiceHost::AddDrainStep(std::string name, std::function<void()> step) {
+  absl::MutexLock lock(&drain_steps_mu_);
+  drain_steps_.push_back({std::move(name), std::move(step)});
+}
+
+void ServiceHost::AddStreamCloser(std::string name, std::function<void()> closer) {
+  absl::MutexLock lock(&drain_steps_mu_);
+  stream_closers_.push_back({std::move(name), std::move(closer)});
+}
+
+absl::Status ServiceHost::Start() {
+  if (started_) return absl::FailedPreconditionError("ServiceHost::Start called twice");
+  if (absl::Status status = ValidateServerOptions(options_); !status.ok()) return status;
+  absl::flat_hash_set<std::string> names;
+  for (const Registration& r : services_) {
+    if (!names.insert(r.name).second) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("gRPC service ", r.name, " is registered twice"));
+    }
+  }
+
+  grpc::ServerBuilder builder;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<CallCounterFactory>(in_flight_calls_));
+  if (options_.rpc_metrics) {
+    rpc_metrics_ = std::make_unique<metrics::GrpcServerMetrics>(*registry_);
+    for (const Registration& r : services_) {
+      const google::protobuf::ServiceDescriptor* descriptor =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(r.name);
+      if (descriptor == nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "gRPC service ", r.name, " has no descriptor in the generated pool; is the name the "
+            "generated service_full_name()?"));
+      }
+      rpc_metrics_->AddService(*descriptor);
+    }
+    rpc_metrics_->AddHealthAndReflection();
+    creators.push_back(rpc_metrics_->NewInterceptorFactory());
+  }
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+
+  if (!options_.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsEndpoint>> endpoint =
+        metrics::MetricsEndpoint::Start(options_.metrics_listen, registry_);
+    if (!endpoint.ok()) return endpoint.status();
+    metrics_endpoint_ = *std::move(endpoint);
+  }
+
+  // grpc.health.v1 is our HealthService (see health_service.h), not gRPC's default one.
+  grpc::EnableDefaultHealthCheckService(false);
+  static std::once_flag reflection_once;
+  std::call_once(reflection_once,
+                 [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
+
+  builder.AddListeningPort(options_.grpc_listen, grpc::InsecureServerCredentials(),
+                           &selected_port_);
+  // Without this a second gRPC server could bind the same port (SO_REUSEPORT) and silently
+  // share its traffic instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_receive_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options_.max_send_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             static_cast<int>(options_.max_concurrent_streams));
+  builder.RegisterService(&health_);
+  for (const Registration& r : services_) builder.RegisterService(r.service);
+
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || selected_port_ == 0) {
+    server_.reset();
+    metrics_endpoint_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", options_.grpc_listen,
+                                               " (address in use or not local?)"));
+  }
+  started_ = true;
+  metrics_port_ = metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
+  SetServing(true);
+  spdlog::info("{} {} serving gRPC on {} (port {}){}", service_name_, version_,
+               options_.grpc_listen, selected_port_,
+               metrics_endpoint_ == nullptr
+                   ? std::string(", no metrics endpoint")
+                   : absl::StrCat(", metrics on ", options_.metrics_listen, " (port ",
+                                  metrics_endpoint_->port(), ")"));
+  return absl::OkStatus();
+}
+
+void ServiceHost::SetServing(bool serving) {
+  if (server_ == nullptr) return;
+  health_.SetStatus("", serving);
+  for (const Registration& r : services_) health_.SetStatus(r.name, serving);
+}
+
+void ServiceHost::SetServing(std::string_view grpc_service, bool serving) {
+  if (server_ == nullptr) return;
+  health_.SetStatus(std::string(grpc_service), serving);
+}
+
+void ServiceHost::RequestShutdown() {
+  absl::MutexLock lock(&shutdown_request_mu_);
+  shutdown_requested_ = true;
+  // SIGTERM is blocked in the waiting thread, so this only wakes its sigtimedwait.
+  if (has_waiter_) pthread_kill(waiter_, SIGTERM);
+}
+
+int ServiceHost::RunUntilSignal() {
+  if (!started_) {
+    spdlog::error("RunUntilSignal: {} was not started", service_name_);
+    return 1;
+  }
+  if (!TerminationSignalsBlocked()) {
+    spdlog::warn("SIGTERM/SIGINT were not blocked before threads started; call "
+                 "BlockTerminationSignals() first in main()");
+    BlockTerminationSignals();
+  }
+  {
+    absl::MutexLock lock(&shutdown_request_mu_);
+    waiter_ = pthread_self();
+    has_waiter_ = true;
+  }
+  std::string reason;
+  for (;;) {
+    {
+      absl::MutexLock lock(&shutdown_request_mu_);
+      if (shutdown_requested_) {
+        reason = "shutdown requested";
+        break;
+      }
+    }
+    if (std::optional<int> signal = WaitForTerminationSignal(absl::Seconds(1))) {
+      absl::MutexLock lock(&shutdown_request_mu_);
+      if (shutdown_requested_) {
+        reason = "shutdown requested";
+      } else {
+        reason = *signal == SIGTERM ? "SIGTERM" : "SIGINT";
+      }
+      break;
+    }
+  }
+  {
+    absl::MutexLock lock(&shutdown_request_mu_);
+    has_waiter_ = false;
+  }
+  spdlog::info("{}: draining (bound {})", reason, absl::FormatDuration(kMaxShutdownTime));
+
+  const absl::Time deadline = absl::Now() + kMaxShutdownTime;
+  std::thread watchdog([this, deadline] {
+    while (!drained_.HasBeenNotified()) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) {
+        spdlog::critical("drain did not finish within {}; exiting now",
+                         absl::FormatDuration(kMaxShutdownTime));
+        std::_Exit(1);
+      }
+      if (WaitForTerminationSignal(std::min(left, absl::Milliseconds(100))).has_value()) {
+        spdlog::critical("second termination signal during the drain; exiting now");
+        std::_Exit(1);
+      }
+    }
+  });
+  Shutdown();
+  watchdog.join();
+  return 0;
+}
+
+void ServiceHost::Shutdown() {
+  std::call_once(drain_once_, [this] {
+    Drain();
+    drained_.Notify();
+  });
+}
+
+// grpc::Server::Shutdown(deadline) alone would also wait, up to the deadline, for idle client
+// connections to go away after GOAWAY, and a client that is not polling its channel never
+// answers. So: stop accepting (core shutdown), wait only for the calls in flight, then
+// disconnect whatever is left and let grpc::Server finish its own shutdown at once.
+void ServiceHost::StopServer() {
+  // gRPC's core API: grpc::CompletionQueue only takes tags of its own internal type.
+  grpc_completion_queue* shutdown_cq = grpc_completion_queue_create_for_next(nullptr);
+  int shutdown_tag = 0;
+  grpc_server_shutdown_and_notify(server_->c_server(), shutdown_cq, &shutdown_tag);
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  bool shut_down = false;
+  while (!shut_down && in_flight_calls_.load(std::memory_order_acquire) > 0) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      spdlog::warn("drain: cancelling {} call(s) still in flight after {}",
+                   in_flight_calls_.load(), absl::FormatDuration(options_.drain_timeout));
+      break;
+    }
+    const int64_t wait_ms =
+        absl::ToInt64Milliseconds(std::min(deadline - now, absl::Milliseconds(5)));
+    const grpc_event event = grpc_completion_queue_next(
+        shutdown_cq,
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait_ms, GPR_TIMESPAN)),
+        nullptr);
+    shut_down = event.type == GRPC_OP_COMPLETE;
+  }
+  // Legal only after grpc_server_shutdown_and_notify: cancels the calls left (none unless the
+  // deadline passed) and disconnects idle connections.
+  if (!shut_down) grpc_server_cancel_all_calls(server_->c_server());
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_->Wait();
+  grpc_completion_queue_shutdown(shutdown_cq);
+  while (grpc_completion_queue_next(shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), nullptr)
+             .type != GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(shutdown_cq);
+}
+
+void ServiceHost::Drain() {
+  const absl::Time start = absl::Now();
+  std::vector<DrainStep> closers;
+  std::vector<DrainStep> steps;
+  {
+    absl::MutexLock lock(&drain_steps_mu_);
+    closers = std::move(stream_closers_);
+    steps = std::move(drain_steps_);
+  }
+  if (server_ != nullptr) {
+    Timed("health NOT_SERVING", [&] { health_.Shutdown(); });
+    for (DrainStep& closer : closers) RunStep(closer);
+    Timed(absl::StrCat("gRPC server stopped (in-flight calls bounded by ",
+                       absl::FormatDuration(options_.drain_timeout), ")"),
+          [&] { StopServer(); });
+  }
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) RunStep(*it);
+  if (metrics_endpoint_ != nullptr) {
+    Timed("metrics endpoint stopped", [&] { metrics_endpoint_.reset(); });
+  }
+  spdlog::info("{} drained in {:.1f} ms", service_name_, Millis(absl::Now() - start));
+}
+
+}  // namespace prm::server

@@ -1,0 +1,15 @@
+// concierge-routing: Routes partner requests to the right sales concierge within SLA.
+
+#include "common/runtime/service_runtime.h"
+#include "services/concierge-routing/adapters/service.h"
+
+int main(int argc, char** argv) {
+  return prm::runtime::RunService(
+      argc, argv,
+      {.name = "concierge-routing",
+       .summary = "Routes partner requests to the right sales concierge within SLA.",
+       .schemas = {},
+       .consumed_topics =
+           [](const prm::runtime::Topics& t) { return std::vector<std::string>{t.partner, t.deal}; },
+       .build = prm::routing::BuildService});
+}

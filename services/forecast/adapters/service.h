@@ -1,0 +1,15 @@
+#pragma once
+
+// Wires the forecast service into the shared runtime: its gRPC handlers and its reaction to
+// consumed events. The domain lives in domain/ (plain C++), the storage in adapters/.
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/runtime/service_runtime.h"
+
+namespace prm::forecast {
+
+absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime);
+
+}  // namespace prm::forecast

@@ -1,0 +1,71 @@
+#include "tools/prmctl/prmctl.h"
+
+#include <array>
+#include <string>
+
+#include "tools/prmctl/token_command.h"
+
+namespace prm::prmctl {
+namespace {
+
+// Every command of prmctl. Planned: partners, programs, deals, tasks, offers, forecasts, sales.
+constexpr std::array<Subcommand, 1> kSubcommands = {{
+    {"token", "print a development bearer token for calling the services", &RunToken},
+}};
+
+const Subcommand* Find(std::string_view name) {
+  for (const Subcommand& command : kSubcommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+void PrintUsage(std::ostream& out) {
+  out << "prmctl — command-line client for PRM, the partner relationship management platform\n\n"
+         "Usage: prmctl <command> [--flag=value ...]\n\nCommands:\n";
+  for (const Subcommand& command : kSubcommands) {
+    const size_t pad = command.name.size() < 12 ? 12 - command.name.size() : 1;
+    out << "  " << command.name << std::string(pad, ' ') << command.summary << "\n";
+  }
+  out << "\n  prmctl <command> --help   the command's flags\n"
+         "  prmctl --version          the version\n";
+}
+
+}  // namespace
+
+int RunPrmctl(int argc, const char* const* argv, const CommandContext& context) {
+  if (argc < 2) {
+    PrintUsage(context.err);
+    return kExitUsage;
+  }
+  const std::string_view first = argv[1];
+  if (first == "--help" || first == "-h") {
+    PrintUsage(context.out);
+    return kExitOk;
+  }
+  if (first == "--version") {
+    context.out << "prmctl " << context.version << "\n";
+    return kExitOk;
+  }
+  if (first == "help") {
+    if (argc < 3) {
+      PrintUsage(context.out);
+      return kExitOk;
+    }
+    const Subcommand* command = Find(argv[2]);
+    if (command == nullptr) {
+      context.err << "prmctl: unknown command \"" << argv[2] << "\" (see prmctl --help)\n";
+      return kExitUsage;
+    }
+    const char* help_argv[] = {argv[2], "--help", nullptr};
+    return command->run(2, help_argv, context);
+  }
+  const Subcommand* command = Find(first);
+  if (command == nullptr) {
+    context.err << "prmctl: unknown command \"" << first << "\" (see prmctl --help)\n";
+    return kExitUsage;
+  }
+  return command->run(argc - 1, argv + 1, context);
+}
+
+}  // namespace prm::prmctl
