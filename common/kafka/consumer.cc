@@ -51,10 +51,8 @@ class LagStats final : public RdKafka::EventCb {
       case RdKafka::Event::EVENT_STATS:
         if (family_ != nullptr) Update(event.str());
         break;
-      case RdKafka::Event::EVENT_ERROR:
-        spdlog::warn("kafka consumer {}: {}", group_, event.str());
-        break;
       default:
+        LogRdKafkaEvent(event);
         break;
     }
   }

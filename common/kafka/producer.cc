@@ -119,6 +119,18 @@ class RdProducer final : public Producer {
     return batch->results;
   }
 
+  absl::Status CheckBrokers(absl::Duration timeout) override {
+    RdKafka::Metadata* metadata = nullptr;
+    RdKafka::ErrorCode err = producer_->metadata(
+        /*all_topics=*/false, nullptr, &metadata,
+        static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+    delete metadata;
+    if (err != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat("kafka: ", RdKafka::err2str(err)));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Flush(absl::Duration timeout) override {
     RdKafka::ErrorCode err = producer_->flush(static_cast<int>(absl::ToInt64Milliseconds(timeout)));
     if (err != RdKafka::ERR_NO_ERROR) {
@@ -149,6 +161,7 @@ absl::Status Producer::Produce(const Record& record, absl::Duration timeout) {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientOptions& options) {
   auto reports = std::make_unique<DeliveryReports>();
+  static EventLogger logger;  // stateless, shared by every producer
   std::map<std::string, std::string> props = {
       {"enable.idempotence", "true"},
       {"acks", "all"},
@@ -157,7 +170,9 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ClientOptions& 
   };
   ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::Conf> conf, MakeConf(options, props));
   std::string error;
-  if (conf->set("dr_cb", reports.get(), error) != RdKafka::Conf::CONF_OK) {
+  if (conf->set("dr_cb", reports.get(), error) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(&logger), error) !=
+          RdKafka::Conf::CONF_OK) {
     return absl::InternalError(error);
   }
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));

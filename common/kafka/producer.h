@@ -43,6 +43,10 @@ class Producer {
 
   // Waits for everything in flight, up to `timeout`.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
+
+  // OK when a broker answers a metadata request within `timeout`, UNAVAILABLE otherwise. For
+  // health checks: Kafka is a hard dependency of every service.
+  virtual absl::Status CheckBrokers(absl::Duration timeout) = 0;
 };
 
 }  // namespace prm::kafka

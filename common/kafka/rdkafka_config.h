@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/kafka/producer.h"
+#include "spdlog/spdlog.h"
 
 namespace prm::kafka {
 
@@ -30,5 +31,38 @@ inline absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(
   }
   return conf;
 }
+
+// Sends librdkafka's own log lines and errors to spdlog, so they come out as JSON log lines
+// like everything else instead of raw text on stderr.
+inline void LogRdKafkaEvent(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_LOG: {
+      int severity = event.severity();
+      if (severity <= RdKafka::Event::EVENT_SEVERITY_ERROR) {
+        spdlog::error("kafka {}: {}", event.fac(), event.str());
+      } else if (severity <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+        spdlog::warn("kafka {}: {}", event.fac(), event.str());
+      } else {
+        spdlog::debug("kafka {}: {}", event.fac(), event.str());
+      }
+      break;
+    }
+    case RdKafka::Event::EVENT_ERROR:
+      // Non-fatal errors repeat what the log lines above already said.
+      if (event.fatal()) {
+        spdlog::error("kafka fatal: {}: {}", RdKafka::err2str(event.err()), event.str());
+      } else {
+        spdlog::debug("kafka: {}: {}", RdKafka::err2str(event.err()), event.str());
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+class EventLogger final : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& event) override { LogRdKafkaEvent(event); }
+};
 
 }  // namespace prm::kafka

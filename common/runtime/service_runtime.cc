@@ -8,9 +8,11 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
 #include "common/kafka/consumer.h"
@@ -123,6 +125,30 @@ class RuntimeImpl final : public Runtime {
   }
 
   void StartRelay() { relay_->Start(); }
+
+  // Health follows Kafka, the hard dependency: NOT_SERVING while no broker answers.
+  void StartDependencyWatch() {
+    watch_ = std::thread([this] {
+      bool serving = true;
+      while (!stop_watch_.WaitForNotificationWithTimeout(absl::Seconds(2))) {
+        absl::Status kafka = producer_->CheckBrokers(absl::Seconds(2));
+        if (kafka.ok() != serving) {
+          serving = kafka.ok();
+          if (serving) {
+            spdlog::info("kafka is reachable again: SERVING");
+          } else {
+            spdlog::error("kafka is unreachable: NOT_SERVING ({})", kafka.ToString());
+          }
+          host_.SetServing(serving);
+        }
+      }
+    });
+  }
+  void StopDependencyWatch() {
+    if (!watch_.joinable()) return;
+    stop_watch_.Notify();
+    watch_.join();
+  }
   void StopConsumer() {
     if (consumer_) consumer_->Stop();
   }
@@ -153,6 +179,8 @@ class RuntimeImpl final : public Runtime {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::OutboxRelay> relay_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  absl::Notification stop_watch_;
+  std::thread watch_;
 };
 
 }  // namespace
@@ -247,7 +275,10 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     if (definition.consumed_topics) topics = definition.consumed_topics(options.topics);
     RETURN_IF_ERROR(runtime.StartConsumer(topics, *parts));
     host.AddDrainStep("kafka consumer", [&] { runtime.StopConsumer(); });
-    return host.Start();
+    host.AddDrainStep("dependency watch", [&] { runtime.StopDependencyWatch(); });
+    RETURN_IF_ERROR(host.Start());
+    runtime.StartDependencyWatch();
+    return absl::OkStatus();
   }();
   if (!status.ok()) {
     spdlog::critical("cannot start: {}", status.ToString());

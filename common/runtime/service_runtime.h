@@ -18,6 +18,9 @@
 //     });
 //   }
 //
+// Health: every service reports SERVING once started, NOT_SERVING while no Kafka broker
+// answers (checked every 2 s) and from the start of the drain on.
+//
 // Drain order on SIGTERM: health NOT_SERVING → gRPC server finishes in-flight calls → the
 // consumer finishes its record, commits and leaves the group → the outbox relay publishes what
 // was committed → exit 0, all within 25 s (SPEC §3.4).

@@ -26,6 +26,7 @@
 #include "common/testing/status_matchers.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "journal.grpc.pb.h"
 #include "tests/integration/kafka_fixture.h"
 
@@ -55,13 +56,17 @@ std::string Binary() {
 
 class JournalProcess {
  public:
-  JournalProcess(std::string data_dir, std::string group)
-      : data_dir_(std::move(data_dir)), group_(std::move(group)), port_(FreePort()) {}
+  JournalProcess(std::string data_dir, std::string group,
+                 std::string brokers = testing::KafkaBrokers())
+      : data_dir_(std::move(data_dir)),
+        group_(std::move(group)),
+        brokers_(std::move(brokers)),
+        port_(FreePort()) {}
 
   void Start() {
     std::vector<std::string> args = {Binary(),
                                      "--data-dir=" + data_dir_,
-                                     "--kafka-brokers=" + testing::KafkaBrokers(),
+                                     "--kafka-brokers=" + brokers_,
                                      "--kafka-group=" + group_,
                                      absl::StrCat("--grpc-listen=127.0.0.1:", port_),
                                      "--metrics-listen=127.0.0.1:0",
@@ -103,6 +108,7 @@ class JournalProcess {
  private:
   std::string data_dir_;
   std::string group_;
+  std::string brokers_;
   int port_;
   pid_t pid_ = -1;
 };
@@ -253,6 +259,55 @@ TEST(DrainIT, SigtermUnderLoadLosesNoAcceptedWorkAndAppliesNoEventTwice) {
   auto [wstatus2, took2] = again.Terminate();
   EXPECT_TRUE(WIFEXITED(wstatus2) && WEXITSTATUS(wstatus2) == 0);
   std::filesystem::remove_all(data_dir);
+}
+
+// The overall health status of the server at `address`, or UNKNOWN when it does not answer.
+grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& address) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  grpc::health::v1::HealthCheckResponse response;
+  if (!stub->Check(&ctx, {}, &response).ok()) return grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  return response.status();
+}
+
+bool WaitForHealth(const std::string& address,
+                   grpc::health::v1::HealthCheckResponse::ServingStatus want,
+                   absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (Health(address) == want) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
+TEST(HealthIT, ServingWithKafkaNotServingWithoutIt) {
+  using grpc::health::v1::HealthCheckResponse;
+  const std::string run = testing::UniqueName("health");
+  const std::string dir = (std::filesystem::temp_directory_path() / run).string();
+
+  JournalProcess healthy(dir + "-a", run + "-a");
+  healthy.Start();
+  EXPECT_TRUE(WaitForHealth(healthy.address(), HealthCheckResponse::SERVING, absl::Seconds(30)));
+  // prmctl's health check, which scripts/dev relies on, agrees.
+  const char* bin = std::getenv("TEST_BIN_DIR");
+  std::string prmctl = absl::StrCat(bin ? bin : "build/bin", "/prmctl health --address=");
+  EXPECT_EQ(std::system((prmctl + healthy.address() + " --wait=10s").c_str()), 0);
+
+  // Nothing listens on this port: Kafka, a hard dependency, is down.
+  JournalProcess orphan(dir + "-b", run + "-b", absl::StrCat("127.0.0.1:", FreePort()));
+  orphan.Start();
+  EXPECT_TRUE(WaitForHealth(orphan.address(), HealthCheckResponse::NOT_SERVING, absl::Seconds(30)));
+  EXPECT_NE(std::system((prmctl + orphan.address()).c_str()), 0);
+
+  EXPECT_EQ(healthy.Terminate().first, 0);
+  auto [orphan_status, took] = orphan.Terminate();
+  EXPECT_TRUE(WIFEXITED(orphan_status)) << "killed by signal " << WTERMSIG(orphan_status);
+  EXPECT_LT(took, absl::Seconds(25)) << "drain without Kafka must still be bounded";
+  std::filesystem::remove_all(dir + "-a");
+  std::filesystem::remove_all(dir + "-b");
 }
 
 }  // namespace

@@ -3,13 +3,15 @@
 #include <array>
 #include <string>
 
+#include "tools/prmctl/health_command.h"
 #include "tools/prmctl/token_command.h"
 
 namespace prm::prmctl {
 namespace {
 
 // Every command of prmctl. Planned: partners, programs, deals, tasks, offers, forecasts, sales.
-constexpr std::array<Subcommand, 1> kSubcommands = {{
+constexpr std::array<Subcommand, 2> kSubcommands = {{
+    {"health", "ask a service whether it is SERVING", &RunHealth},
     {"token", "print a development bearer token for calling the services", &RunToken},
 }};
 

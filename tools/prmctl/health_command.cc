@@ -1,0 +1,81 @@
+#include "tools/prmctl/health_command.h"
+
+#include <chrono>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/config/flags.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "tools/prmctl/environment.h"
+
+namespace prm::prmctl {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+
+struct HealthOptions {
+  std::string address = "127.0.0.1:50051";
+  std::string service;
+  absl::Duration wait = absl::ZeroDuration();
+  absl::Duration timeout = absl::Seconds(2);
+};
+
+// One check: the status name, and whether it is SERVING.
+std::pair<std::string, bool> Check(grpc::health::v1::Health::Stub& stub,
+                                   const HealthOptions& options) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.timeout));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(options.service);
+  HealthCheckResponse response;
+  grpc::Status status = stub.Check(&ctx, request, &response);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) return {"SERVICE_UNKNOWN", false};
+    return {"UNREACHABLE (" + status.error_message() + ")", false};
+  }
+  return {HealthCheckResponse::ServingStatus_Name(response.status()),
+          response.status() == HealthCheckResponse::SERVING};
+}
+
+}  // namespace
+
+int RunHealth(int argc, const char* const* argv, const CommandContext& context) {
+  HealthOptions options;
+  FlagSet flags("prmctl health", "ask a PRM service whether it is SERVING (grpc.health.v1)");
+  flags.String("address", &options.address, "the service's gRPC address host:port");
+  flags.String("service", &options.service,
+               "a gRPC service name such as prm.deal.v1.DealRegistration (\"\" = the server)");
+  flags.Duration("wait", &options.wait, "keep asking until SERVING for up to this long");
+  flags.Duration("timeout", &options.timeout, "deadline of each check");
+  const std::vector<const char*> env =
+      EnvironmentFor(context.env, {"address", "service", "wait", "timeout"});
+  absl::StatusOr<FlagSet::Outcome> outcome = flags.Parse(argc, argv, env.data());
+  if (!outcome.ok()) {
+    context.err << outcome.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (*outcome == FlagSet::Outcome::kHelp) {
+    context.out << flags.Usage();
+    return kExitOk;
+  }
+  if (*outcome == FlagSet::Outcome::kVersion) {
+    context.out << "prmctl " << context.version << "\n";
+    return kExitOk;
+  }
+
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials()));
+  const absl::Time deadline = absl::Now() + options.wait;
+  while (true) {
+    auto [status, serving] = Check(*stub, options);
+    if (serving || absl::Now() >= deadline) {
+      (serving ? context.out : context.err) << status << "\n";
+      return serving ? kExitOk : kExitFailure;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
+}  // namespace prm::prmctl
