@@ -172,11 +172,11 @@ absl::StatusOr<FlagSet::Outcome> FlagSet::Parse(int argc, const char* const* arg
       errors.push_back(absl::StrCat("--", s.name, " (", EnvName(s.name), "): is required"));
     }
   }
-  if (errors.empty()) {
-    for (const auto& check : checks_) {
-      std::string error = check();
-      if (!error.empty()) errors.push_back(std::move(error));
-    }
+  // Checks run even after errors, so that one start names every problem; a value that failed
+  // to parse keeps its default meanwhile.
+  for (const auto& check : checks_) {
+    std::string error = check();
+    if (!error.empty()) errors.push_back(std::move(error));
   }
   if (!errors.empty()) {
     return absl::InvalidArgumentError(

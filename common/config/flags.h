@@ -38,7 +38,8 @@ class FlagSet {
               std::string help);
   // A setting that must not be empty once parsed.
   void Required(absl::string_view name);
-  // A check run after all values are in; return a message naming the bad setting, or "".
+  // A check run after all values are in (also when some failed to parse, which then keep their
+  // defaults); returns a message naming the bad setting, or "".
   void Check(std::function<std::string()> check);
 
   enum class Outcome { kRun, kHelp, kVersion };
