@@ -6,13 +6,17 @@
 #   bench/rpc/run.sh [BUILD_DIR]        (default: ./build; needs build/bin/prm-probe-server)
 #
 # Environment: GHZ (default ~/go/bin/ghz), TOTAL requests per run (100000), CONCURRENCY (50),
-# PORT (50090), SERVER_CPU (0), LOADER_CPU (1).
+# ROUNDS (3), PORT (50090), SERVER_CPU (0), LOADER_CPU (1).
 #
-# Runs, each after a 10,000-call warm-up on a fresh server:
-#   1. full stack (JWT + RED metrics): peak QPS, p50, p99
-#   2. full stack at half that peak (--rps): p50, p99  — the "p99 at half of peak" figure
-#   3. without the RED-metrics interceptor (--rpc-metrics=false): the interceptor's cost
-#   4. with a fixed token instead of JWT verification (--auth=fixed): the JWT cost
+# Each run starts a fresh server and warms it up with 10,000 calls. ROUNDS times, interleaved
+# so that a noisy machine hurts all three alike:
+#   - full stack (JWT + RED metrics): peak QPS, p50, p99
+#   - without the RED-metrics interceptor (--rpc-metrics=false): the interceptor's cost
+#   - with a fixed token instead of JWT verification (--auth=fixed): the JWT cost
+# then the full stack at half of its median peak (--rps): the "p99 at half of peak" figure.
+# Besides ghz's QPS and latency it reports the server's CPU time per RPC (from /proc): on two
+# cores ghz saturates its own core before the server does, so QPS measures the loader and
+# CPU-per-RPC is the figure that compares server-side costs.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +28,7 @@ concurrency=${CONCURRENCY:-50}
 port=${PORT:-50090}
 server_cpu=${SERVER_CPU:-0}
 loader_cpu=${LOADER_CPU:-1}
+rounds=${ROUNDS:-3}
 proto=$root/tests/support/probe.proto
 
 [[ -x $server ]] || { echo "missing $server (build the tree first)" >&2; exit 1; }
@@ -80,32 +85,67 @@ nan = float("nan")
 print("%.0f %.3f %.3f %d" % (r["rps"], pct.get(50, nan), pct.get(99, nan), errors))'
 }
 
-measure() {  # label, server flags... ; prints a table row and sets $rps
+server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }  # user+system, all threads
+
+# Loads the running server with `load ARGS...`; sets rps p50 p99 errors, and cpu_us (server CPU
+# time per call, microseconds) and cpu_pct (server CPU use while loaded, % of one core).
+measured_load() {
+  local t0 t1 start end
+  t0=$(server_ticks)
+  start=$(date +%s.%N)
+  read -r rps p50 p99 errors < <(load "$@")
+  end=$(date +%s.%N)
+  t1=$(server_ticks)
+  read -r cpu_us cpu_pct < <(python3 -c "
+ticks, hz, calls, secs = $t1 - $t0, $(getconf CLK_TCK), $total, $end - $start
+print('%.1f %.0f' % (ticks / hz * 1e6 / calls, 100 * ticks / hz / secs))")
+}
+
+measure() {  # label, server flags... ; prints a table row
   local label=$1
   shift
   start_server "$@"
   load -n 10000 >/dev/null
-  read -r rps p50 p99 errors < <(load -n "$total")
-  printf '%-44s %10s %9s %9s %7s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+  measured_load -n "$total"
+  row "$label" "$rps" "$p50" "$p99" "$errors" "$cpu_us" "$cpu_pct"
   stop_server
 }
 
+row() { printf '%-48s %8s %8s %8s %7s %10s %8s\n' "$@"; }
+
+median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
+
 token=$(mint_token)
 echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "load:    ghz -c $concurrency -n $total, 1 connection; server on CPU $server_cpu, ghz on CPU $loader_cpu"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')," \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load:    ghz -c $concurrency -n $total (after a 10000-call warm-up), 1 connection;" \
+  "server on CPU $server_cpu, ghz on CPU $loader_cpu; $rounds round(s), configurations interleaved"
 echo
-printf '%-44s %10s %9s %9s %7s\n' "run" "QPS" "p50 ms" "p99 ms" "errors"
+row "run" "QPS" "p50 ms" "p99 ms" "errors" "CPU us/RPC" "CPU %"
 
-measure "full stack (JWT, RED metrics): peak"
-peak=$rps
+declare -a full_rps full_cpu bare_rps bare_cpu fixed_rps fixed_cpu
+for round in $(seq "$rounds"); do
+  measure "[$round] full stack (JWT auth, RED metrics)"
+  full_rps+=("$rps"); full_cpu+=("$cpu_us")
+  measure "[$round] without RED interceptor (--rpc-metrics=false)" --rpc-metrics=false
+  bare_rps+=("$rps"); bare_cpu+=("$cpu_us")
+  measure "[$round] fixed token, no JWT (--auth=fixed)" --auth=fixed --auth-token="$token"
+  fixed_rps+=("$rps"); fixed_cpu+=("$cpu_us")
+done
 
+peak=$(median "${full_rps[@]}")
+half=$(python3 -c "print(int(float('$peak') / 2))")
 start_server
 load -n 10000 >/dev/null
-half=$((peak / 2))
-read -r rps p50 p99 errors < <(load -n "$total" --rps "$half")
-printf '%-44s %10s %9s %9s %7s\n' "full stack at half peak (--rps $half)" "$rps" "$p50" "$p99" "$errors"
+measured_load -n "$total" --rps "$half"
+row "full stack at half of median peak (--rps $half)" "$rps" "$p50" "$p99" "$errors" "$cpu_us" \
+  "$cpu_pct"
 stop_server
 
-measure "without RED interceptor (--rpc-metrics=false)" --rpc-metrics=false
-measure "fixed token instead of JWT (--auth=fixed)" --auth=fixed --auth-token="$token"
+echo
+echo "medians                     peak QPS   server CPU us/RPC"
+printf '%-26s %9s %12s\n' "full stack" "$peak" "$(median "${full_cpu[@]}")" \
+  "without RED interceptor" "$(median "${bare_rps[@]}")" "$(median "${bare_cpu[@]}")" \
+  "fixed token (no JWT)" "$(median "${fixed_rps[@]}")" "$(median "${fixed_cpu[@]}")"
+echo "full stack at half peak: p50 $p50 ms, p99 $p99 ms"

@@ -146,11 +146,13 @@ class RdConsumer final : public Consumer {
     absl::Duration backoff = options_.min_retry_backoff;
     while (!stop_.load()) {
       std::unique_ptr<RdKafka::Message> message(consumer_->consume(100));
+      if (pending_ >= kStoreEvery || absl::Now() - last_store_ > kStoreInterval) StoreOffsets();
       switch (message->err()) {
         case RdKafka::ERR_NO_ERROR:
           break;
         case RdKafka::ERR__TIMED_OUT:
         case RdKafka::ERR__PARTITION_EOF:
+          StoreOffsets();
           continue;
         default:
           spdlog::warn("kafka consumer {}: {}", options_.group_id, message->errstr());
@@ -182,6 +184,7 @@ class RdConsumer final : public Consumer {
         backoff = std::min(backoff * 2, options_.max_retry_backoff);
       }
     }
+    StoreOffsets();  // before close() commits
   }
 
   static Record ToRecord(RdKafka::Message& m) {
@@ -225,15 +228,29 @@ class RdConsumer final : public Consumer {
     return true;
   }
 
+  // Marks the record done. Offsets reach librdkafka in small batches (StoreOffsets), which is
+  // still only ever after the record's effect is durable: storing late means redelivery after a
+  // crash, never loss.
   void StoreOffset(const RdKafka::Message& m) {
-    std::unique_ptr<RdKafka::TopicPartition> tp(
-        RdKafka::TopicPartition::create(m.topic_name(), m.partition(), m.offset() + 1));
-    std::vector<RdKafka::TopicPartition*> offsets = {tp.get()};
+    done_[{m.topic_name(), m.partition()}] = m.offset() + 1;
+    ++pending_;
+  }
+
+  void StoreOffsets() {
+    last_store_ = absl::Now();
+    if (pending_ == 0) return;
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& [tp, offset] : done_) {
+      offsets.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, offset));
+    }
     if (RdKafka::ErrorCode err = consumer_->offsets_store(offsets); err != RdKafka::ERR_NO_ERROR) {
-      // The partition was revoked meanwhile; its new owner will see the record again.
+      // A partition was revoked meanwhile; its new owner will see those records again.
       spdlog::warn("kafka consumer {}: offsets_store: {}", options_.group_id,
                    RdKafka::err2str(err));
     }
+    RdKafka::TopicPartition::destroy(offsets);
+    done_.clear();
+    pending_ = 0;
   }
 
   void Rewind(const RdKafka::Message& m) {
@@ -262,6 +279,12 @@ class RdConsumer final : public Consumer {
   prometheus::Family<prometheus::Counter>* records_ = nullptr;
   prometheus::Family<prometheus::Counter>* dlq_total_ = nullptr;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  // Offsets of handled records not yet given to librdkafka; consuming thread only.
+  static constexpr int kStoreEvery = 1000;
+  static constexpr absl::Duration kStoreInterval = absl::Milliseconds(100);
+  std::map<std::pair<std::string, int32_t>, int64_t> done_;
+  int pending_ = 0;
+  absl::Time last_store_ = absl::InfinitePast();
   std::mutex stop_mu_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -88,8 +88,11 @@ class RdProducer final : public Producer {
     }
     for (size_t i = 0; i < records.size(); ++i) {
       const Record& r = records[i];
-      RdKafka::Headers* headers = RdKafka::Headers::create();
-      for (const auto& h : r.headers) headers->add(h.key, h.value.data(), h.value.size());
+      RdKafka::Headers* headers = nullptr;
+      if (!r.headers.empty()) {
+        headers = RdKafka::Headers::create();
+        for (const auto& h : r.headers) headers->add(h.key, h.value.data(), h.value.size());
+      }
       auto* delivery = new Delivery{batch.get(), i};
       RdKafka::ErrorCode err;
       while (true) {
