@@ -41,7 +41,8 @@ mint_token() {  # an HS256 JWT the server's default --auth=jwt settings accept, 
   header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
   payload=$(printf '{"iss":"prm-bench","aud":"prm","sub":"bench","exp":%d,"prm_role":"service"}' \
     $(($(date +%s) + 3600)) | b64url)
-  signature=$(printf '%s' "$header.$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)
+  signature=$(printf '%s' "$header.$payload" |
+    openssl dgst -sha256 -hmac "$secret" -binary | b64url)
   printf '%s.%s.%s' "$header" "$payload" "$signature"
 }
 
@@ -60,8 +61,8 @@ start_server() {  # extra flags...
     --log-level=warn --jwt-secret="$secret" "$@" &
   server_pid=$!
   for _ in $(seq 50); do
-    if "$ghz" --insecure --proto "$root/tests/support/probe.proto" --call prm.testing.v1.Probe/Ping \
-         -n 1 -c 1 -m "{\"authorization\":\"Bearer $token\"}" "127.0.0.1:$port" >/dev/null 2>&1; then
+    if "$ghz" --insecure --proto "$proto" --call prm.testing.v1.Probe/Ping -n 1 -c 1 \
+         -m "{\"authorization\":\"Bearer $token\"}" "127.0.0.1:$port" >/dev/null 2>&1; then
       return
     fi
     sleep 0.1
@@ -113,11 +114,18 @@ measure() {  # label, server flags... ; prints a table row
 
 row() { printf '%-48s %8s %8s %8s %7s %10s %8s\n' "$@"; }
 
-median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
+median() {
+  python3 -c 'import statistics as s, sys; print("%g" % s.median(map(float, sys.argv[1:])))' "$@"
+}
+best() {  # min|max values...
+  python3 -c 'import sys; print("%g" % (min if sys.argv[1] == "min" else max)(
+    map(float, sys.argv[2:])))' "$@"
+}
 
 token=$(mint_token)
 echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')," \
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo "machine: $(nproc) CPUs, $cpu_model," \
   "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "load:    ghz -c $concurrency -n $total (after a 10000-call warm-up), 1 connection;" \
   "server on CPU $server_cpu, ghz on CPU $loader_cpu; $rounds round(s), configurations interleaved"
@@ -144,8 +152,13 @@ row "full stack at half of median peak (--rps $half)" "$rps" "$p50" "$p99" "$err
 stop_server
 
 echo
-echo "medians                     peak QPS   server CPU us/RPC"
-printf '%-26s %9s %12s\n' "full stack" "$peak" "$(median "${full_cpu[@]}")" \
-  "without RED interceptor" "$(median "${bare_rps[@]}")" "$(median "${bare_cpu[@]}")" \
-  "fixed token (no JWT)" "$(median "${fixed_rps[@]}")" "$(median "${fixed_cpu[@]}")"
+echo "over $rounds round(s)          QPS median   QPS best   CPU us/RPC median   CPU us/RPC best"
+summary() {  # label, rps array name, cpu array name
+  local -n r=$2 c=$3
+  printf '%-28s %10s %10s %19s %17s\n' "$1" "$(median "${r[@]}")" "$(best max "${r[@]}")" \
+    "$(median "${c[@]}")" "$(best min "${c[@]}")"
+}
+summary "full stack" full_rps full_cpu
+summary "without RED interceptor" bare_rps bare_cpu
+summary "fixed token (no JWT)" fixed_rps fixed_cpu
 echo "full stack at half peak: p50 $p50 ms, p99 $p99 ms"

@@ -285,8 +285,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     host.Shutdown();
     return 1;
   }
-  spdlog::info("{} {} serving gRPC on port {}, metrics on port {}, data in {}", definition.name,
-               PRM_VERSION, host.selected_port(), host.metrics_port(), options.data_dir);
+  spdlog::info("data in {}, kafka at {}, consuming as group {}", options.data_dir,
+               options.kafka_brokers, options.kafka_group);
   return host.RunUntilSignal();
 }
 
