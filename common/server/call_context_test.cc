@@ -1,5 +1,16 @@
 #include "common/server/call_context.h"
 
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 
 namespace prm::server {
@@ -42,6 +53,83 @@ TEST(IsUsableRequestId, AcceptsVisibleAsciiUpTo128Characters) {
   EXPECT_FALSE(IsUsableRequestId("has space"));
   EXPECT_FALSE(IsUsableRequestId("new\nline"));
   EXPECT_FALSE(IsUsableRequestId("caf\xc3\xa9"));
+}
+
+// An open RPC on ServeUnauthenticated: Check answers SERVING; for service "throw" the handler
+// throws, for "fail" it returns DATA_LOSS.
+class OpenService final : public grpc::health::v1::Health::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
+                                  const grpc::health::v1::HealthCheckRequest* request,
+                                  grpc::health::v1::HealthCheckResponse* response) override {
+    return ServeUnauthenticated(ctx, [&](const CallContext& call) -> absl::Status {
+      authenticated = call.authenticated();
+      request_id = call.request_id();
+      if (request->service() == "throw") throw std::runtime_error("boom");
+      if (request->service() == "fail") return absl::DataLossError("disk ate it");
+      response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+      return absl::OkStatus();
+    });
+  }
+
+  bool authenticated = true;
+  std::string request_id;
+};
+
+struct OpenServer {
+  OpenServer() {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  ~OpenServer() { server->Shutdown(std::chrono::system_clock::now()); }
+
+  grpc::Status Check(const std::string& service_name) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.AddMetadata("x-request-id", "open-1");
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service_name);
+    grpc::health::v1::HealthCheckResponse response;
+    return stub->Check(&ctx, request, &response);
+  }
+
+  OpenService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub;
+};
+
+TEST(ServeUnauthenticated, RunsTheHandlerWithoutAPrincipal) {
+  OpenServer open;
+  EXPECT_TRUE(open.Check("").ok());
+  EXPECT_FALSE(open.service.authenticated);
+  EXPECT_EQ(open.service.request_id, "open-1");
+}
+
+TEST(ServeUnauthenticated, AThrowingHandlerIsInternal) {
+  OpenServer open;
+  grpc::Status status = open.Check("throw");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "internal error") << "the exception text stays in the log";
+}
+
+TEST(ServeUnauthenticated, ServerSideFailuresKeepTheirCode) {
+  OpenServer open;
+  EXPECT_EQ(open.Check("fail").error_code(), grpc::StatusCode::DATA_LOSS);
+}
+
+TEST(CallContextDeathTest, PrincipalOfAnUnauthenticatedCallAborts) {
+  EXPECT_DEATH(
+      {
+        grpc::CallbackServerContext ctx;  // a context outside any call: no metadata
+        CallContext call = AdmitUnauthenticatedCall(&ctx);
+        (void)call.principal();
+      },
+      "unauthenticated call");
 }
 
 }  // namespace
