@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/json/bounded_json.h"
 #include "nlohmann/json.hpp"
 
 namespace prm::auth {
@@ -124,19 +125,8 @@ bool IsBase64UrlChar(char c) {
          c == '_';
 }
 
-// Parses JSON without exceptions, refusing nesting deeper than kMaxJsonDepth.
 std::optional<Json> ParseBoundedJson(std::string_view text) {
-  bool too_deep = false;
-  Json::parser_callback_t limit = [&too_deep](int depth, Json::parse_event_t, Json&) {
-    if (depth > kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  Json json = Json::parse(text.begin(), text.end(), limit, /*allow_exceptions=*/false);
-  if (json.is_discarded() || too_deep) return std::nullopt;
-  return json;
+  return json::ParseBounded(text, kMaxJsonDepth);
 }
 
 // A NumericDate (RFC 7519 §2): seconds since the epoch, integer or not.

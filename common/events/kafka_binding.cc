@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
+#include "common/json/bounded_json.h"
 #include "nlohmann/json.hpp"
 
 namespace prm::events {
@@ -26,20 +27,8 @@ constexpr char kBadName[] = "attribute names must be 1-64 lowercase letters or d
 // Debian's Abseil keeps its own string_view type (ABSL_OPTION_USE_STD_STRING_VIEW 0).
 absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-// Parses JSON without exceptions, refusing nesting deeper than kMaxJsonDepth (so that nothing
-// later recurses deeply on hostile input).
 std::optional<Json> ParseBoundedJson(std::string_view text) {
-  bool too_deep = false;
-  Json::parser_callback_t limit = [&too_deep](int depth, Json::parse_event_t, Json&) {
-    if (depth > kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  Json json = Json::parse(text.begin(), text.end(), limit, /*allow_exceptions=*/false);
-  if (json.is_discarded() || too_deep) return std::nullopt;
-  return json;
+  return json::ParseBounded(text, kMaxJsonDepth);
 }
 
 std::string DumpJson(const Json& json) {
