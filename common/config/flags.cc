@@ -22,6 +22,12 @@ std::string FlagSet::EnvName(absl::string_view flag) {
   return env;
 }
 
+std::vector<std::string> FlagSet::Names() const {
+  std::vector<std::string> names;
+  for (const auto& s : settings_) names.push_back(s.name);
+  return names;
+}
+
 void FlagSet::Add(Setting setting) { settings_.push_back(std::move(setting)); }
 
 FlagSet::Setting* FlagSet::Find(absl::string_view name) {

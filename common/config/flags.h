@@ -54,6 +54,9 @@ class FlagSet {
 
   static std::string EnvName(absl::string_view flag);
 
+  // The names of the declared settings, in declaration order.
+  std::vector<std::string> Names() const;
+
  private:
   struct Setting {
     std::string name;

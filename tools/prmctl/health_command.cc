@@ -8,7 +8,7 @@
 #include "common/config/flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "tools/prmctl/environment.h"
+#include "tools/prmctl/command_flags.h"
 
 namespace prm::prmctl {
 namespace {
@@ -49,21 +49,7 @@ int RunHealth(int argc, const char* const* argv, const CommandContext& context) 
                "a gRPC service name such as prm.deal.v1.DealRegistration (\"\" = the server)");
   flags.Duration("wait", &options.wait, "keep asking until SERVING for up to this long");
   flags.Duration("timeout", &options.timeout, "deadline of each check");
-  const std::vector<const char*> env =
-      EnvironmentFor(context.env, {"address", "service", "wait", "timeout"});
-  absl::StatusOr<FlagSet::Outcome> outcome = flags.Parse(argc, argv, env.data());
-  if (!outcome.ok()) {
-    context.err << outcome.status().message() << "\n";
-    return kExitUsage;
-  }
-  if (*outcome == FlagSet::Outcome::kHelp) {
-    context.out << flags.Usage();
-    return kExitOk;
-  }
-  if (*outcome == FlagSet::Outcome::kVersion) {
-    context.out << "prmctl " << context.version << "\n";
-    return kExitOk;
-  }
+  if (std::optional<int> stop = ParseCommandFlags(flags, argc, argv, context)) return *stop;
 
   auto stub = grpc::health::v1::Health::NewStub(
       grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials()));

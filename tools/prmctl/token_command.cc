@@ -14,7 +14,7 @@
 #include "common/auth/jwt.h"
 #include "common/auth/principal.h"
 #include "common/config/flags.h"
-#include "tools/prmctl/environment.h"
+#include "tools/prmctl/command_flags.h"
 
 namespace prm::prmctl {
 namespace {
@@ -90,23 +90,7 @@ int RunToken(int argc, const char* const* argv, const CommandContext& context) {
            "required";
   });
 
-  const std::vector<const char*> env =
-      EnvironmentFor(context.env, {"role", "vendor", "partner", "worker", "subject", "ttl",
-                                   "jwt-secret-file", "jwt-secret", "jwt-issuer",
-                                   "jwt-audience"});
-  absl::StatusOr<FlagSet::Outcome> outcome = flags.Parse(argc, argv, env.data());
-  if (!outcome.ok()) {
-    context.err << outcome.status().message() << "\n";
-    return kExitUsage;
-  }
-  if (*outcome == FlagSet::Outcome::kHelp) {
-    context.out << flags.Usage();
-    return kExitOk;
-  }
-  if (*outcome == FlagSet::Outcome::kVersion) {
-    context.out << "prmctl " << context.version << "\n";
-    return kExitOk;
-  }
+  if (std::optional<int> stop = ParseCommandFlags(flags, argc, argv, context)) return *stop;
 
   auth::Principal principal{.subject = options.subject,
                             .role = *auth::RoleFromName(options.role),  // a checked Choice
