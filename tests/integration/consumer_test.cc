@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include "absl/strings/numbers.h"
@@ -17,6 +18,7 @@
 #include "common/storage/processed_events.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 #include "tests/integration/kafka_fixture.h"
 
 namespace prm {
@@ -103,6 +105,66 @@ TEST(ConsumerIT, PoisonRecordGoesToDlqAndPartitionKeepsFlowing) {
   EXPECT_TRUE(dead[0].FindHeader(kafka::kDlqPartitionHeader).has_value());
   EXPECT_THAT(std::string(*dead[0].FindHeader(kafka::kDlqErrorHeader)),
               HasSubstr("INVALID_ARGUMENT: value is not a number"));
+}
+
+// The value of the sample of `family` whose labels include every pair of `labels`, or -1.
+double Sample(prometheus::Registry& registry, const std::string& family,
+              const std::map<std::string, std::string>& labels) {
+  for (const auto& f : registry.Collect()) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      size_t matched = 0;
+      for (const auto& l : m.label) {
+        auto it = labels.find(l.name);
+        if (it != labels.end() && it->second == l.value) ++matched;
+      }
+      if (matched != labels.size()) continue;
+      return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return -1;
+}
+
+TEST(ConsumerIT, ExportsDlqCountAndLag) {
+  const std::string run = testing::UniqueName("metrics");
+  const std::string group = testing::UniqueName("metrics-group");
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  Produce(*producer, {{.topic = kTopic, .key = run, .value = "bad", .headers = {{"run", run}}},
+                      {.topic = kTopic, .key = run, .value = "7", .headers = {{"run", run}}}});
+  prometheus::Registry registry;
+  std::atomic<bool> done{false};
+  kafka::ConsumerOptions options = Options(group);
+  options.stats_interval = absl::Milliseconds(100);
+  auto consumer = kafka::Consumer::Create(
+      options,
+      [&](const kafka::Record& r) -> absl::Status {
+        if (r.FindHeader("run") != run) return absl::OkStatus();
+        if (r.value == "bad") return absl::InvalidArgumentError("not a number");
+        done = true;
+        return absl::OkStatus();
+      },
+      producer.get(), &registry);
+  ASSERT_OK(consumer.status());
+  ASSERT_OK((*consumer)->Start());
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }, absl::Seconds(60)));
+  // Every partition is read to its end, so the lag settles at 0 on each assigned partition.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int p = 0; p < 3; ++p) {
+          if (Sample(registry, "kafka_consumer_lag",
+                     {{"topic", kTopic}, {"partition", absl::StrCat(p)}, {"group", group}}) != 0) {
+            return false;
+          }
+        }
+        return true;
+      },
+      absl::Seconds(30)));
+  (*consumer)->Stop();
+  EXPECT_EQ(Sample(registry, "kafka_consumer_dlq_total", {{"topic", kTopic}, {"group", group}}), 1);
+  EXPECT_GE(Sample(registry, "kafka_consumer_records_total",
+                   {{"topic", kTopic}, {"group", group}, {"outcome", "ok"}}),
+            1);
 }
 
 TEST(ConsumerIT, TransientFailureIsRetriedInOrderWithoutDlq) {
