@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -108,9 +109,22 @@ class RuntimeImpl final : public Runtime {
         return absl::OkStatus();
       }
       RETURN_IF_ERROR(payload.status());
-      RETURN_IF_ERROR(processed_events::ApplyOnce(
-          *db_, event.source, event.id, clock().Now(),
-          [&](sqlite::Transaction& tx) { return parts.ApplyEvent(event, **payload, tx); }));
+      bool applied = false;
+      absl::Status status = processed_events::ApplyOnce(
+          *db_, event.source, event.id, clock().Now(), [&](sqlite::Transaction& tx) {
+            absl::Status effect = parts.ApplyEvent(event, **payload, tx);
+            applied = effect.ok();
+            return effect;
+          });
+      if (applied && !status.ok()) {
+        // The service's in-memory state took the event but the store did not: only a restart
+        // (rebuilding from what was committed) brings them back together; the event is
+        // redelivered then.
+        spdlog::critical("event {} from {} was applied but its commit failed ({}); restarting",
+                         event.id, event.source, status.ToString());
+        std::abort();
+      }
+      RETURN_IF_ERROR(status);
       relay_->Notify();
       return absl::OkStatus();
     };
