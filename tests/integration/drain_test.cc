@@ -4,10 +4,6 @@
 
 #include <signal.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -17,7 +13,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/auth/jwt.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
 #include "common/kafka/producer.h"
@@ -29,100 +24,26 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "journal.grpc.pb.h"
 #include "tests/integration/kafka_fixture.h"
+#include "tests/integration/service_process.h"
 
 namespace prm {
 namespace {
 
-constexpr char kSecret[] = "drain-test-secret-0123456789abcdef0123456789";
 constexpr char kOutTopic[] = "prm.it.journal";
 constexpr char kInTopic[] = "prm.it.journal.in";
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+// The runtime's test service (journal/journal_main.cc) on the given store and group.
+std::unique_ptr<testing::ServiceProcess> JournalProcess(
+    const std::string& data_dir, const std::string& group,
+    std::string brokers = testing::KafkaBrokers()) {
+  return std::make_unique<testing::ServiceProcess>(
+      "prm-journal-testd", data_dir, group,
+      std::vector<std::string>{absl::StrCat("--topic-journal=", kOutTopic),
+                               absl::StrCat("--topic-journal-in=", kInTopic)},
+      std::move(brokers));
 }
 
-std::string Binary() {
-  const char* dir = std::getenv("TEST_BIN_DIR");
-  return absl::StrCat(dir ? dir : "build/bin", "/prm-journal-testd");
-}
-
-class JournalProcess {
- public:
-  JournalProcess(std::string data_dir, std::string group,
-                 std::string brokers = testing::KafkaBrokers())
-      : data_dir_(std::move(data_dir)),
-        group_(std::move(group)),
-        brokers_(std::move(brokers)),
-        port_(FreePort()) {}
-
-  void Start() {
-    std::vector<std::string> args = {Binary(),
-                                     "--data-dir=" + data_dir_,
-                                     "--kafka-brokers=" + brokers_,
-                                     "--kafka-group=" + group_,
-                                     absl::StrCat("--grpc-listen=127.0.0.1:", port_),
-                                     "--metrics-listen=127.0.0.1:0",
-                                     absl::StrCat("--jwt-secret=", kSecret),
-                                     absl::StrCat("--topic-journal=", kOutTopic),
-                                     absl::StrCat("--topic-journal-in=", kInTopic),
-                                     "--log-level=warn"};
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      char* env[] = {nullptr};
-      ::execve(argv[0], argv.data(), env);
-      _exit(127);
-    }
-  }
-
-  // Sends SIGTERM and waits for the exit; returns the wait status and the time it took.
-  std::pair<int, absl::Duration> Terminate() {
-    absl::Time start = absl::Now();
-    ::kill(pid_, SIGTERM);
-    int wstatus = 0;
-    ::waitpid(pid_, &wstatus, 0);
-    pid_ = -1;
-    return {wstatus, absl::Now() - start};
-  }
-
-  ~JournalProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-
- private:
-  std::string data_dir_;
-  std::string group_;
-  std::string brokers_;
-  int port_;
-  pid_t pid_ = -1;
-};
-
-std::string Token() {
-  auto minter = auth::TokenMinter::Create(
-      {.algorithm = "HS256", .hs256_secret = kSecret, .issuer = "prm-dev", .audience = "prm"},
-      SystemClock::Instance());
-  EXPECT_OK(minter.status());
-  auto token = minter->Mint({.subject = "drain-test", .role = auth::Role::kService},
-                            absl::Hours(1));
-  EXPECT_OK(token.status());
-  return "Bearer " + *token;
-}
+std::string Token() { return testing::ServiceToken(); }
 
 absl::StatusOr<testing::v1::GetJournalStatsResponse> Stats(testing::v1::Journal::Stub& stub,
                                                             const std::string& token,
@@ -176,9 +97,9 @@ TEST(DrainIT, SigtermUnderLoadLosesNoAcceptedWorkAndAppliesNoEventTwice) {
     for (const auto& s : (*producer)->ProduceAndWait(records, absl::Seconds(30))) ASSERT_OK(s);
   }
 
-  JournalProcess process(data_dir, group);
-  process.Start();
-  auto channel = grpc::CreateChannel(process.address(), grpc::InsecureChannelCredentials());
+  auto process = JournalProcess(data_dir, group);
+  process->Start();
+  auto channel = process->channel();
   auto stub = testing::v1::Journal::NewStub(channel);
   ASSERT_TRUE(WaitForStats(
       *stub, token, run, [&](const auto& s) { return s.consumed_events() == kInEvents; },
@@ -214,7 +135,7 @@ TEST(DrainIT, SigtermUnderLoadLosesNoAcceptedWorkAndAppliesNoEventTwice) {
     });
   }
   absl::SleepFor(absl::Milliseconds(1500));
-  auto [wstatus, took] = process.Terminate();
+  auto [wstatus, took] = process->Terminate();
   stop.store(true);
   for (auto& c : clients) c.join();
 
@@ -244,10 +165,9 @@ TEST(DrainIT, SigtermUnderLoadLosesNoAcceptedWorkAndAppliesNoEventTwice) {
   for (const auto& id : acknowledged) EXPECT_TRUE(published.count(id)) << id << " not on Kafka";
 
   // Restart on the same store and group: nothing consumed is applied again.
-  JournalProcess again(data_dir, group);
-  again.Start();
-  auto stub2 = testing::v1::Journal::NewStub(
-      grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()));
+  auto again = JournalProcess(data_dir, group);
+  again->Start();
+  auto stub2 = testing::v1::Journal::NewStub(again->channel());
   ASSERT_TRUE(
       WaitForStats(*stub2, token, run, [](const auto&) { return true; }, absl::Seconds(60)));
   absl::SleepFor(absl::Seconds(3));  // time for any redelivery to arrive
@@ -256,31 +176,9 @@ TEST(DrainIT, SigtermUnderLoadLosesNoAcceptedWorkAndAppliesNoEventTwice) {
   EXPECT_EQ(stats->consumed_events(), kInEvents);
   // A write may commit while its reply is lost to the shutdown, never the other way round.
   EXPECT_GE(stats->entries(), static_cast<int64_t>(acknowledged.size()));
-  auto [wstatus2, took2] = again.Terminate();
+  auto [wstatus2, took2] = again->Terminate();
   EXPECT_TRUE(WIFEXITED(wstatus2) && WEXITSTATUS(wstatus2) == 0);
   std::filesystem::remove_all(data_dir);
-}
-
-// The overall health status of the server at `address`, or UNKNOWN when it does not answer.
-grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  grpc::health::v1::HealthCheckResponse response;
-  if (!stub->Check(&ctx, {}, &response).ok()) return grpc::health::v1::HealthCheckResponse::UNKNOWN;
-  return response.status();
-}
-
-bool WaitForHealth(const std::string& address,
-                   grpc::health::v1::HealthCheckResponse::ServingStatus want,
-                   absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (Health(address) == want) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return false;
 }
 
 TEST(HealthIT, ServingWithKafkaNotServingWithoutIt) {
@@ -288,22 +186,23 @@ TEST(HealthIT, ServingWithKafkaNotServingWithoutIt) {
   const std::string run = testing::UniqueName("health");
   const std::string dir = (std::filesystem::temp_directory_path() / run).string();
 
-  JournalProcess healthy(dir + "-a", run + "-a");
-  healthy.Start();
-  EXPECT_TRUE(WaitForHealth(healthy.address(), HealthCheckResponse::SERVING, absl::Seconds(30)));
+  auto healthy = JournalProcess(dir + "-a", run + "-a");
+  EXPECT_TRUE(healthy->StartAndWaitServing(absl::Seconds(30)));
   // prmctl's health check, which scripts/dev relies on, agrees.
   const char* bin = std::getenv("TEST_BIN_DIR");
   std::string prmctl = absl::StrCat(bin ? bin : "build/bin", "/prmctl health --address=");
-  EXPECT_EQ(std::system((prmctl + healthy.address() + " --wait=10s").c_str()), 0);
+  EXPECT_EQ(std::system((prmctl + healthy->address() + " --wait=10s").c_str()), 0);
 
   // Nothing listens on this port: Kafka, a hard dependency, is down.
-  JournalProcess orphan(dir + "-b", run + "-b", absl::StrCat("127.0.0.1:", FreePort()));
-  orphan.Start();
-  EXPECT_TRUE(WaitForHealth(orphan.address(), HealthCheckResponse::NOT_SERVING, absl::Seconds(30)));
-  EXPECT_NE(std::system((prmctl + orphan.address()).c_str()), 0);
+  auto orphan =
+      JournalProcess(dir + "-b", run + "-b", absl::StrCat("127.0.0.1:", testing::FreePort()));
+  orphan->Start();
+  EXPECT_TRUE(testing::WaitForHealth(orphan->address(), HealthCheckResponse::NOT_SERVING,
+                                     absl::Seconds(30)));
+  EXPECT_NE(std::system((prmctl + orphan->address()).c_str()), 0);
 
-  EXPECT_EQ(healthy.Terminate().first, 0);
-  auto [orphan_status, took] = orphan.Terminate();
+  EXPECT_EQ(healthy->Terminate().first, 0);
+  auto [orphan_status, took] = orphan->Terminate();
   EXPECT_TRUE(WIFEXITED(orphan_status)) << "killed by signal " << WTERMSIG(orphan_status);
   EXPECT_LT(took, absl::Seconds(25)) << "drain without Kafka must still be bounded";
   std::filesystem::remove_all(dir + "-a");
