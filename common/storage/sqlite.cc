@@ -241,13 +241,68 @@ absl::Status Database::RunInTransaction(absl::string_view begin,
   return absl::OkStatus();
 }
 
+struct Database::Group {
+  int members = 0;
+  bool committed = false;
+  absl::Status status;  // of the COMMIT, once committed
+};
+
 absl::Status Database::Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) {
-  std::lock_guard lock(mu_);
-  return RunInTransaction("BEGIN IMMEDIATE", fn);
+  arriving_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock lock(mu_);
+  arriving_.fetch_sub(1, std::memory_order_relaxed);
+  // A full group is committing: wait for the next one.
+  group_cv_.wait(lock, [&] { return !open_group_ || open_group_->members < kMaxGroup; });
+  const bool leader = open_group_ == nullptr;
+  if (leader) {
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    open_group_ = std::make_shared<Group>();
+  }
+  std::shared_ptr<Group> group = open_group_;
+  ++group->members;
+
+  absl::Status status = Exec("SAVEPOINT prm_unit");
+  if (status.ok()) {
+    Transaction tx(this);
+    status = fn(tx);
+    // Statements left mid-result would hold the snapshot open past the unit.
+    for (Statement* stmt : in_use_) sqlite3_reset(stmt->stmt_);
+    in_use_.clear();
+    if (!status.ok()) Exec("ROLLBACK TO prm_unit").IgnoreError();
+    absl::Status released = Exec("RELEASE prm_unit");
+    if (status.ok()) status = released;
+  }
+
+  if (!leader) {
+    group_cv_.notify_all();  // the leader may be waiting for this unit
+    if (!status.ok()) return status;  // nothing of it is in the group
+    group_cv_.wait(lock, [&] { return group->committed; });
+    return group->status;
+  }
+  // Let everyone already queued for the connection add their unit, then commit them all.
+  group_cv_.wait(lock, [&] {
+    return arriving_.load(std::memory_order_relaxed) == 0 || group->members >= kMaxGroup;
+  });
+  absl::Status committed = CommitGroup(*group);
+  return status.ok() ? committed : status;
+}
+
+absl::Status Database::CommitGroup(Group& group) {
+  group.status = Exec("COMMIT");
+  if (!group.status.ok() && !sqlite3_get_autocommit(db_)) {
+    // A failed COMMIT may leave the transaction open; roll back whatever remains.
+    Exec("ROLLBACK").IgnoreError();
+  }
+  group.committed = true;
+  open_group_.reset();
+  group_cv_.notify_all();
+  return group.status;
 }
 
 absl::Status Database::Read(absl::FunctionRef<absl::Status(Transaction&)> fn) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  // Not inside a write group that is still gathering units: it would see their writes.
+  group_cv_.wait(lock, [&] { return !open_group_; });
   return RunInTransaction("BEGIN DEFERRED", fn);
 }
 
