@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -79,7 +80,7 @@ class LagStats final : public RdKafka::EventCb {
 
 class RdConsumer final : public Consumer {
  public:
-  RdConsumer(ConsumerOptions options, Handler handler, Producer* dlq,
+  RdConsumer(ConsumerOptions options, BatchHandler handler, Producer* dlq,
              prometheus::Registry* metrics)
       : options_(std::move(options)),
         handler_(std::move(handler)),
@@ -144,42 +145,59 @@ class RdConsumer final : public Consumer {
  private:
   void Loop() {
     absl::Duration backoff = options_.min_retry_backoff;
+    const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+    std::vector<std::unique_ptr<RdKafka::Message>> messages;
+    std::vector<Record> records;
     while (!stop_.load()) {
-      std::unique_ptr<RdKafka::Message> message(consumer_->consume(100));
-      if (pending_ >= kStoreEvery || absl::Now() - last_store_ > kStoreInterval) StoreOffsets();
-      switch (message->err()) {
-        case RdKafka::ERR_NO_ERROR:
-          break;
-        case RdKafka::ERR__TIMED_OUT:
-        case RdKafka::ERR__PARTITION_EOF:
-          StoreOffsets();
-          continue;
-        default:
-          spdlog::warn("kafka consumer {}: {}", options_.group_id, message->errstr());
-          continue;
-      }
-      Record record = ToRecord(*message);
-      absl::Status status = handler_(record);
-      if (status.ok()) {
-        Count(record.topic, "ok");
-        StoreOffset(*message);
-        backoff = options_.min_retry_backoff;
-      } else if (IsPoison(status)) {
-        if (!DeadLetter(record, status)) {
-          Rewind(*message);  // the DLQ is unreachable: the record is retried like a transient
-          Sleep(backoff);
-          backoff = std::min(backoff * 2, options_.max_retry_backoff);
+      // What is already fetched, up to max_batch; waits only for the first record.
+      messages.clear();
+      for (int timeout_ms = 100; messages.size() < max_batch; timeout_ms = 0) {
+        std::unique_ptr<RdKafka::Message> message(consumer_->consume(timeout_ms));
+        if (message->err() == RdKafka::ERR_NO_ERROR) {
+          messages.push_back(std::move(message));
           continue;
         }
-        Count(record.topic, "dlq");
-        StoreOffset(*message);
+        if (message->err() != RdKafka::ERR__TIMED_OUT &&
+            message->err() != RdKafka::ERR__PARTITION_EOF) {
+          spdlog::warn("kafka consumer {}: {}", options_.group_id, message->errstr());
+        }
+        break;
+      }
+      if (messages.empty() || pending_ >= kStoreEvery ||
+          absl::Now() - last_store_ > kStoreInterval) {
+        StoreOffsets();
+      }
+      if (messages.empty()) continue;
+
+      records.clear();
+      for (const auto& m : messages) records.push_back(ToRecord(*m));
+      std::vector<absl::Status> statuses = handler_(records);
+      size_t handled = 0;
+      bool retry = false;
+      for (; handled < statuses.size() && handled < messages.size(); ++handled) {
+        const absl::Status& status = statuses[handled];
+        const Record& record = records[handled];
+        if (status.ok()) {
+          Count(record.topic, "ok");
+        } else if (IsPoison(status)) {
+          if (!DeadLetter(record, status)) {
+            retry = true;  // the DLQ is unreachable: the record is retried like a transient
+            break;
+          }
+          Count(record.topic, "dlq");
+        } else {
+          Count(record.topic, "retry");
+          spdlog::warn("kafka consumer {}: {}[{}]@{} will be retried in {}: {}",
+                       options_.group_id, record.topic, record.partition, record.offset,
+                       absl::FormatDuration(backoff), status.ToString());
+          retry = true;
+          break;
+        }
+        StoreOffset(*messages[handled]);
         backoff = options_.min_retry_backoff;
-      } else {
-        Count(record.topic, "retry");
-        spdlog::warn("kafka consumer {}: {}[{}]@{} will be retried in {}: {}", options_.group_id,
-                     record.topic, record.partition, record.offset,
-                     absl::FormatDuration(backoff), status.ToString());
-        Rewind(*message);
+      }
+      if (handled < messages.size()) RewindFrom(messages, handled);
+      if (retry) {
         Sleep(backoff);
         backoff = std::min(backoff * 2, options_.max_retry_backoff);
       }
@@ -253,11 +271,18 @@ class RdConsumer final : public Consumer {
     pending_ = 0;
   }
 
-  void Rewind(const RdKafka::Message& m) {
-    std::unique_ptr<RdKafka::TopicPartition> tp(
-        RdKafka::TopicPartition::create(m.topic_name(), m.partition(), m.offset()));
-    if (RdKafka::ErrorCode err = consumer_->seek(*tp, 5000); err != RdKafka::ERR_NO_ERROR) {
-      spdlog::warn("kafka consumer {}: seek: {}", options_.group_id, RdKafka::err2str(err));
+  // Seeks every partition of messages[from..] back to its first such message, so that they are
+  // delivered again (seeking also drops what librdkafka had prefetched past it).
+  void RewindFrom(const std::vector<std::unique_ptr<RdKafka::Message>>& messages, size_t from) {
+    std::set<std::pair<std::string, int32_t>> seen;
+    for (size_t i = from; i < messages.size(); ++i) {
+      const RdKafka::Message& m = *messages[i];
+      if (!seen.insert({m.topic_name(), m.partition()}).second) continue;
+      std::unique_ptr<RdKafka::TopicPartition> tp(
+          RdKafka::TopicPartition::create(m.topic_name(), m.partition(), m.offset()));
+      if (RdKafka::ErrorCode err = consumer_->seek(*tp, 5000); err != RdKafka::ERR_NO_ERROR) {
+        spdlog::warn("kafka consumer {}: seek: {}", options_.group_id, RdKafka::err2str(err));
+      }
     }
   }
 
@@ -273,7 +298,7 @@ class RdConsumer final : public Consumer {
   }
 
   ConsumerOptions options_;
-  Handler handler_;
+  BatchHandler handler_;
   Producer* dlq_;
   LagStats lag_;
   prometheus::Family<prometheus::Counter>* records_ = nullptr;
@@ -293,13 +318,27 @@ class RdConsumer final : public Consumer {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
-                                                           Handler handler, Producer* dlq,
+                                                           BatchHandler handler, Producer* dlq,
                                                            prometheus::Registry* metrics) {
   if (options.group_id.empty()) return absl::InvalidArgumentError("consumer group_id is empty");
   if (options.topics.empty()) return absl::InvalidArgumentError("consumer has no topics");
   if (dlq == nullptr) return absl::InvalidArgumentError("consumer needs a DLQ producer");
   return std::unique_ptr<Consumer>(
       new RdConsumer(std::move(options), std::move(handler), dlq, metrics));
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options,
+                                                           Handler handler, Producer* dlq,
+                                                           prometheus::Registry* metrics) {
+  BatchHandler one_by_one = [handler = std::move(handler)](const std::vector<Record>& records) {
+    std::vector<absl::Status> statuses;
+    for (const Record& record : records) {
+      statuses.push_back(handler(record));
+      if (!statuses.back().ok() && !IsPoison(statuses.back())) break;
+    }
+    return statuses;
+  };
+  return Create(std::move(options), std::move(one_by_one), dlq, metrics);
 }
 
 }  // namespace prm::kafka

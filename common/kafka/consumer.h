@@ -13,7 +13,9 @@
 //   anything else           transient (a store or dependency is down): the same record is
 //                           retried after a growing backoff; the partition waits.
 //
-// One thread per consumer calls the handler, one record at a time, in partition order.
+// One thread per consumer calls the handler, in partition order. A BatchHandler gets the records
+// already fetched (up to ConsumerOptions::max_batch, never waiting to fill a batch), so that it can
+// make all their effects durable in one transaction.
 
 #include <atomic>
 #include <functional>
@@ -49,9 +51,14 @@ struct ConsumerOptions {
   absl::Duration min_retry_backoff = absl::Milliseconds(100);
   absl::Duration max_retry_backoff = absl::Seconds(5);
   absl::Duration stats_interval = absl::Seconds(5);  // consumer-lag metric refresh
+  int max_batch = 1;  // records per BatchHandler call
 };
 
 using Handler = std::function<absl::Status(const Record&)>;
+// Handles `records` in order and returns the status of each record it handled, with the meaning
+// above. It may stop early, and stops at the first transient status: records after the last
+// status returned are delivered again (after the backoff when the last status is transient).
+using BatchHandler = std::function<std::vector<absl::Status>(const std::vector<Record>& records)>;
 
 // True for the codes that send a record to the DLQ.
 bool IsPoison(const absl::Status& status);
@@ -63,6 +70,9 @@ class Consumer {
   // and kafka_consumer_lag{topic,partition,group}.
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
                                                           Handler handler, Producer* dlq,
+                                                          prometheus::Registry* metrics);
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
+                                                          BatchHandler handler, Producer* dlq,
                                                           prometheus::Registry* metrics);
   virtual ~Consumer() = default;
 

@@ -32,6 +32,10 @@ extern char** environ;
 namespace prm::runtime {
 namespace {
 
+// Consumed records applied per transaction at most: large enough that one fsync serves many
+// events when a backlog is drained, small enough that a batch commits in milliseconds.
+constexpr int kConsumerBatch = 500;
+
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
@@ -97,42 +101,64 @@ class RuntimeImpl final : public Runtime {
     return absl::OkStatus();
   }
 
+  // One consumed record inside the batch's transaction: decode, skip duplicates, apply.
+  static absl::Status ApplyRecord(const kafka::Record& record, ServiceParts& parts,
+                                  sqlite::Transaction& tx, absl::Time now, bool* applied) {
+    ASSIGN_OR_RETURN(events::CloudEvent event, events::Decode(record));
+    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> payload =
+        DecodeEventPayload(event);
+    if (absl::IsNotFound(payload.status())) {
+      // A newer producer's event type: not ours to judge, and not poison.
+      spdlog::debug("ignoring event type {} from {}", event.type, event.source);
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(payload.status());
+    return tx.Savepoint([&](sqlite::Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(bool first,
+                       processed_events::MarkProcessed(tx, event.source, event.id, now));
+      if (!first) return absl::OkStatus();  // a redelivery: applied before
+      RETURN_IF_ERROR(parts.ApplyEvent(event, **payload, tx));
+      *applied = true;
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status StartConsumer(std::vector<std::string> topics, ServiceParts& parts) {
     if (topics.empty()) return absl::OkStatus();
-    kafka::Handler handler = [this, &parts](const kafka::Record& record) -> absl::Status {
-      ASSIGN_OR_RETURN(events::CloudEvent event, events::Decode(record));
-      absl::StatusOr<std::unique_ptr<google::protobuf::Message>> payload =
-          DecodeEventPayload(event);
-      if (absl::IsNotFound(payload.status())) {
-        // A newer producer's event type: not ours to judge, and not poison.
-        spdlog::debug("ignoring event type {} from {}", event.type, event.source);
-        return absl::OkStatus();
-      }
-      RETURN_IF_ERROR(payload.status());
+    // A batch of fetched records is applied in one transaction — one commit, one fsync — each
+    // record in its own savepoint, so a poison record rolls back alone and goes to the DLQ.
+    kafka::BatchHandler handler = [this, &parts](const std::vector<kafka::Record>& records) {
+      std::vector<absl::Status> statuses;
       bool applied = false;
-      absl::Status status = processed_events::ApplyOnce(
-          *db_, event.source, event.id, clock().Now(), [&](sqlite::Transaction& tx) {
-            absl::Status effect = parts.ApplyEvent(event, **payload, tx);
-            applied = effect.ok();
-            return effect;
-          });
-      if (applied && !status.ok()) {
-        // The service's in-memory state took the event but the store did not: only a restart
-        // (rebuilding from what was committed) brings them back together; the event is
-        // redelivered then.
-        spdlog::critical("event {} from {} was applied but its commit failed ({}); restarting",
-                         event.id, event.source, status.ToString());
-        std::abort();
+      const absl::Time now = clock().Now();
+      absl::Status committed = db_->Transact([&](sqlite::Transaction& tx) -> absl::Status {
+        for (const kafka::Record& record : records) {
+          statuses.push_back(ApplyRecord(record, parts, tx, now, &applied));
+          if (!statuses.back().ok() && !kafka::IsPoison(statuses.back())) break;
+        }
+        return absl::OkStatus();
+      });
+      if (!committed.ok()) {
+        if (applied) {
+          // The service's in-memory state took events but the store did not: only a restart
+          // (rebuilding from what was committed) brings them back together; the events are
+          // redelivered then.
+          spdlog::critical("a batch of {} events was applied but its commit failed ({}); "
+                           "restarting",
+                           records.size(), committed.ToString());
+          std::abort();
+        }
+        return std::vector<absl::Status>{absl::UnavailableError(committed.ToString())};
       }
-      RETURN_IF_ERROR(status);
       relay_->Notify();
-      return absl::OkStatus();
+      return statuses;
     };
     ASSIGN_OR_RETURN(consumer_,
                      kafka::Consumer::Create({.client = {.brokers = options_.kafka_brokers,
                                                          .client_id = name_},
                                               .group_id = options_.kafka_group,
-                                              .topics = std::move(topics)},
+                                              .topics = std::move(topics),
+                                              .max_batch = kConsumerBatch},
                                              std::move(handler), producer_.get(),
                                              &host_.metrics_registry()));
     return consumer_->Start();

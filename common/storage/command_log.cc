@@ -115,7 +115,13 @@ absl::StatusOr<std::string> CommandLog::ExecuteIn(sqlite::Transaction& tx, Comma
   insert->Bind(4, absl::ToUnixMicros(command.time))
       .Bind(5, sqlite::Blob{command.payload})
       .Bind(6, sqlite::Blob{reply});
-  RETURN_IF_ERROR(insert->Run());
+  if (absl::Status logged = insert->Run(); !logged.ok()) {
+    // The domain took the command but it cannot be logged: memory is ahead of the store.
+    spdlog::critical("command {} was applied but cannot be logged ({}); restarting to rebuild "
+                     "from the command log",
+                     command.kind, logged.ToString());
+    std::abort();
+  }
   return reply;
 }
 

@@ -102,6 +102,17 @@ void Statement::Reset() {
 
 absl::StatusOr<Statement*> Transaction::Prepare(absl::string_view sql) { return db_->Prepare(sql); }
 
+absl::Status Transaction::Savepoint(absl::FunctionRef<absl::Status(Transaction&)> fn) {
+  RETURN_IF_ERROR(db_->Exec("SAVEPOINT prm_nested"));
+  absl::Status status = fn(*this);
+  if (!status.ok()) {
+    for (Statement* stmt : db_->in_use_) sqlite3_reset(stmt->stmt_);
+    db_->Exec("ROLLBACK TO prm_nested").IgnoreError();
+  }
+  absl::Status released = db_->Exec("RELEASE prm_nested");
+  return status.ok() ? released : status;
+}
+
 int64_t Transaction::ChangedRows() const { return sqlite3_changes64(db_->db_); }
 int64_t Transaction::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_->db_); }
 

@@ -125,6 +125,9 @@ class Transaction {
     return Rows(**stmt);
   }
 
+  // Runs `fn` in a nested SAVEPOINT: when it fails, its writes alone are rolled back and its
+  // error is returned; the transaction goes on.
+  absl::Status Savepoint(absl::FunctionRef<absl::Status(Transaction&)> fn);
   // Number of rows changed by the last INSERT/UPDATE/DELETE.
   int64_t ChangedRows() const;
   int64_t LastInsertRowId() const;

@@ -151,6 +151,22 @@ TEST_F(StorageTest, ConcurrentTransactionsCommitInGroupsYetStayAtomicEach) {
   EXPECT_EQ(Count(*db, "notes"), 2 * ok.load() + 1);
 }
 
+TEST_F(StorageTest, SavepointRollsBackOnlyItsOwnWrites) {
+  auto db = Open({NotesSchema()});
+  ASSERT_OK(db->Transact([](sqlite::Transaction& tx) -> absl::Status {
+    if (auto s = tx.Execute("INSERT INTO notes(body) VALUES('kept')"); !s.ok()) return s;
+    absl::Status inner = tx.Savepoint([](sqlite::Transaction& tx) -> absl::Status {
+      if (auto s = tx.Execute("INSERT INTO notes(body) VALUES('dropped')"); !s.ok()) return s;
+      return absl::InvalidArgumentError("poison");
+    });
+    if (!absl::IsInvalidArgument(inner)) return absl::InternalError("expected the inner error");
+    return tx.Savepoint([](sqlite::Transaction& tx) {
+      return tx.Execute("INSERT INTO notes(body) VALUES('also kept')");
+    });
+  }));
+  EXPECT_EQ(Count(*db, "notes"), 2);
+}
+
 TEST_F(StorageTest, QueryReturnsTypedColumns) {
   auto db = Open({NotesSchema()});
   ASSERT_OK(db->Transact([](sqlite::Transaction& tx) {

@@ -204,6 +204,75 @@ TEST(ConsumerIT, TransientFailureIsRetriedInOrderWithoutDlq) {
       testing::ReadTopicWhere(absl::StrCat(kTopic, ".dlq"), "run", run, absl::Seconds(30)).empty());
 }
 
+// Batches: a handler that stops early, and one that hits a transient failure mid-batch, get the
+// rest of the batch again, in order; every record is handled exactly once in the end, the poison
+// one dead-lettered once.
+TEST(ConsumerIT, BatchesStopEarlyOrFailMidwayAndTheRestIsRedeliveredInOrder) {
+  const std::string run = testing::UniqueName("batch");
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  std::vector<kafka::Record> records;
+  constexpr int kRecords = 60;
+  for (int i = 0; i < kRecords; ++i) {
+    // One key: one partition, so the order is the production order.
+    records.push_back({.topic = kTopic, .key = run,
+                       .value = i == 17 ? "poison" : absl::StrCat(i), .headers = {{"run", run}}});
+  }
+  Produce(*producer, records);
+  std::mutex mu;
+  std::vector<std::string> handled;
+  int calls = 0;
+  int failures_left = 2;
+  kafka::ConsumerOptions options = Options(testing::UniqueName("batch-group"));
+  options.max_batch = 16;
+  auto consumer = kafka::Consumer::Create(
+      options,
+      kafka::BatchHandler([&](const std::vector<kafka::Record>& batch) {
+        std::lock_guard lock(mu);
+        std::vector<absl::Status> statuses;
+        ++calls;
+        for (size_t i = 0; i < batch.size(); ++i) {
+          const kafka::Record& r = batch[i];
+          if (r.FindHeader("run") != run) {
+            statuses.push_back(absl::OkStatus());
+            continue;
+          }
+          if (calls % 3 == 0 && i == batch.size() / 2) break;  // stop early now and then
+          if (r.value == "40" && failures_left > 0) {
+            --failures_left;
+            statuses.push_back(absl::UnavailableError("store is down"));
+            break;
+          }
+          if (r.value == "poison") {
+            statuses.push_back(absl::InvalidArgumentError("not a number"));
+            continue;
+          }
+          handled.push_back(r.value);
+          statuses.push_back(absl::OkStatus());
+        }
+        return statuses;
+      }),
+      producer.get(), nullptr);
+  ASSERT_OK(consumer.status());
+  ASSERT_OK((*consumer)->Start());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return handled.size() == kRecords - 1;
+      },
+      absl::Seconds(60)));
+  (*consumer)->Stop();
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRecords; ++i) {
+    if (i != 17) expected.push_back(absl::StrCat(i));
+  }
+  EXPECT_EQ(handled, expected);
+  EXPECT_EQ(failures_left, 0);
+  EXPECT_EQ(
+      testing::ReadTopicWhere(absl::StrCat(kTopic, ".dlq"), "run", run, absl::Seconds(30)).size(),
+      1u);
+}
+
 // The effect: count applications per event id.
 sqlite::Schema CountersSchema() {
   return {"counters",
