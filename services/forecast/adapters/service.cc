@@ -1,42 +1,321 @@
 #include "services/forecast/adapters/service.h"
 
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/auth/principal.h"
+#include "common/server/call_context.h"
+#include "common/status/field_violations.h"
+#include "common/status/status_macros.h"
+#include "common/storage/command_log.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/sales/v1/sales_events.pb.h"
+#include "services/forecast/adapters/proto_mapping.h"
+#include "services/forecast/domain/sales_ledger.h"
+#include "services/forecast/domain/series_forecast.h"
+#include "spdlog/spdlog.h"
 
 namespace prm::forecast {
 namespace {
 
-// The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
-class ForecastHandler final : public prm::forecast::v1::Forecast::CallbackService {
+namespace fv1 = prm::forecast::v1;
+
+// The command kind of a consumed sale: the event type, as the command log convention wants.
+constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
+constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
+
+std::string SerializeDeterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+// Who may read a series (SPEC §3.2; the service's access rules): vendor staff and services their
+// vendors' series; partner users only PARTNER-level series of their own partner. ERP
+// integrations publish sales and read nothing.
+absl::Status AuthorizeRead(const auth::Principal& principal, const fv1::SeriesKey& key) {
+  if (principal.role == auth::Role::kErpIntegration || !principal.CoversVendor(key.vendor_id())) {
+    return absl::PermissionDeniedError("the caller may not read this vendor's forecasts");
+  }
+  if (principal.role == auth::Role::kPartnerUser &&
+      (key.level() != fv1::FORECAST_LEVEL_PARTNER || !principal.IsPartner(key.partner_id()))) {
+    return absl::PermissionDeniedError(
+        "a partner user reads only PARTNER-level series of its own partner");
+  }
+  return absl::OkStatus();
+}
+
+// Settings: staff and services of the vendor read them; vendor admins and services change them.
+absl::Status AuthorizeSettings(const auth::Principal& principal, const std::string& vendor_id,
+                               bool write) {
+  const bool staff = principal.role == auth::Role::kVendorAdmin ||
+                     principal.role == auth::Role::kService ||
+                     (!write && (principal.role == auth::Role::kChannelManager ||
+                                 principal.role == auth::Role::kConcierge));
+  if (!staff || !principal.CoversVendor(vendor_id)) {
+    return absl::PermissionDeniedError(write ? "the caller may not change this vendor's settings"
+                                             : "the caller may not read this vendor's settings");
+  }
+  return absl::OkStatus();
+}
+
+// Segment series need each partner's type, tier, region and vertical from prm.partner.v1, which
+// this service does not project yet.
+absl::Status SegmentsNotYetSupported() {
+  return absl::UnimplementedError(
+      "SEGMENT-level series are not available yet: partner segments are not projected");
+}
+
+// The service's state: the sales ledger and the vendors' settings, made durable by the command
+// log (every consumed sale and every settings update is a logged command, replayed at start-up).
+// Reads take the shared lock; commands the exclusive one. Thread-safe.
+class ForecastState {
  public:
-  explicit ForecastHandler(runtime::Runtime& runtime) : runtime_(runtime) {}
+  explicit ForecastState(runtime::Runtime& runtime)
+      : log_(runtime.db(), runtime.clock()), ledger_(log_.clock()), settings_(log_.clock()) {}
+
+  const Clock& clock() const { return log_.clock(); }
+
+  // Rebuilds the ledger from the log; call once before serving.
+  absl::Status Replay() {
+    const absl::Time start = absl::Now();
+    ASSIGN_OR_RETURN(
+        command_log::CommandLog::Replayed replayed,
+        log_.Replay([&](const command_log::Command& command) { return Apply(command); }));
+    spdlog::info("forecast: replayed {} commands ({} documents) in {} ms", replayed.commands,
+                 ledger_.document_count(), absl::ToInt64Milliseconds(absl::Now() - start));
+    return absl::OkStatus();
+  }
+
+  // A consumed SaleRecorded, applied and logged inside the runtime's exactly-once transaction.
+  // INVALID_ARGUMENT (to the DLQ) when it breaks the sales contract.
+  absl::Status ApplySale(const google::protobuf::Message& payload, sqlite::Transaction& tx) {
+    return log_
+        .ExecuteIn(tx, {.kind = kSaleRecordedType, .payload = SerializeDeterministic(payload)},
+                   [&](sqlite::Transaction&, const command_log::Command& command) {
+                     return Apply(command);
+                   })
+        .status();
+  }
+
+  // A write RPC: applied and logged in one transaction; returns the serialized reply (the
+  // logged one for a retried request_id).
+  absl::StatusOr<std::string> Execute(command_log::Command command) {
+    return log_.Execute(std::move(command),
+                        [&](sqlite::Transaction&, const command_log::Command& c) {
+                          return Apply(c);
+                        });
+  }
+
+  ForecastSettings Settings(const std::string& vendor_id) const {
+    std::shared_lock lock(mu_);
+    return settings_.Get(vendor_id);
+  }
+
+  // The series' history under the read lock; the engine then runs without it.
+  absl::StatusOr<SeriesHistory> Series(const ForecastQuery& query) const {
+    std::shared_lock lock(mu_);
+    return ledger_.Series(query.selector, query.granularity, query.fiscal_year_start_month);
+  }
+
+  std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
+                                  absl::Time end) const {
+    std::shared_lock lock(mu_);
+    return ledger_.Mix(selector, start, end);
+  }
 
  private:
-  [[maybe_unused]] runtime::Runtime& runtime_;
+  // The one apply function of every command kind, used by ExecuteIn and by Replay.
+  absl::StatusOr<std::string> Apply(const command_log::Command& command) {
+    if (command.kind == kSaleRecordedType) {
+      prm::sales::v1::SaleRecorded proto;
+      if (!proto.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the SaleRecorded payload does not parse");
+      }
+      std::unique_lock lock(mu_);
+      ASSIGN_OR_RETURN(Sale sale, SaleFromProto(proto, ledger_));
+      ASSIGN_OR_RETURN(bool recorded, ledger_.Record(sale));
+      return std::string(recorded ? "recorded" : "duplicate");
+    }
+    if (command.kind == kUpdateSettingsKind) {
+      fv1::UpdateForecastSettingsRequest request;
+      if (!request.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the UpdateForecastSettings payload does not parse");
+      }
+      ASSIGN_OR_RETURN(SettingsChange change, ChangeFromProto(request));
+      std::unique_lock lock(mu_);
+      ASSIGN_OR_RETURN(ForecastSettings updated,
+                       settings_.Update(request.settings().vendor_id(), change));
+      fv1::UpdateForecastSettingsResponse response;
+      ToProto(updated, response.mutable_settings());
+      return SerializeDeterministic(response);
+    }
+    return absl::InternalError(absl::StrCat("unknown command kind ", command.kind));
+  }
+
+  command_log::CommandLog log_;
+  mutable std::shared_mutex mu_;
+  SalesLedger ledger_;
+  SettingsBook settings_;
+};
+
+// The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
+class ForecastHandler final : public fv1::Forecast::CallbackService {
+ public:
+  ForecastHandler(runtime::Runtime& runtime, ForecastState& state)
+      : runtime_(runtime), state_(state) {}
+
+  grpc::ServerUnaryReactor* GetForecast(grpc::CallbackServerContext* ctx,
+                                        const fv1::GetForecastRequest* request,
+                                        fv1::GetForecastResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+      const ForecastSettings settings = state_.Settings(request->series().vendor_id());
+      ASSIGN_OR_RETURN(ForecastQuery query, QueryFromProto(*request, settings));
+      RETURN_IF_ERROR(AuthorizeRead(call.principal(), query.key));
+      if (query.key.level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
+      ASSIGN_OR_RETURN(SeriesHistory history, state_.Series(query));
+      ASSIGN_OR_RETURN(SeriesForecast forecast,
+                       ForecastSeries(std::move(history), query.granularity, query.horizon,
+                                      query.fiscal_year_start_month));
+      ToProto(query, forecast, state_.clock().Now(), response->mutable_forecast());
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetVelocity(grpc::CallbackServerContext* ctx,
+                                        const fv1::GetVelocityRequest* request,
+                                        fv1::GetVelocityResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+      // The series key is validated as GetForecast's; granularity plays no part here.
+      fv1::GetForecastRequest as_forecast;
+      *as_forecast.mutable_series() = request->series();
+      as_forecast.set_granularity(fv1::GRANULARITY_WEEK);
+      const ForecastSettings settings = state_.Settings(request->series().vendor_id());
+      absl::StatusOr<ForecastQuery> query = QueryFromProto(as_forecast, settings);
+      FieldViolations bad;
+      if (!query.ok()) {
+        for (const FieldViolation& v : FieldViolationsOf(query.status())) {
+          if (v.field != "series.measure") bad.Add(v.field, v.description);
+        }
+      }
+      if (request->window_days() != 0 &&
+          (request->window_days() < 30 || request->window_days() > 730)) {
+        bad.Add("window_days", "must be 0 or in 30..730");
+      }
+      RETURN_IF_ERROR(bad.ToStatus("invalid velocity request"));
+      fv1::SeriesKey key = request->series();
+      RETURN_IF_ERROR(AuthorizeRead(call.principal(), key));
+      if (key.level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
+
+      const absl::Time now = state_.clock().Now();
+      const int days = request->window_days() == 0 ? 365 : request->window_days();
+      SeriesSelector selector{
+          .vendor_id = key.vendor_id(),
+          .partner_id = key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
+          .measure = settings.default_measure,
+          .currency_code = settings.reporting_currency_code};
+      std::vector<CategoryAmount> mix = state_.Mix(selector, now - absl::Hours(24 * days), now);
+
+      fv1::Velocity* velocity = response->mutable_velocity();
+      key.clear_product_category();
+      key.clear_measure();
+      *velocity->mutable_series() = key;
+      velocity->mutable_window_start_time()->set_seconds(absl::ToUnixSeconds(now) - 86400LL * days);
+      velocity->mutable_window_end_time()->set_seconds(absl::ToUnixSeconds(now));
+      // Opportunities, win rate, deal size and cycle come from prm.deal.v1, which this service
+      // does not project yet: they stay zero, and so does their product (as the contract says
+      // for unknown parts).
+      const std::string& currency = settings.reporting_currency_code;
+      *velocity->mutable_average_deal_size() = ToMoney(Amount{}, currency);
+      *velocity->mutable_velocity_per_day() = ToMoney(Amount{}, currency);
+      double total = 0;
+      for (const CategoryAmount& c : mix) total += c.amount.ToDouble();
+      for (size_t i = 0; i < mix.size() && i < 100; ++i) {
+        fv1::ProductMixEntry* entry = velocity->add_product_mix();
+        entry->set_product_category(mix[i].product_category);
+        *entry->mutable_revenue() = ToMoney(mix[i].amount, currency);
+        entry->set_share(total > 0 ? mix[i].amount.ToDouble() / total : 0);
+      }
+      velocity->mutable_compute_time()->set_seconds(absl::ToUnixSeconds(now));
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetForecastSettings(
+      grpc::CallbackServerContext* ctx, const fv1::GetForecastSettingsRequest* request,
+      fv1::GetForecastSettingsResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+      if (request->vendor_id().empty()) return InvalidField("vendor_id", "is required");
+      RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
+      ToProto(state_.Settings(request->vendor_id()), response->mutable_settings());
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* UpdateForecastSettings(
+      grpc::CallbackServerContext* ctx, const fv1::UpdateForecastSettingsRequest* request,
+      fv1::UpdateForecastSettingsResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+      RETURN_IF_ERROR(ChangeFromProto(*request).status());
+      RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->settings().vendor_id(), true));
+      ASSIGN_OR_RETURN(std::string reply,
+                       state_.Execute({.kind = kUpdateSettingsKind,
+                                       .request_id = request->request_id(),
+                                       .payload = SerializeDeterministic(*request)}));
+      if (!response->ParseFromString(reply)) return absl::InternalError("unreadable logged reply");
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  runtime::Runtime& runtime_;
+  ForecastState& state_;
 };
 
 class ForecastParts final : public runtime::ServiceParts {
  public:
-  explicit ForecastParts(runtime::Runtime& runtime) : handler_(runtime) {}
+  explicit ForecastParts(runtime::Runtime& runtime) : state_(runtime), handler_(runtime, state_) {}
+
+  absl::Status Start() { return state_.Replay(); }
 
   std::vector<std::pair<grpc::Service*, std::string>> GrpcServices() override {
-    return {{&handler_, prm::forecast::v1::Forecast::service_full_name()}};
+    return {{&handler_, fv1::Forecast::service_full_name()}};
   }
 
-  // Consumed events are decoded, validated and recorded as processed by the runtime; their
-  // effect on this service's state is the domain's to add.
-  absl::Status ApplyEvent(const events::CloudEvent&, const google::protobuf::Message&,
-                          sqlite::Transaction&) override {
+  // Sales go into the ledger; partner and deal events are not projected yet and are accepted
+  // without effect.
+  absl::Status ApplyEvent(const events::CloudEvent& event,
+                          const google::protobuf::Message& payload,
+                          sqlite::Transaction& tx) override {
+    if (event.type == kSaleRecordedType) return state_.ApplySale(payload, tx);
     return absl::OkStatus();
   }
 
  private:
+  ForecastState state_;
   ForecastHandler handler_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime) {
-  return std::make_unique<ForecastParts>(runtime);
+  auto parts = std::make_unique<ForecastParts>(runtime);
+  RETURN_IF_ERROR(parts->Start());
+  return parts;
 }
 
 }  // namespace prm::forecast

@@ -1,0 +1,70 @@
+#pragma once
+
+// Translation between the forecast service's protos (prm.forecast.v1, prm.sales.v1) and its
+// domain (domain/sales_ledger.h, domain/series_forecast.h). Validation of what only the proto
+// can get wrong (enum values, unset messages) lives here; the domain validates the rest.
+// Pure functions, thread-safe.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/status/field_violations.h"
+#include "prm/forecast/v1/forecast_resources.pb.h"
+#include "prm/forecast/v1/forecast_service.pb.h"
+#include "prm/sales/v1/sales_events.pb.h"
+#include "prm/forecast/v1/forecast_service.pb.h"
+#include "services/forecast/domain/forecast_settings.h"
+#include "services/forecast/domain/sales_ledger.h"
+#include "services/forecast/domain/series_forecast.h"
+
+namespace prm::forecast {
+
+// The SaleRecorded document as a ledger Sale. INVALID_ARGUMENT naming every bad field — the
+// proto-level ones (kind, returned_kind, sale_time unset, line currency) together with
+// `ledger.Validate`'s — when the event breaks the sales contract. The ledger partner key is
+// partner_external_id (see docs/forecast.md: no mapping to partner-registry ids yet).
+absl::StatusOr<Sale> SaleFromProto(const prm::sales::v1::SaleRecorded& proto,
+                                   const SalesLedger& ledger);
+
+// A validated GetForecastRequest.
+struct ForecastQuery {
+  prm::forecast::v1::SeriesKey key;  // measure resolved
+  SeriesSelector selector;
+  Granularity granularity = Granularity::kWeek;
+  int fiscal_year_start_month = 1;
+  int horizon = 13;
+  int history_periods = 0;
+};
+
+// INVALID_ARGUMENT naming every bad field of the request (series.vendor_id, series.level,
+// series.partner_id, series.segment, series.measure, granularity, horizon, history_periods).
+// `settings` (the vendor's) give the default measure, the fiscal quarters and the currency:
+// only sales in the reporting currency enter forecasts until exchange rates are supported.
+absl::StatusOr<ForecastQuery> QueryFromProto(const prm::forecast::v1::GetForecastRequest& request,
+                                             const ForecastSettings& settings);
+
+// The settings resource.
+void ToProto(const ForecastSettings& settings, prm::forecast::v1::ForecastSettings* out);
+
+// The change an UpdateForecastSettingsRequest asks for. INVALID_ARGUMENT naming every bad field
+// it can see without the current state: settings.vendor_id, update_mask (missing, or a path that
+// is not a writable field), settings.default_measure, request_id (AIP-155 form), and the value
+// ranges SettingsBook::Validate checks. A stale etag is the domain's to find (ABORTED).
+absl::StatusOr<SettingsChange> ChangeFromProto(
+    const prm::forecast::v1::UpdateForecastSettingsRequest& request);
+
+// OK for an empty request_id or 1..64 characters of [A-Za-z0-9_-]; else the violation is added.
+void CheckRequestId(const std::string& request_id, FieldViolations& bad);
+
+// The canonical series id, "<vendor>/<LEVEL>/<partner or ->/<category or *>/<MEASURE>".
+std::string SeriesId(const prm::forecast::v1::SeriesKey& key);
+
+// The SeriesForecast message of a computed forecast.
+void ToProto(const ForecastQuery& query, const SeriesForecast& forecast, absl::Time compute_time,
+             prm::forecast::v1::SeriesForecast* out);
+
+// Money in `currency` of an exact amount, and of a forecast value rounded to whole nanos.
+prm::common::v1::Money ToMoney(const Amount& amount, const std::string& currency);
+
+}  // namespace prm::forecast

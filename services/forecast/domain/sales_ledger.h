@@ -1,0 +1,162 @@
+#pragma once
+
+// The sales ledger (SPEC §7.1): ERP sales documents of prm.sales.v1 aggregated into time buckets
+// per vendor × partner × product category × measure × currency, the stored state every forecast
+// of the service is read from. Plain C++: the adapter maps SaleRecorded onto `Sale`.
+//
+// Buckets: ISO weeks (Monday start) and calendar months, in UTC; quarters are read as sums of
+// three months so that any fiscal-year start month works without re-bucketing. A RETURN document
+// is subtracted from the flow it reverses (sell-in unless stated otherwise), so a bucket may be
+// negative. Late and out-of-order documents land in the bucket of their sale time.
+//
+// Idempotency: a document is identified by (vendor_id, erp_system_id, erp_document_id), as the
+// sales contract says; a second document with the same identity is a duplicate and changes
+// nothing, whichever event carried it. Transport-level redelivery of the same event is already
+// filtered by the runtime (CloudEvents source + id).
+//
+// Not thread-safe: the owner serializes writers against readers (the service holds a
+// std::shared_mutex). Deterministic: the same documents in the same order give the same state,
+// so the command log's replay rebuilds it exactly.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+
+namespace prm::forecast {
+
+// An exact signed amount of money: units + nanos / 1e9, nanos in (-1e9, 1e9) with the sign of
+// units (the representation of prm.common.v1.Money, without its currency).
+struct Amount {
+  int64_t units = 0;
+  int32_t nanos = 0;
+
+  Amount& operator+=(const Amount& other);
+  friend Amount operator+(Amount a, const Amount& b) { return a += b; }
+  friend Amount operator-(const Amount& a) { return {-a.units, -a.nanos}; }
+  friend bool operator==(const Amount&, const Amount&) = default;
+  double ToDouble() const { return static_cast<double>(units) + nanos / 1e9; }
+  // The amount nearest to `value`, rounded to whole nanos.
+  static Amount FromDouble(double value);
+};
+
+enum class SaleKind { kSellIn, kSellThrough, kReturn };
+
+// The flow a series measures; a return counts against the flow it reverses.
+enum class Measure { kSellIn, kSellThrough };
+
+enum class Granularity { kWeek, kMonth, kQuarter };
+
+struct SaleLine {
+  std::string product_category;
+  int64_t quantity = 0;
+  Amount amount;  // non-negative, in the document's currency
+};
+
+// One ERP sales document (SaleRecorded).
+struct Sale {
+  std::string vendor_id;
+  std::string erp_system_id;
+  std::string partner_id;  // the partner's key in the ledger (see the adapter for which id)
+  std::string document_id;
+  SaleKind kind = SaleKind::kSellIn;
+  Measure returned_measure = Measure::kSellIn;  // RETURN only
+  std::string currency_code;
+  absl::Time sale_time;
+  std::vector<SaleLine> lines;
+};
+
+// Which slice of a vendor's sales a series sums. Empty partner_id or product_category = all.
+struct SeriesSelector {
+  std::string vendor_id;
+  std::string partner_id;
+  std::string product_category;
+  Measure measure = Measure::kSellIn;
+  std::string currency_code;
+};
+
+// One period of a series: its first and last day (UTC) and the net amount.
+struct PeriodAmount {
+  absl::CivilDay start;
+  absl::CivilDay end;
+  Amount amount;
+};
+
+struct SeriesHistory {
+  // Every period from the series' first sale through the vendor's latest sale, oldest first,
+  // periods without sales at zero.
+  std::vector<PeriodAmount> periods;
+  // The latest sale time of the series.
+  absl::Time data_through;
+};
+
+// Net sales per product category over a time window, largest first.
+struct CategoryAmount {
+  std::string product_category;
+  Amount amount;
+};
+
+class SalesLedger {
+ public:
+  // `clock` (the command log's clock) bounds sale times: at most one day ahead of it.
+  explicit SalesLedger(const Clock& clock) : clock_(clock) {}
+
+  // Records a document. Returns true when it was recorded, false when it is a duplicate
+  // (nothing changes). INVALID_ARGUMENT naming every bad field (paths as in SaleRecorded:
+  // vendor_id, erp_system_id, partner_external_id, erp_document_id, currency_code, sale_time,
+  // lines, lines[i].product_category, lines[i].quantity, lines[i].amount) when the document
+  // breaks the sales contract; nothing changes then.
+  absl::StatusOr<bool> Record(const Sale& sale);
+
+  // The validation Record applies, on its own (OK or INVALID_ARGUMENT as above), so that an
+  // adapter can report its own violations and these in one status.
+  absl::Status Validate(const Sale& sale) const;
+
+  // The series at `granularity` (quarters start in `fiscal_year_start_month`, 1..12).
+  // NOT_FOUND when the selection has no sale at all.
+  absl::StatusOr<SeriesHistory> Series(const SeriesSelector& selector, Granularity granularity,
+                                       int fiscal_year_start_month = 1) const;
+
+  // Net sales per category of the selection (product_category ignored) on the UTC days from
+  // the day of `start` through the day of `end`, both included (the daily totals are what is
+  // kept).
+  std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
+                                  absl::Time end) const;
+
+  int64_t document_count() const { return static_cast<int64_t>(documents_.size()); }
+
+  // The first and last day of the period containing `day`.
+  static std::pair<absl::CivilDay, absl::CivilDay> PeriodOf(absl::CivilDay day,
+                                                            Granularity granularity,
+                                                            int fiscal_year_start_month = 1);
+
+ private:
+  // (partner, category, measure, currency) within one vendor.
+  using CellKey = std::tuple<std::string, std::string, Measure, std::string>;
+  struct Cell {
+    std::map<int64_t, Amount> weeks;   // key: days since 1970-01-01 of the Monday
+    std::map<int64_t, Amount> months;  // key: year × 12 + month − 1
+    std::map<int64_t, Amount> days;    // key: days since 1970-01-01 (for mix windows)
+    absl::Time first_sale = absl::InfiniteFuture();
+    absl::Time last_sale = absl::InfinitePast();
+  };
+  struct VendorBook {
+    std::map<CellKey, Cell> cells;
+    absl::Time last_sale = absl::InfinitePast();
+  };
+
+  const Clock& clock_;
+  std::map<std::string, VendorBook> vendors_;
+  std::set<std::tuple<std::string, std::string, std::string>> documents_;
+};
+
+}  // namespace prm::forecast

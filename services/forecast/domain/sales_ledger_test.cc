@@ -1,0 +1,206 @@
+#include "services/forecast/domain/sales_ledger.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/field_violations.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/forecast/domain/series_forecast.h"
+
+// Debian's Abseil has no status macros for tests; this one asserts and unwraps.
+#define FORECAST_CONCAT_INNER_(a, b) a##b
+#define FORECAST_CONCAT_(a, b) FORECAST_CONCAT_INNER_(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL_(FORECAST_CONCAT_(statusor_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();      \
+  lhs = std::move(*statusor)
+
+namespace prm::forecast {
+namespace {
+
+using ::prm::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+absl::Time Utc(int y, int m, int d, int hh = 12) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, 0, 0), absl::UTCTimeZone());
+}
+
+Sale MakeSale(std::string document, absl::Time time, std::vector<SaleLine> lines,
+              SaleKind kind = SaleKind::kSellIn, std::string partner = "p1") {
+  return Sale{.vendor_id = "v1",
+              .erp_system_id = "sap",
+              .partner_id = std::move(partner),
+              .document_id = std::move(document),
+              .kind = kind,
+              .currency_code = "USD",
+              .sale_time = time,
+              .lines = std::move(lines)};
+}
+
+SaleLine Line(std::string category, int64_t units, int32_t nanos = 0) {
+  return SaleLine{.product_category = std::move(category), .quantity = 1, .amount = {units, nanos}};
+}
+
+std::vector<double> Values(const SeriesHistory& h) {
+  std::vector<double> v;
+  for (const auto& p : h.periods) v.push_back(p.amount.ToDouble());
+  return v;
+}
+
+class SalesLedgerTest : public ::testing::Test {
+ protected:
+  FakeClock clock_{Utc(2026, 3, 1)};
+  SalesLedger ledger_{clock_};
+  SeriesSelector all_{.vendor_id = "v1", .currency_code = "USD"};
+};
+
+TEST(AmountTest, AddsExactlyWithNanosCarryAndSign) {
+  EXPECT_EQ((Amount{1, 600'000'000} + Amount{2, 500'000'000}), (Amount{4, 100'000'000}));
+  EXPECT_EQ((Amount{1, 0} + -Amount{1, 500'000'000}), (Amount{0, -500'000'000}));
+  EXPECT_EQ((Amount{-3, -200'000'000} + Amount{5, 0}), (Amount{1, 800'000'000}));
+  EXPECT_EQ(Amount::FromDouble(-12.25), (Amount{-12, -250'000'000}));
+}
+
+TEST_F(SalesLedgerTest, BucketsByIsoWeekAndCalendarMonthPerPartnerAndCategory) {
+  // 2026-01-05 is a Monday; 2026-01-11 the Sunday of the same ISO week.
+  ASSERT_OK(ledger_.Record(MakeSale("d1", Utc(2026, 1, 5), {Line("net", 100), Line("sec", 7)})));
+  ASSERT_OK(ledger_.Record(MakeSale("d2", Utc(2026, 1, 11, 23), {Line("net", 20)})));
+  ASSERT_OK(ledger_.Record(MakeSale("d3", Utc(2026, 1, 12), {Line("net", 5)}, SaleKind::kSellIn,
+                                    "p2")));
+  ASSERT_OK(ledger_.Record(MakeSale("d4", Utc(2026, 2, 2), {Line("net", 1, 500'000'000)})));
+
+  SeriesSelector p1_net{.vendor_id = "v1", .partner_id = "p1", .product_category = "net",
+                        .currency_code = "USD"};
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(p1_net, Granularity::kWeek));
+  EXPECT_THAT(Values(weeks), ElementsAre(120, 0, 0, 0, 1.5));
+  EXPECT_EQ(weeks.periods[0].start, absl::CivilDay(2026, 1, 5));
+  EXPECT_EQ(weeks.periods[0].end, absl::CivilDay(2026, 1, 11));
+  EXPECT_EQ(weeks.data_through, Utc(2026, 2, 2));
+
+  ASSERT_OK_AND_ASSIGN(SeriesHistory months, ledger_.Series(all_, Granularity::kMonth));
+  EXPECT_THAT(Values(months), ElementsAre(132, 1.5));
+  EXPECT_EQ(months.periods[1].start, absl::CivilDay(2026, 2, 1));
+  EXPECT_EQ(months.periods[1].end, absl::CivilDay(2026, 2, 28));
+
+  // p2 sold once, in week 2; its series still runs to the vendor's latest sale.
+  SeriesSelector p2{.vendor_id = "v1", .partner_id = "p2", .currency_code = "USD"};
+  ASSERT_OK_AND_ASSIGN(SeriesHistory p2_weeks, ledger_.Series(p2, Granularity::kWeek));
+  EXPECT_THAT(Values(p2_weeks), ElementsAre(5, 0, 0, 0));
+}
+
+TEST_F(SalesLedgerTest, ReturnSubtractsFromTheFlowItReverses) {
+  ASSERT_OK(ledger_.Record(MakeSale("inv", Utc(2026, 1, 5), {Line("net", 150)})));
+  Sale ret = MakeSale("cn", Utc(2026, 1, 6), {Line("net", 50)}, SaleKind::kReturn);
+  ASSERT_OK(ledger_.Record(ret));
+  Sale st = MakeSale("st", Utc(2026, 1, 7), {Line("net", 80)}, SaleKind::kSellThrough);
+  ASSERT_OK(ledger_.Record(st));
+  Sale st_ret = MakeSale("st-cn", Utc(2026, 1, 8), {Line("net", 30)}, SaleKind::kReturn);
+  st_ret.returned_measure = Measure::kSellThrough;
+  ASSERT_OK(ledger_.Record(st_ret));
+
+  ASSERT_OK_AND_ASSIGN(SeriesHistory sell_in, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_THAT(Values(sell_in), ElementsAre(100));
+  SeriesSelector through = all_;
+  through.measure = Measure::kSellThrough;
+  ASSERT_OK_AND_ASSIGN(SeriesHistory sell_through, ledger_.Series(through, Granularity::kWeek));
+  EXPECT_THAT(Values(sell_through), ElementsAre(50));
+}
+
+TEST_F(SalesLedgerTest, DuplicateDocumentChangesNothingWhateverItsLines) {
+  ASSERT_OK_AND_ASSIGN(bool first,
+                       ledger_.Record(MakeSale("d1", Utc(2026, 1, 5), {Line("net", 10)})));
+  EXPECT_TRUE(first);
+  ASSERT_OK_AND_ASSIGN(bool again,
+                       ledger_.Record(MakeSale("d1", Utc(2026, 1, 20), {Line("net", 99)})));
+  EXPECT_FALSE(again);
+  // The same number in another ERP system is another document.
+  Sale other = MakeSale("d1", Utc(2026, 1, 5), {Line("net", 1)});
+  other.erp_system_id = "oracle";
+  ASSERT_OK_AND_ASSIGN(bool other_recorded, ledger_.Record(other));
+  EXPECT_TRUE(other_recorded);
+
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_THAT(Values(weeks), ElementsAre(11));
+  EXPECT_EQ(ledger_.document_count(), 2);
+}
+
+TEST_F(SalesLedgerTest, LateAndOutOfOrderDocumentsLandInTheirBuckets) {
+  ASSERT_OK(ledger_.Record(MakeSale("c", Utc(2026, 1, 19), {Line("net", 3)})));
+  ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 1)})));
+  ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2026, 1, 13), {Line("net", 2)})));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_THAT(Values(weeks), ElementsAre(1, 2, 3));
+}
+
+TEST_F(SalesLedgerTest, FiscalQuartersFollowTheStartMonth) {
+  ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2025, 1, 15), {Line("net", 1)})));
+  ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2025, 2, 15), {Line("net", 2)})));
+  ASSERT_OK(ledger_.Record(MakeSale("c", Utc(2025, 4, 15), {Line("net", 4)})));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory calendar, ledger_.Series(all_, Granularity::kQuarter, 1));
+  EXPECT_THAT(Values(calendar), ElementsAre(3, 4));
+  // Fiscal year from February: Feb–Apr is one quarter, January the end of the previous one.
+  ASSERT_OK_AND_ASSIGN(SeriesHistory fiscal, ledger_.Series(all_, Granularity::kQuarter, 2));
+  EXPECT_THAT(Values(fiscal), ElementsAre(1, 6));
+  EXPECT_EQ(fiscal.periods[0].start, absl::CivilDay(2024, 11, 1));
+  EXPECT_EQ(fiscal.periods[1].end, absl::CivilDay(2025, 4, 30));
+}
+
+TEST_F(SalesLedgerTest, InvalidSaleNamesEveryBadFieldAndChangesNothing) {
+  Sale bad = MakeSale("", Utc(2026, 4, 1), {Line("", 5), Line("net", -1)});
+  bad.vendor_id = "";
+  bad.currency_code = "usd";
+  bad.lines[0].quantity = 0;
+  EXPECT_THAT(ledger_.Record(bad).status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  std::vector<std::string> fields;
+  for (const auto& v : FieldViolationsOf(ledger_.Record(bad).status())) fields.push_back(v.field);
+  EXPECT_THAT(fields, UnorderedElementsAre("vendor_id", "erp_document_id", "currency_code",
+                                           "sale_time", "lines[0].product_category",
+                                           "lines[0].quantity", "lines[1].amount"));
+  EXPECT_EQ(ledger_.document_count(), 0);
+  EXPECT_THAT(ledger_.Series(all_, Granularity::kWeek).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SalesLedgerTest, MixSumsCategoriesOverTheWindowLargestFirst) {
+  ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 10), Line("sec", 30)})));
+  ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2026, 2, 5), {Line("net", 25)})));
+  ASSERT_OK(ledger_.Record(MakeSale("c", Utc(2025, 1, 5), {Line("old", 1000)})));
+  auto mix = ledger_.Mix(all_, Utc(2026, 1, 1), Utc(2026, 3, 1));
+  ASSERT_EQ(mix.size(), 2u);
+  EXPECT_EQ(mix[0].product_category, "net");
+  EXPECT_EQ(mix[0].amount, (Amount{35, 0}));
+  EXPECT_EQ(mix[1].product_category, "sec");
+}
+
+TEST_F(SalesLedgerTest, ShortSeriesForecastIsTheMeanOfTheLastThreeWithWidenedIntervals) {
+  ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 100)})));
+  ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2026, 1, 12), {Line("net", 110)})));
+  ASSERT_OK(ledger_.Record(MakeSale("c", Utc(2026, 1, 19), {Line("net", 120)})));
+  ASSERT_OK_AND_ASSIGN(SeriesForecast f, ForecastSeries(ledger_, all_, Granularity::kWeek, 2));
+  // mean of 100, 110, 120; σ = 10 (one-step differences), sd_j = σ·sqrt(j)·(1 + 2/3).
+  ASSERT_EQ(f.forecast.mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.forecast.mean[0], 110);
+  EXPECT_NEAR(f.forecast.upper80[0], 110 + kZ80 * 10 * 5.0 / 3, 1e-9);
+  EXPECT_NEAR(f.forecast.lower95[1], 110 - kZ95 * 10 * std::sqrt(2.0) * 5.0 / 3, 1e-9);
+  EXPECT_EQ(f.future_periods[0].first, absl::CivilDay(2026, 1, 26));
+  EXPECT_EQ(f.future_periods[1].second, absl::CivilDay(2026, 2, 8));
+}
+
+TEST_F(SalesLedgerTest, LongConstantSeriesForecastsTheConstant) {
+  for (int w = 0; w < 30; ++w) {
+    ASSERT_OK(ledger_.Record(MakeSale(absl::StrCat("w", w),
+                                      Utc(2025, 6, 2) + absl::Hours(24 * 7 * w),
+                                      {Line("net", 40)})));
+  }
+  ASSERT_OK_AND_ASSIGN(SeriesForecast f, ForecastSeries(ledger_, all_, Granularity::kWeek, 13));
+  ASSERT_EQ(f.forecast.mean.size(), 13u);
+  for (double m : f.forecast.mean) EXPECT_NEAR(m, 40, 1e-6);
+}
+
+}  // namespace
+}  // namespace prm::forecast
