@@ -1,6 +1,7 @@
 // concierge-routing: Routes partner requests to the right sales concierge within SLA.
 
 #include "common/runtime/service_runtime.h"
+#include "common/storage/command_log.h"
 #include "services/concierge-routing/adapters/service.h"
 
 int main(int argc, char** argv) {
@@ -8,7 +9,7 @@ int main(int argc, char** argv) {
       argc, argv,
       {.name = "concierge-routing",
        .summary = "Routes partner requests to the right sales concierge within SLA.",
-       .schemas = {},
+       .schemas = {prm::command_log::Schema()},
        .consumed_topics =
            [](const prm::runtime::Topics& t) { return std::vector<std::string>{t.partner, t.deal}; },
        .build = prm::routing::BuildService});

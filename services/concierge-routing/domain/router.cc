@@ -1390,6 +1390,11 @@ void Router::Tick() {
   impl_->AdvanceTo(impl_->clock.Now());
 }
 
+absl::Time Router::NextTimerTime() const {
+  std::lock_guard lock(mu_);
+  return impl_->timers.empty() ? absl::InfiniteFuture() : impl_->timers.top().when;
+}
+
 absl::StatusOr<Task> Router::GetTask(const std::string& task_id) const {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Impl::TaskRec * tr, impl_->FindTask(task_id));

@@ -212,6 +212,10 @@ class Router {
 
   // Fires every timer due at the clock's current time.
   void Tick();
+  // When the earliest scheduled timer is due (InfiniteFuture when none); Tick() at or after it
+  // changes state or drops a stale timer. Fires nothing: lets the adapter log a Tick command
+  // only when one is due, so that timer effects are recorded like any other command.
+  absl::Time NextTimerTime() const;
 
   absl::StatusOr<Task> GetTask(const std::string& task_id) const;
   absl::StatusOr<Reservation> GetReservation(const std::string& reservation_id) const;

@@ -1,0 +1,84 @@
+#pragma once
+
+// Translation between the prm.routing.v1 API messages and the routing domain (domain/model.h,
+// domain/router.h), and the validation of client input that names every bad field of a request
+// (paths relative to the request, e.g. "worker.skills[2].level").
+//
+// The domain enums mirror the proto enums value for value, so enum mapping is a checked cast.
+// Output-only proto fields the domain does not track (display names of queues and workflows,
+// create and update times of configuration, e-mail of workers) are the adapter's, see
+// routing_commands.h.
+//
+// Thread-safe (pure functions).
+
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/status/field_violations.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "prm/routing/v1/routing_resources.pb.h"
+#include "services/concierge-routing/domain/model.h"
+#include "services/concierge-routing/domain/router.h"
+
+namespace prm::routing {
+
+google::protobuf::Timestamp TimeToProto(absl::Time t);
+absl::Time TimeFromProto(const google::protobuf::Timestamp& t);
+google::protobuf::Duration DurationToProto(absl::Duration d);
+absl::Duration DurationFromProto(const google::protobuf::Duration& d);
+
+// Bytes of `message` in deterministic serialization (map entries sorted), as the command log
+// needs for payloads and replies that must compare equal on replay and retry.
+std::string SerializeDeterministic(const google::protobuf::Message& message);
+
+// The etag of an aggregate at `version`.
+std::string EtagOf(int64_t version);
+
+// ---- workers ---------------------------------------------------------------------------------
+
+// Adds a violation for every bad writable field of `worker`, under `prefix` ("worker.").
+// `require_all` = a create (required fields must be set); an update checks only what it sets.
+void ValidateWorker(const prm::routing::v1::Worker& worker, bool require_all,
+                    FieldViolations& bad, const std::string& prefix = "worker.");
+// The domain worker for a valid proto worker (worker_id taken as is).
+Worker WorkerFromProto(const prm::routing::v1::Worker& worker);
+// The proto worker of a domain status; vendor-level metadata is filled in by the caller.
+prm::routing::v1::Worker WorkerToProto(const WorkerStatus& status);
+
+// ---- queues and workflows --------------------------------------------------------------------
+
+void ValidateQueue(const prm::routing::v1::Queue& queue, FieldViolations& bad,
+                   const std::string& prefix = "queue.");
+Queue QueueFromProto(const prm::routing::v1::Queue& queue);
+
+// `queue_exists` tells whether a step's queue id names an existing queue of the vendor.
+void ValidateWorkflow(const prm::routing::v1::Workflow& workflow,
+                      const std::function<bool(const std::string&)>& queue_exists,
+                      FieldViolations& bad, const std::string& prefix = "workflow.");
+// WorkflowStep has no parallel_offers in the proto: every step offers to one worker at a time.
+Workflow WorkflowFromProto(const prm::routing::v1::Workflow& workflow);
+
+// ---- tasks and reservations ------------------------------------------------------------------
+
+void ValidateNewTask(const prm::routing::v1::Task& task, FieldViolations& bad,
+                     const std::string& prefix = "task.");
+// The domain request for a valid proto task; `task_id` is the id to create it under.
+NewTask NewTaskFromProto(const prm::routing::v1::Task& task, std::string task_id);
+// Task has no previous_worker_id in the proto: that routing input stays internal.
+prm::routing::v1::Task TaskToProto(const Task& task, const std::string& vendor_id);
+prm::routing::v1::Reservation ReservationToProto(const Reservation& reservation,
+                                                 const std::string& vendor_id);
+
+// ---- statistics ------------------------------------------------------------------------------
+
+prm::routing::v1::QueueStatistics QueueStatisticsToProto(const QueueStatistics& statistics,
+                                                         const std::string& vendor_id,
+                                                         const std::string& queue_id);
+prm::routing::v1::WorkerStatistics WorkerStatisticsToProto(const WorkerStatistics& statistics,
+                                                           const std::string& vendor_id,
+                                                           const std::string& worker_id);
+
+}  // namespace prm::routing

@@ -1,0 +1,704 @@
+// concierge-routing end to end: the real binary over gRPC with the real broker. Configuration,
+// task routing through offers to accept/reject/complete, validation and access, request_id
+// retries, events on prm.routing.v1, replay after SIGKILL, timer effects (offer timeout) made
+// durable by the Tick command, and deal events consumed from prm.deal.v1.
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/events/kafka_binding.h"
+#include "common/events/payload.h"
+#include "common/kafka/producer.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "prm/deal/v1/deal_events.pb.h"
+#include "prm/routing/v1/routing_events.pb.h"
+#include "prm/routing/v1/routing_service.grpc.pb.h"
+#include "tests/integration/kafka_fixture.h"
+#include "tests/integration/service_process.h"
+
+namespace prm {
+namespace {
+
+namespace v1 = ::prm::routing::v1;
+using ::testing::ElementsAre;
+using ::testing::IsSupersetOf;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kRoutingTopic[] = "prm.routing.v1";
+constexpr char kDealTopic[] = "prm.deal.v1";
+
+// The fields named by the google.rpc.BadRequest detail of a failed call.
+std::vector<std::string> BadFields(const grpc::Status& status) {
+  std::vector<std::string> out;
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return out;
+  for (const auto& any : details.details()) {
+    google::rpc::BadRequest bad;
+    if (!any.UnpackTo(&bad)) continue;
+    for (const auto& v : bad.field_violations()) out.push_back(v.field());
+  }
+  return out;
+}
+
+// Event types (ce_type) on the routing topic for `task_id`, in topic order.
+std::vector<std::string> EventTypes(const std::string& task_id) {
+  std::vector<std::string> types;
+  for (const kafka::Record& r :
+       testing::ReadTopicWhere(kRoutingTopic, "ce_subject", task_id, absl::Seconds(10))) {
+    EXPECT_EQ(r.key, task_id);
+    types.emplace_back(r.FindHeader("ce_type").value_or(""));
+  }
+  return types;
+}
+
+// Polls until `done` holds for the event types of `task_id`.
+std::vector<std::string> WaitForEvents(const std::string& task_id,
+                                       const std::function<bool(const std::vector<std::string>&)>& done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::vector<std::string> types;
+  while (absl::Now() < deadline) {
+    types = EventTypes(task_id);
+    if (done(types)) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return types;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+class ConciergeRoutingIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    run_ = testing::UniqueName("routing-it");
+    vendor_ = run_ + "-vendor";
+    data_dir_ = (std::filesystem::temp_directory_path() / run_).string();
+    std::filesystem::remove_all(data_dir_);
+    Start();
+  }
+  void TearDown() override {
+    process_.reset();
+    std::filesystem::remove_all(data_dir_);
+  }
+
+  void Start() {
+    process_ = std::make_unique<testing::ServiceProcess>("concierge-routing", data_dir_,
+                                                         run_ + "-group");
+    ASSERT_TRUE(process_->StartAndWaitServing());
+    stub_ = v1::ConciergeRouting::NewStub(process_->channel());
+  }
+
+  // SIGKILL (a crash) and start again on the same data directory.
+  void CrashAndRestart() {
+    process_->Kill();
+    process_.reset();
+    Start();
+  }
+
+  std::string Admin() const {
+    return testing::Token(
+        {.subject = "admin", .role = auth::Role::kVendorAdmin, .vendor_ids = {vendor_}});
+  }
+  std::string ConciergeOf(const std::string& worker_id) const {
+    return testing::Token({.subject = worker_id,
+                           .role = auth::Role::kConcierge,
+                           .vendor_ids = {vendor_},
+                           .worker_id = worker_id});
+  }
+  std::string PartnerUser(const std::string& partner_id) const {
+    return testing::Token({.subject = partner_id + "-user",
+                           .role = auth::Role::kPartnerUser,
+                           .vendor_ids = {vendor_},
+                           .partner_id = partner_id});
+  }
+
+  // Calls `method` with `token`.
+  template <typename Req, typename Resp>
+  grpc::Status Call(grpc::Status (v1::ConciergeRouting::Stub::*method)(grpc::ClientContext*,
+                                                                        const Req&, Resp*),
+                    const std::string& token, const Req& request, Resp* response) {
+    auto ctx = testing::Context(token);
+    return (stub_.get()->*method)(ctx.get(), request, response);
+  }
+
+  v1::Worker NewWorker(const std::string& name, const std::vector<std::string>& regions = {"EMEA"}) {
+    v1::CreateWorkerRequest r;
+    v1::Worker* w = r.mutable_worker();
+    w->set_vendor_id(vendor_);
+    w->set_display_name(name);
+    w->set_role(v1::WORKER_ROLE_CONCIERGE);
+    w->set_activity_id("available");
+    w->set_email(name + "@vendor.example");
+    for (const std::string& region : regions) w->add_regions(region);
+    v1::Skill* s = w->add_skills();
+    s->set_skill("pricing");
+    s->set_level(5);
+    v1::ChannelCapacity* c = w->add_capacities();
+    c->set_channel(v1::CHANNEL_EMAIL);
+    c->set_capacity(1);
+    v1::CreateWorkerResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::CreateWorker, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.worker();
+  }
+
+  v1::Queue NewQueue() {
+    v1::CreateQueueRequest r;
+    r.mutable_queue()->set_vendor_id(vendor_);
+    r.mutable_queue()->set_display_name("EMEA pricing");
+    r.mutable_queue()->set_target_workers("worker.regions HAS 'EMEA'");
+    v1::CreateQueueResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::CreateQueue, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.queue();
+  }
+
+  v1::Workflow NewWorkflow(const std::string& queue_id, absl::Duration reservation_timeout) {
+    v1::CreateWorkflowRequest r;
+    v1::Workflow* wf = r.mutable_workflow();
+    wf->set_vendor_id(vendor_);
+    wf->set_display_name("pricing");
+    wf->set_task_filter("task.category == 'pricing'");
+    v1::WorkflowStep* step = wf->add_steps();
+    step->set_step_id("pricing-pool");
+    step->set_queue_id(queue_id);
+    step->set_target("worker.skills.pricing >= 3");
+    wf->mutable_reservation_timeout()->set_seconds(
+        absl::ToInt64Seconds(reservation_timeout));
+    v1::CreateWorkflowResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::CreateWorkflow, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.workflow();
+  }
+
+  v1::CreateTaskRequest TaskRequest(const std::string& workflow_id,
+                                    const std::string& partner_id = "partner-1") {
+    v1::CreateTaskRequest r;
+    v1::Task* t = r.mutable_task();
+    t->set_vendor_id(vendor_);
+    t->set_partner_id(partner_id);
+    t->set_channel(v1::CHANNEL_EMAIL);
+    t->set_category(v1::TASK_CATEGORY_PRICING);
+    t->set_region("EMEA");
+    t->set_title("Quote for 200 seats");
+    t->set_workflow_id(workflow_id);
+    return r;
+  }
+
+  v1::Task CreateTask(const v1::CreateTaskRequest& r) {
+    v1::CreateTaskResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::CreateTask, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.task();
+  }
+
+  v1::Task GetTask(const std::string& task_id) {
+    v1::GetTaskRequest r;
+    r.set_vendor_id(vendor_);
+    r.set_task_id(task_id);
+    v1::GetTaskResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::GetTask, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.task();
+  }
+
+  v1::Worker GetWorker(const std::string& worker_id) {
+    v1::GetWorkerRequest r;
+    r.set_vendor_id(vendor_);
+    r.set_worker_id(worker_id);
+    v1::GetWorkerResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::GetWorker, Admin(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.worker();
+  }
+
+  grpc::Status Accept(const std::string& token, const std::string& reservation_id,
+                      v1::AcceptReservationResponse* response, const std::string& request_id = "") {
+    v1::AcceptReservationRequest r;
+    r.set_vendor_id(vendor_);
+    r.set_reservation_id(reservation_id);
+    r.set_request_id(request_id);
+    return Call(&v1::ConciergeRouting::Stub::AcceptReservation, token, r, response);
+  }
+
+  std::vector<v1::Task> ListTasks(const std::string& token, const std::string& filter = "") {
+    v1::ListTasksRequest r;
+    r.set_vendor_id(vendor_);
+    r.set_filter(filter);
+    r.set_page_size(500);
+    v1::ListTasksResponse response;
+    grpc::Status status = Call(&v1::ConciergeRouting::Stub::ListTasks, token, r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.tasks().begin(), response.tasks().end()};
+  }
+
+  std::string run_;
+  std::string vendor_;
+  std::string data_dir_;
+  std::unique_ptr<testing::ServiceProcess> process_;
+  std::unique_ptr<v1::ConciergeRouting::Stub> stub_;
+};
+
+TEST_F(ConciergeRoutingIT, ConfigurationIsCreatedReadAndListed) {
+  const v1::Worker ana = NewWorker("ana");
+  EXPECT_FALSE(ana.worker_id().empty());
+  EXPECT_EQ(ana.vendor_id(), vendor_);
+  EXPECT_TRUE(ana.available());
+  EXPECT_EQ(ana.email(), "ana@vendor.example");
+  const v1::Worker got = GetWorker(ana.worker_id());
+  EXPECT_EQ(got.display_name(), "ana");
+  EXPECT_EQ(got.regions(0), "EMEA");
+
+  const v1::Queue queue = NewQueue();
+  const v1::Workflow workflow = NewWorkflow(queue.queue_id(), absl::Seconds(30));
+  EXPECT_EQ(workflow.steps(0).queue_id(), queue.queue_id());
+
+  v1::ListWorkersRequest lw;
+  lw.set_vendor_id(vendor_);
+  v1::ListWorkersResponse workers;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListWorkers, Admin(), lw, &workers).ok());
+  ASSERT_EQ(workers.workers_size(), 1);
+  EXPECT_EQ(workers.workers(0).worker_id(), ana.worker_id());
+
+  v1::ListQueuesRequest lq;
+  lq.set_vendor_id(vendor_);
+  v1::ListQueuesResponse queues;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListQueues, Admin(), lq, &queues).ok());
+  std::vector<std::string> queue_ids;
+  for (const auto& q : queues.queues()) queue_ids.push_back(q.queue_id());
+  EXPECT_THAT(queue_ids, ElementsAre("default", queue.queue_id()));
+
+  v1::GetWorkflowRequest gw;
+  gw.set_vendor_id(vendor_);
+  gw.set_workflow_id(workflow.workflow_id());
+  v1::GetWorkflowResponse got_workflow;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetWorkflow, Admin(), gw, &got_workflow).ok());
+  EXPECT_EQ(got_workflow.workflow().task_filter(), "task.category == 'pricing'");
+
+  v1::ListWorkflowsRequest lwf;
+  lwf.set_vendor_id(vendor_);
+  v1::ListWorkflowsResponse workflows;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListWorkflows, Admin(), lwf, &workflows).ok());
+  EXPECT_EQ(workflows.workflows_size(), 2);  // the built-in default and ours
+
+  // The concierge changes its own activity.
+  v1::SetWorkerActivityRequest sa;
+  sa.set_vendor_id(vendor_);
+  sa.set_worker_id(ana.worker_id());
+  sa.set_activity_id("break");
+  v1::SetWorkerActivityResponse set;
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::SetWorkerActivity, ConciergeOf(ana.worker_id()), sa, &set)
+          .ok());
+  EXPECT_EQ(set.worker().activity_id(), "break");
+  EXPECT_FALSE(set.worker().available());
+  EXPECT_EQ(GetWorker(ana.worker_id()).activity_id(), "break");
+}
+
+TEST_F(ConciergeRoutingIT, TaskIsOfferedAcceptedAndCompletedWithEventsOnKafka) {
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  const v1::Task created = CreateTask(TaskRequest(workflow.workflow_id()));
+  // Routing is synchronous: the only eligible worker already holds the offer.
+  EXPECT_EQ(created.state(), v1::TASK_STATE_RESERVED);
+  EXPECT_EQ(created.workflow_id(), workflow.workflow_id());
+  ASSERT_FALSE(created.reservation_id().empty());
+
+  v1::GetReservationRequest gr;
+  gr.set_vendor_id(vendor_);
+  gr.set_reservation_id(created.reservation_id());
+  v1::GetReservationResponse reservation;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, ConciergeOf(ana.worker_id()), gr,
+                   &reservation)
+                  .ok());
+  EXPECT_EQ(reservation.reservation().worker_id(), ana.worker_id());
+  EXPECT_EQ(reservation.reservation().state(), v1::RESERVATION_STATE_PENDING);
+
+  v1::AcceptReservationResponse accepted;
+  grpc::Status status = Accept(ConciergeOf(ana.worker_id()), created.reservation_id(), &accepted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(accepted.reservation().state(), v1::RESERVATION_STATE_ACCEPTED);
+  EXPECT_EQ(accepted.task().state(), v1::TASK_STATE_ASSIGNED);
+  EXPECT_EQ(accepted.task().worker_id(), ana.worker_id());
+
+  // The concierge sees its task; a partner user of another partner does not.
+  EXPECT_EQ(ListTasks(ConciergeOf(ana.worker_id())).size(), 1u);
+  EXPECT_EQ(ListTasks(PartnerUser("partner-1")).size(), 1u);
+  EXPECT_TRUE(ListTasks(PartnerUser("partner-2")).empty());
+
+  v1::CompleteTaskRequest cr;
+  cr.set_vendor_id(vendor_);
+  cr.set_task_id(created.task_id());
+  cr.set_resolution("quote sent");
+  v1::CompleteTaskResponse completed;
+  status = Call(&v1::ConciergeRouting::Stub::CompleteTask, ConciergeOf(ana.worker_id()), cr,
+                &completed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(completed.task().state(), v1::TASK_STATE_COMPLETED);
+  EXPECT_EQ(completed.task().end_reason(), "quote sent");
+  EXPECT_EQ(GetTask(created.task_id()).state(), v1::TASK_STATE_COMPLETED);
+  EXPECT_EQ(ListTasks(Admin(), "state = COMPLETED").size(), 1u);
+  EXPECT_TRUE(ListTasks(Admin(), "state = PENDING").empty());
+
+  const std::vector<std::string> types = WaitForEvents(
+      created.task_id(), [](const auto& t) { return Contains(t, "prm.routing.TaskCompleted.v1"); });
+  EXPECT_THAT(types, ElementsAre("prm.routing.TaskCreated.v1", "prm.routing.TaskReserved.v1",
+                                 "prm.routing.TaskAssigned.v1", "prm.routing.TaskCompleted.v1"));
+  // The payload carries the full task with its aggregate version.
+  for (const kafka::Record& r :
+       testing::ReadTopicWhere(kRoutingTopic, "ce_subject", created.task_id(), absl::Seconds(10))) {
+    if (r.FindHeader("ce_type") != "prm.routing.TaskCompleted.v1") continue;
+    auto event = events::Decode(r);
+    ASSERT_TRUE(event.ok());
+    v1::TaskCompleted payload;
+    ASSERT_TRUE(events::UnpackPayload(*event, &payload).ok());
+    EXPECT_EQ(payload.task().state(), v1::TASK_STATE_COMPLETED);
+    EXPECT_EQ(payload.metadata().vendor_id(), vendor_);
+    EXPECT_EQ(payload.metadata().aggregate_version(), payload.task().version());
+    EXPECT_EQ(payload.metadata().actor().worker_id(), ana.worker_id());
+  }
+}
+
+TEST_F(ConciergeRoutingIT, RejectedTaskGoesToTheNextWorkerAndNeverBack) {
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Worker ben = NewWorker("ben");
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  const v1::Task created = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(created.state(), v1::TASK_STATE_RESERVED);
+
+  v1::GetReservationRequest gr;
+  gr.set_vendor_id(vendor_);
+  gr.set_reservation_id(created.reservation_id());
+  v1::GetReservationResponse first;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &first).ok());
+  const std::string first_worker = first.reservation().worker_id();
+  const std::string second_worker =
+      first_worker == ana.worker_id() ? ben.worker_id() : ana.worker_id();
+
+  v1::RejectReservationRequest rr;
+  rr.set_vendor_id(vendor_);
+  rr.set_reservation_id(created.reservation_id());
+  rr.set_reason("on another call");
+  v1::RejectReservationResponse rejected;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::RejectReservation, ConciergeOf(first_worker), rr,
+                   &rejected)
+                  .ok());
+  EXPECT_EQ(rejected.reservation().state(), v1::RESERVATION_STATE_REJECTED);
+
+  const v1::Task after = GetTask(created.task_id());
+  EXPECT_EQ(after.state(), v1::TASK_STATE_RESERVED);
+  EXPECT_THAT(after.declined_worker_ids(), ElementsAre(first_worker));
+  gr.set_reservation_id(after.reservation_id());
+  v1::GetReservationResponse second;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &second).ok());
+  EXPECT_EQ(second.reservation().worker_id(), second_worker);
+
+  // The second worker rejects too: nobody is left, the task waits.
+  rr.set_reservation_id(after.reservation_id());
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::RejectReservation, ConciergeOf(second_worker), rr,
+                   &rejected)
+                  .ok());
+  EXPECT_EQ(GetTask(created.task_id()).state(), v1::TASK_STATE_PENDING);
+
+  // Stale answers are refused.
+  v1::AcceptReservationResponse accepted;
+  EXPECT_EQ(Accept(ConciergeOf(first_worker), created.reservation_id(), &accepted).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ConciergeRoutingIT, InvalidArgumentNamesEveryBadField) {
+  v1::CreateWorkerRequest bad_worker;
+  bad_worker.mutable_worker()->set_vendor_id(vendor_);
+  v1::Skill* s = bad_worker.mutable_worker()->add_skills();
+  s->set_skill("Pricing!");
+  s->set_level(11);
+  bad_worker.mutable_worker()->add_capacities()->set_capacity(-1);
+  v1::CreateWorkerResponse worker;
+  grpc::Status status =
+      Call(&v1::ConciergeRouting::Stub::CreateWorker, Admin(), bad_worker, &worker);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status),
+              UnorderedElementsAre("worker.display_name", "worker.role", "worker.skills[0].skill",
+                                   "worker.skills[0].level", "worker.capacities[0].channel",
+                                   "worker.capacities[0].capacity", "worker.activity_id"));
+
+  v1::CreateTaskRequest bad_task;
+  bad_task.mutable_task()->set_vendor_id(vendor_);
+  bad_task.mutable_task()->set_priority(20000);
+  bad_task.mutable_task()->mutable_ttl()->set_seconds(1);
+  v1::CreateTaskResponse task;
+  status = Call(&v1::ConciergeRouting::Stub::CreateTask, Admin(), bad_task, &task);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("task.channel", "task.category",
+                                                      "task.priority", "task.ttl"));
+
+  v1::CreateWorkflowRequest bad_workflow;
+  bad_workflow.mutable_workflow()->set_vendor_id(vendor_);
+  v1::WorkflowStep* step = bad_workflow.mutable_workflow()->add_steps();
+  step->set_step_id("one");
+  step->set_queue_id("no-such-queue");
+  step->set_target("worker.skills.pricing >=");
+  v1::CreateWorkflowResponse workflow;
+  status = Call(&v1::ConciergeRouting::Stub::CreateWorkflow, Admin(), bad_workflow, &workflow);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status),
+              UnorderedElementsAre("workflow.display_name", "workflow.steps[0].queue_id",
+                                   "workflow.steps[0].target"));
+
+  v1::GetTaskRequest no_ids;
+  v1::GetTaskResponse got;
+  status = Call(&v1::ConciergeRouting::Stub::GetTask, Admin(), no_ids, &got);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("vendor_id", "task_id"));
+}
+
+TEST_F(ConciergeRoutingIT, CallersActOnlyWithinTheirScope) {
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Worker ben = NewWorker("ben", {"APAC"});
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  const v1::Task task = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_RESERVED);  // offered to ana, the only EMEA worker
+
+  // No token.
+  {
+    grpc::ClientContext ctx;
+    v1::GetTaskRequest r;
+    r.set_vendor_id(vendor_);
+    r.set_task_id(task.task_id());
+    v1::GetTaskResponse response;
+    EXPECT_EQ(stub_->GetTask(&ctx, r, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Another vendor's admin.
+  const std::string other_admin = testing::Token(
+      {.subject = "other", .role = auth::Role::kVendorAdmin, .vendor_ids = {vendor_ + "-other"}});
+  v1::GetTaskRequest get;
+  get.set_vendor_id(vendor_);
+  get.set_task_id(task.task_id());
+  v1::GetTaskResponse got;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetTask, other_admin, get, &got).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Another concierge may neither read nor answer ana's offer.
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetTask, ConciergeOf(ben.worker_id()), get, &got)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::AcceptReservationResponse accepted;
+  EXPECT_EQ(Accept(ConciergeOf(ben.worker_id()), task.reservation_id(), &accepted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetTask, ConciergeOf(ana.worker_id()), get, &got)
+                .error_code(),
+            grpc::StatusCode::OK);
+  // A concierge changes only its own activity; configuration is for admins.
+  v1::SetWorkerActivityRequest sa;
+  sa.set_vendor_id(vendor_);
+  sa.set_worker_id(ana.worker_id());
+  sa.set_activity_id("offline");
+  v1::SetWorkerActivityResponse set;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::SetWorkerActivity, ConciergeOf(ben.worker_id()), sa,
+                 &set)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::CreateQueueRequest cq;
+  cq.mutable_queue()->set_vendor_id(vendor_);
+  cq.mutable_queue()->set_display_name("mine");
+  v1::CreateQueueResponse queue;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::CreateQueue, ConciergeOf(ana.worker_id()), cq, &queue)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Partner users create tasks for their own partner only and see only those.
+  v1::CreateTaskResponse created;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::CreateTask, PartnerUser("partner-2"),
+                 TaskRequest(workflow.workflow_id(), "partner-1"), &created)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CreateTask, PartnerUser("partner-2"),
+                   TaskRequest(workflow.workflow_id(), ""), &created)
+                  .ok());
+  EXPECT_EQ(created.task().partner_id(), "partner-2");
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetTask, PartnerUser("partner-2"), get, &got)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const std::vector<v1::Task> own = ListTasks(PartnerUser("partner-2"));
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0].task_id(), created.task().task_id());
+}
+
+TEST_F(ConciergeRoutingIT, RetriedRequestIdHasNoSecondEffect) {
+  NewWorker("ana");
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  v1::CreateTaskRequest r = TaskRequest(workflow.workflow_id());
+  r.set_request_id(run_ + "-create-1");
+  const v1::Task first = CreateTask(r);
+  const v1::Task retry = CreateTask(r);
+  EXPECT_EQ(retry.task_id(), first.task_id());
+  EXPECT_EQ(ListTasks(Admin()).size(), 1u);
+
+  // The same request_id for another request is refused.
+  r.mutable_task()->set_title("something else");
+  v1::CreateTaskResponse response;
+  grpc::Status status = Call(&v1::ConciergeRouting::Stub::CreateTask, Admin(), r, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status).empty() ? std::vector<std::string>{status.error_message()}
+                                        : BadFields(status),
+              ::testing::Contains(::testing::HasSubstr("request_id")));
+
+  // A retried accept answers the same without a second effect.
+  v1::AcceptReservationResponse accepted, again;
+  ASSERT_TRUE(Accept(Admin(), first.reservation_id(), &accepted, run_ + "-accept").ok());
+  ASSERT_TRUE(Accept(Admin(), first.reservation_id(), &again, run_ + "-accept").ok());
+  EXPECT_EQ(again.task().version(), accepted.task().version());
+
+  const std::vector<std::string> types = WaitForEvents(
+      first.task_id(), [](const auto& t) { return Contains(t, "prm.routing.TaskAssigned.v1"); });
+  EXPECT_EQ(std::count(types.begin(), types.end(), "prm.routing.TaskCreated.v1"), 1);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "prm.routing.TaskAssigned.v1"), 1);
+}
+
+TEST_F(ConciergeRoutingIT, StateSurvivesSigkillAndRestart) {
+  const v1::Worker ana = NewWorker("ana");
+  NewWorker("ben");
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  const v1::Task assigned = CreateTask(TaskRequest(workflow.workflow_id()));
+  v1::AcceptReservationResponse accepted;
+  ASSERT_TRUE(Accept(Admin(), assigned.reservation_id(), &accepted).ok());
+  const v1::Task reserved = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(reserved.state(), v1::TASK_STATE_RESERVED);
+  const v1::Task waiting = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(waiting.state(), v1::TASK_STATE_PENDING);  // both workers' email capacity is used
+  const v1::Task before_assigned = GetTask(assigned.task_id());
+  const v1::Task before_reserved = GetTask(reserved.task_id());
+
+  CrashAndRestart();
+
+  EXPECT_EQ(GetTask(assigned.task_id()).SerializeAsString(), before_assigned.SerializeAsString());
+  EXPECT_EQ(GetTask(reserved.task_id()).SerializeAsString(), before_reserved.SerializeAsString());
+  EXPECT_EQ(GetTask(waiting.task_id()).state(), v1::TASK_STATE_PENDING);
+  EXPECT_EQ(GetWorker(ana.worker_id()).email(), "ana@vendor.example");
+  EXPECT_EQ(ListTasks(Admin()).size(), 3u);
+
+  // The restored state keeps working: completing the assigned task frees its worker, who pulls
+  // the waiting one; new ids do not collide with old ones.
+  v1::CompleteTaskRequest cr;
+  cr.set_vendor_id(vendor_);
+  cr.set_task_id(assigned.task_id());
+  v1::CompleteTaskResponse completed;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CompleteTask, Admin(), cr, &completed).ok());
+  EXPECT_EQ(GetTask(waiting.task_id()).state(), v1::TASK_STATE_RESERVED);
+  const v1::Task fresh = CreateTask(TaskRequest(workflow.workflow_id()));
+  EXPECT_NE(fresh.task_id(), assigned.task_id());
+  EXPECT_NE(fresh.task_id(), reserved.task_id());
+  EXPECT_NE(fresh.task_id(), waiting.task_id());
+  EXPECT_EQ(ListTasks(Admin()).size(), 4u);
+}
+
+TEST_F(ConciergeRoutingIT, OfferTimeoutMovesTheWorkerToMissedDurably) {
+  const v1::Worker ana = NewWorker("ana");
+  // The shortest reservation timeout the API allows.
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(5));
+  const v1::Task task = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_RESERVED);
+
+  // Nobody answers: the background Tick fires the timeout without any request arriving.
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  v1::Worker worker = GetWorker(ana.worker_id());
+  while (worker.activity_id() != "missed" && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    worker = GetWorker(ana.worker_id());
+  }
+  ASSERT_EQ(worker.activity_id(), "missed");
+  EXPECT_FALSE(worker.available());
+  v1::Task after = GetTask(task.task_id());
+  EXPECT_EQ(after.state(), v1::TASK_STATE_PENDING);
+  EXPECT_THAT(after.declined_worker_ids(), ElementsAre(ana.worker_id()));
+
+  const std::vector<std::string> types = WaitForEvents(
+      task.task_id(), [](const auto& t) { return Contains(t, "prm.routing.TaskRequeued.v1"); });
+  EXPECT_THAT(types, IsSupersetOf({"prm.routing.TaskRequeued.v1"}));
+
+  // The timer's effect was logged: it survives a crash.
+  CrashAndRestart();
+  EXPECT_EQ(GetWorker(ana.worker_id()).activity_id(), "missed");
+  after = GetTask(task.task_id());
+  EXPECT_EQ(after.state(), v1::TASK_STATE_PENDING);
+  EXPECT_THAT(after.declined_worker_ids(), ElementsAre(ana.worker_id()));
+}
+
+TEST_F(ConciergeRoutingIT, DealEventsOpenAndCloseAnApprovalTaskOnce) {
+  auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers()});
+  ASSERT_TRUE(producer.ok());
+  auto produce = [&](const google::protobuf::Message& payload, const std::string& type,
+                     const std::string& event_id, const std::string& deal_id) {
+    const events::CloudEvent event = events::MakeEvent(
+        payload, type, "prm/deal-registration-it", event_id, absl::Now(), deal_id);
+    ASSERT_TRUE((*producer)->Produce(events::EncodeBinary(event, kDealTopic), absl::Seconds(10)).ok());
+  };
+  auto submitted = [&](const std::string& deal_id) {
+    prm::deal::v1::DealSubmitted e;
+    e.mutable_metadata()->set_vendor_id(vendor_);
+    e.mutable_deal()->set_vendor_id(vendor_);
+    e.mutable_deal()->set_deal_id(deal_id);
+    e.mutable_deal()->set_partner_id("partner-1");
+    e.mutable_deal()->set_title("Acme rollout");
+    e.set_review_required(true);
+    return e;
+  };
+  auto approval_tasks = [&](const std::string& deal_id) {
+    return ListTasks(Admin(), absl::StrCat("related_deal_id = \"", deal_id, "\""));
+  };
+  auto wait_for_tasks = [&](const std::string& deal_id, size_t n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (approval_tasks(deal_id).size() < n && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    return approval_tasks(deal_id);
+  };
+
+  const std::string deal = run_ + "-deal";
+  const std::string event_id = run_ + "-submitted";
+  produce(submitted(deal), "prm.deal.DealSubmitted.v1", event_id, deal);
+  std::vector<v1::Task> tasks = wait_for_tasks(deal, 1);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].category(), v1::TASK_CATEGORY_DEAL_APPROVAL);
+  EXPECT_EQ(tasks[0].channel(), v1::CHANNEL_INTERNAL);
+  EXPECT_EQ(tasks[0].partner_id(), "partner-1");
+
+  // A redelivered duplicate, then a marker event: once the marker is applied, the duplicate was
+  // processed (or skipped) before it, and it created nothing.
+  produce(submitted(deal), "prm.deal.DealSubmitted.v1", event_id, deal);
+  const std::string marker = run_ + "-marker";
+  produce(submitted(marker), "prm.deal.DealSubmitted.v1", run_ + "-marker-submitted", marker);
+  ASSERT_EQ(wait_for_tasks(marker, 1).size(), 1u);
+  EXPECT_EQ(approval_tasks(deal).size(), 1u);
+
+  // The deal is decided: its unassigned approval task closes.
+  prm::deal::v1::DealApproved approved;
+  approved.mutable_metadata()->set_vendor_id(vendor_);
+  approved.mutable_deal()->set_vendor_id(vendor_);
+  approved.mutable_deal()->set_deal_id(deal);
+  produce(approved, "prm.deal.DealApproved.v1", run_ + "-approved", deal);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  v1::Task task = GetTask(tasks[0].task_id());
+  while (task.state() != v1::TASK_STATE_CANCELED && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    task = GetTask(tasks[0].task_id());
+  }
+  EXPECT_EQ(task.state(), v1::TASK_STATE_CANCELED);
+  EXPECT_EQ(task.cancel_source(), v1::CANCEL_SOURCE_DEAL_CLOSED);
+
+  // Replay rebuilds what the consumed events did.
+  CrashAndRestart();
+  EXPECT_EQ(GetTask(tasks[0].task_id()).state(), v1::TASK_STATE_CANCELED);
+  EXPECT_EQ(approval_tasks(deal).size(), 1u);
+  EXPECT_EQ(approval_tasks(marker).size(), 1u);
+}
+
+}  // namespace
+}  // namespace prm
