@@ -44,6 +44,21 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
         "--drain-timeout: must be below ", absl::FormatDuration(kMaxShutdownTime),
         " so that shutdown ends within it"));
   }
+  if (!options.health_listen.empty() && !IsHostPort(options.health_listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--health-listen: \"", options.health_listen, "\" is not host:port"));
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert-file, --tls-key-file: give both (TLS) or neither (plaintext)");
+  }
+  if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca-file: mutual TLS needs --tls-cert-file and --tls-key-file too");
+  }
+  if (options.tls_reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--tls-reload-interval: must be at least 1s");
+  }
   bool known_level = false;
   for (const std::string& level : logging::LogLevelNames()) {
     known_level |= level == options.log_level;
@@ -73,6 +88,17 @@ void RegisterServerFlags(FlagSet& flags, ServerOptions* options) {
              "record grpc_server_* RED metrics for every RPC");
   flags.Choice("log-level", &options->log_level, logging::LogLevelNames(),
                "lowest level written to the JSON log");
+  flags.String("tls-cert-file", &options->tls_cert_file,
+               "server certificate chain, PEM; with --tls-key-file turns TLS on (files are "
+               "re-read every --tls-reload-interval: rotate without restart)");
+  flags.String("tls-key-file", &options->tls_key_file, "private key of --tls-cert-file, PEM");
+  flags.String("tls-client-ca-file", &options->tls_client_ca_file,
+               "CA bundle, PEM: require and verify client certificates (mutual TLS)");
+  flags.Duration("tls-reload-interval", &options->tls_reload_interval,
+                 "how often the TLS files are re-read");
+  flags.String("health-listen", &options->health_listen,
+               "plaintext host:port serving only grpc.health.v1, for probes when mutual TLS is "
+               "on; empty: health only on --grpc-listen");
   flags.Check([options]() -> std::string {
     absl::Status status = ValidateServerOptions(*options);
     return status.ok() ? std::string() : std::string(status.message());

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <utility>
 
@@ -17,6 +19,8 @@
 #include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "spdlog/spdlog.h"
 
@@ -90,6 +94,7 @@ ServiceHost::~ServiceHost() {
   if (server_ != nullptr && !drained_.HasBeenNotified()) {
     spdlog::warn("{} destroyed without a drain; cancelling in-flight calls", service_name_);
     health_.Shutdown();
+    StopHealthServer();
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
@@ -153,8 +158,12 @@ absl::Status ServiceHost::Start() {
   std::call_once(reflection_once,
                  [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
 
-  builder.AddListeningPort(options_.grpc_listen, grpc::InsecureServerCredentials(),
-                           &selected_port_);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ServerCredentials();
+  if (!credentials.ok()) {
+    metrics_endpoint_.reset();
+    return credentials.status();
+  }
+  builder.AddListeningPort(options_.grpc_listen, *credentials, &selected_port_);
   // Without this a second gRPC server could bind the same port (SO_REUSEPORT) and silently
   // share its traffic instead of failing to start.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -172,6 +181,21 @@ absl::Status ServiceHost::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", options_.grpc_listen,
                                                " (address in use or not local?)"));
   }
+  if (!options_.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials(),
+                                    &health_port_);
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    health_builder.RegisterService(&plain_health_);
+    health_server_ = health_builder.BuildAndStart();
+    if (health_server_ == nullptr || health_port_ == 0) {
+      StopServer();
+      health_server_.reset();
+      metrics_endpoint_.reset();
+      return absl::UnavailableError(absl::StrCat("cannot listen for health on ",
+                                                 options_.health_listen));
+    }
+  }
   started_ = true;
   metrics_port_ = metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
   SetServing(true);
@@ -186,13 +210,46 @@ absl::Status ServiceHost::Start() {
 
 void ServiceHost::SetServing(bool serving) {
   if (server_ == nullptr) return;
-  health_.SetStatus("", serving);
-  for (const Registration& r : services_) health_.SetStatus(r.name, serving);
+  for (HealthService* health : {&health_, &plain_health_}) {
+    health->SetStatus("", serving);
+    for (const Registration& r : services_) health->SetStatus(r.name, serving);
+  }
 }
 
 void ServiceHost::SetServing(std::string_view grpc_service, bool serving) {
   if (server_ == nullptr) return;
   health_.SetStatus(std::string(grpc_service), serving);
+  plain_health_.SetStatus(std::string(grpc_service), serving);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServiceHost::ServerCredentials() const {
+  if (options_.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  // The watcher reads the files in the background and would only log a bad file; check them
+  // once here so that a wrong path stops the start-up with a clear message.
+  for (const auto& [flag, path] : {std::pair{"--tls-cert-file", options_.tls_cert_file},
+                                   std::pair{"--tls-key-file", options_.tls_key_file},
+                                   std::pair{"--tls-client-ca-file",
+                                             options_.tls_client_ca_file}}) {
+    if (path.empty()) continue;
+    std::ifstream in(path);
+    std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in || pem.find("-----BEGIN ") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": cannot read a PEM file at \"", path, "\""));
+    }
+  }
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      options_.tls_key_file, options_.tls_cert_file, options_.tls_client_ca_file,
+      static_cast<unsigned int>(absl::ToInt64Seconds(options_.tls_reload_interval)));
+  grpc::experimental::TlsServerCredentialsOptions tls(provider);
+  tls.watch_identity_key_cert_pairs();
+  if (options_.tls_client_ca_file.empty()) {
+    tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    tls.watch_root_certs();
+    tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(tls);
 }
 
 void ServiceHost::RequestShutdown() {
@@ -307,6 +364,14 @@ void ServiceHost::StopServer() {
   grpc_completion_queue_destroy(shutdown_cq);
 }
 
+void ServiceHost::StopHealthServer() {
+  if (health_server_ == nullptr) return;
+  plain_health_.Shutdown();
+  health_server_->Shutdown(std::chrono::system_clock::now());
+  health_server_->Wait();
+  health_server_.reset();
+}
+
 void ServiceHost::Drain() {
   const absl::Time start = absl::Now();
   std::vector<DrainStep> closers;
@@ -317,11 +382,15 @@ void ServiceHost::Drain() {
     steps = std::move(drain_steps_);
   }
   if (server_ != nullptr) {
-    Timed("health NOT_SERVING", [&] { health_.Shutdown(); });
+    Timed("health NOT_SERVING", [&] {
+      health_.Shutdown();
+      plain_health_.Shutdown();
+    });
     for (DrainStep& closer : closers) RunStep(closer);
     Timed(absl::StrCat("gRPC server stopped (in-flight calls bounded by ",
                        absl::FormatDuration(options_.drain_timeout), ")"),
           [&] { StopServer(); });
+    StopHealthServer();
   }
   for (auto it = steps.rbegin(); it != steps.rend(); ++it) RunStep(*it);
   if (metrics_endpoint_ != nullptr) {

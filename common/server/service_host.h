@@ -96,6 +96,8 @@ class ServiceHost {
   // metrics port (0 without a metrics endpoint).
   int selected_port() const { return selected_port_; }
   int metrics_port() const { return metrics_port_; }
+  // The plaintext health port (--health-listen), 0 when there is none.
+  int health_port() const { return health_port_; }
 
   // Sets the health status of "" and of every registered service; or of one service name
   // (any name may be used, e.g. for a hard dependency). Ignored once the drain has begun, which
@@ -131,6 +133,9 @@ class ServiceHost {
   };
   void Drain();
   void StopServer();
+  void StopHealthServer();
+  // Plaintext, or TLS / mutual TLS from watched certificate files (ServerOptions).
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials() const;
   static void RunStep(DrainStep& step);
 
   const ServerOptions options_;
@@ -154,6 +159,9 @@ class ServiceHost {
   std::unique_ptr<metrics::GrpcServerMetrics> rpc_metrics_;
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   HealthService health_;  // outlives server_
+  HealthService plain_health_;  // the --health-listen copy; outlives health_server_
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   std::atomic<int64_t> in_flight_calls_{0};
   std::unique_ptr<grpc::Server> server_;
 
