@@ -20,12 +20,6 @@ prm::common::v1::Date ToDate(absl::CivilDay day) {
   return date;
 }
 
-void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(time);
-  out->set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
-  out->set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000 * 1000));
-}
-
 fv1::ForecastMethod MethodToProto(Method method) {
   switch (method) {
     case Method::kEts:
@@ -279,6 +273,79 @@ void ToProto(const ForecastQuery& query, const SeriesForecast& forecast, absl::T
   out->set_history_length(static_cast<int32_t>(periods.size()));
   SetTimestamp(forecast.history.data_through, out->mutable_data_through_time());
   SetTimestamp(compute_time, out->mutable_compute_time());
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  out->set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
+  out->set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000 * 1000));
+}
+
+std::optional<absl::CivilDay> DateFromProto(const prm::common::v1::Date& date) {
+  if (date.year() < 1900 || date.year() > 9999 || date.month() < 1 || date.month() > 12 ||
+      date.day() < 1) {
+    return std::nullopt;
+  }
+  absl::CivilDay day(date.year(), date.month(), date.day());
+  if (day.month() != date.month() || day.day() != date.day()) return std::nullopt;
+  return day;
+}
+
+void ToProto(const std::string& vendor_id, const ExchangeRate& rate, fv1::ExchangeRate* out) {
+  out->set_vendor_id(vendor_id);
+  out->set_currency_code(rate.currency_code);
+  *out->mutable_effective_date() = ToDate(rate.effective_date);
+  out->set_rate(rate.rate);
+  SetTimestamp(rate.update_time, out->mutable_update_time());
+}
+
+std::vector<ExchangeRateInput> RatesFromProto(const fv1::SetExchangeRatesRequest& request,
+                                              FieldViolations& bad) {
+  if (request.vendor_id().empty()) bad.Add("vendor_id", "is required");
+  CheckRequestId(request.request_id(), bad);
+  std::vector<ExchangeRateInput> rates;
+  for (int i = 0; i < request.rates_size(); ++i) {
+    const fv1::ExchangeRate& r = request.rates(i);
+    const std::string path = absl::StrCat("rates[", i, "]");
+    if (r.vendor_id() != request.vendor_id()) {
+      bad.Add(path + ".vendor_id", "must equal the request's vendor_id");
+    }
+    std::optional<absl::CivilDay> day;
+    if (r.has_effective_date()) day = DateFromProto(r.effective_date());
+    if (!day) bad.Add(path + ".effective_date", "is required and must be a valid date");
+    rates.push_back({.currency_code = r.currency_code(),
+                     .effective_date = day.value_or(absl::CivilDay(1900, 1, 1)),
+                     .rate = r.rate()});
+  }
+  return rates;
+}
+
+prm::common::v1::Actor ActorOf(const auth::Principal& principal) {
+  prm::common::v1::Actor actor;
+  switch (principal.role) {
+    case auth::Role::kVendorAdmin:
+      actor.set_role(prm::common::v1::ROLE_VENDOR_ADMIN);
+      break;
+    case auth::Role::kChannelManager:
+      actor.set_role(prm::common::v1::ROLE_CHANNEL_MANAGER);
+      break;
+    case auth::Role::kPartnerUser:
+      actor.set_role(prm::common::v1::ROLE_PARTNER_USER);
+      break;
+    case auth::Role::kConcierge:
+      actor.set_role(prm::common::v1::ROLE_CONCIERGE);
+      break;
+    case auth::Role::kErpIntegration:
+      actor.set_role(prm::common::v1::ROLE_ERP_INTEGRATION);
+      break;
+    case auth::Role::kService:
+      actor.set_role(prm::common::v1::ROLE_SERVICE);
+      break;
+  }
+  actor.set_subject(principal.subject);
+  actor.set_partner_id(principal.partner_id);
+  actor.set_worker_id(principal.worker_id);
+  return actor;
 }
 
 void ToProto(const ForecastSettings& settings, fv1::ForecastSettings* out) {

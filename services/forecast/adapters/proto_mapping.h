@@ -5,10 +5,15 @@
 // can get wrong (enum values, unset messages) lives here; the domain validates the rest.
 // Pure functions, thread-safe.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/auth/principal.h"
+#include "prm/common/v1/actor.pb.h"
 #include "common/status/field_violations.h"
 #include "prm/forecast/v1/forecast_resources.pb.h"
 #include "prm/forecast/v1/forecast_service.pb.h"
@@ -53,6 +58,26 @@ void ToProto(const ForecastSettings& settings, prm::forecast::v1::ForecastSettin
 // ranges SettingsBook::Validate checks. A stale etag is the domain's to find (ABORTED).
 absl::StatusOr<SettingsChange> ChangeFromProto(
     const prm::forecast::v1::UpdateForecastSettingsRequest& request);
+
+// The rate resource of `vendor_id`.
+void ToProto(const std::string& vendor_id, const ExchangeRate& rate,
+             prm::forecast::v1::ExchangeRate* out);
+
+// The rates a SetExchangeRatesRequest asks for. INVALID_ARGUMENT naming every bad field the
+// request shows on its own: vendor_id, rates[i].vendor_id (must equal vendor_id),
+// rates[i].effective_date (missing or not a date), request_id; `bad` receives them so that the
+// caller can add the domain's (SettingsBook::ValidateRates) before failing.
+std::vector<ExchangeRateInput> RatesFromProto(
+    const prm::forecast::v1::SetExchangeRatesRequest& request, FieldViolations& bad);
+
+// A valid prm.common.v1.Date (years 1900..9999), or nullopt.
+std::optional<absl::CivilDay> DateFromProto(const prm::common::v1::Date& date);
+
+// The caller as an event's actor.
+prm::common::v1::Actor ActorOf(const auth::Principal& principal);
+
+// Sets a Timestamp to `time` (microsecond precision).
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 
 // OK for an empty request_id or 1..64 characters of [A-Za-z0-9_-]; else the violation is added.
 void CheckRequestId(const std::string& request_id, FieldViolations& bad);

@@ -1,18 +1,30 @@
 #include "services/forecast/adapters/service.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/events/kafka_binding.h"
+#include "common/events/payload.h"
 #include "common/auth/principal.h"
 #include "common/server/call_context.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
+#include "common/storage/outbox.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/adapters/proto_mapping.h"
@@ -28,6 +40,9 @@ namespace fv1 = prm::forecast::v1;
 // The command kind of a consumed sale: the event type, as the command log convention wants.
 constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
 constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
+constexpr char kSetRatesKind[] = "SetExchangeRates";
+constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
+constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
 
 std::string SerializeDeterministic(const google::protobuf::Message& message) {
   std::string bytes;
@@ -76,22 +91,64 @@ absl::Status SegmentsNotYetSupported() {
       "SEGMENT-level series are not available yet: partner segments are not projected");
 }
 
-// The service's state: the sales ledger and the vendors' settings, made durable by the command
-// log (every consumed sale and every settings update is a logged command, replayed at start-up).
-// Reads take the shared lock; commands the exclusive one. Thread-safe.
+// A write RPC's command payload: the caller (for the events' actor, and so that the same
+// request_id of another caller is another command) and the request, both deterministic bytes:
+// "<actor length>:<actor><request>".
+std::string EncodeCommand(const auth::Principal& principal,
+                          const google::protobuf::Message& request) {
+  const std::string actor = SerializeDeterministic(ActorOf(principal));
+  return absl::StrCat(actor.size(), ":", actor, SerializeDeterministic(request));
+}
+
+absl::Status DecodeCommand(const std::string& payload, prm::common::v1::Actor* actor,
+                           google::protobuf::Message* request) {
+  const size_t colon = payload.find(':');
+  size_t length = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(payload).substr(0, colon), &length) ||
+      length > payload.size() - colon - 1 ||
+      !actor->ParseFromString(payload.substr(colon + 1, length)) ||
+      !request->ParseFromString(payload.substr(colon + 1 + length))) {
+    return absl::InternalError("a logged command payload does not parse");
+  }
+  return absl::OkStatus();
+}
+
+// A fresh random event id in UUID v4 form. Event ids need not be reproducible: replay writes no
+// events.
+std::string NewEventId() {
+  static std::mutex mu;
+  static std::mt19937_64 random(std::random_device{}());
+  std::lock_guard lock(mu);
+  uint64_t hi = random();
+  uint64_t lo = random();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  std::string hex = absl::StrCat(absl::Hex(hi, absl::kZeroPad16), absl::Hex(lo, absl::kZeroPad16));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
+}
+
+// The service's state: the sales ledger and the vendors' settings and exchange rates, made
+// durable by the command log (every consumed sale and every write RPC is a logged command,
+// replayed at start-up). Reads take the shared lock; commands the exclusive one. Thread-safe.
 class ForecastState {
  public:
   explicit ForecastState(runtime::Runtime& runtime)
-      : log_(runtime.db(), runtime.clock()), ledger_(log_.clock()), settings_(log_.clock()) {}
+      : runtime_(runtime),
+        log_(runtime.db(), runtime.clock()),
+        ledger_(log_.clock()),
+        settings_(log_.clock()) {}
 
   const Clock& clock() const { return log_.clock(); }
 
-  // Rebuilds the ledger from the log; call once before serving.
+  // Rebuilds the state from the log; call once before serving.
   absl::Status Replay() {
     const absl::Time start = absl::Now();
-    ASSIGN_OR_RETURN(
-        command_log::CommandLog::Replayed replayed,
-        log_.Replay([&](const command_log::Command& command) { return Apply(command); }));
+    ASSIGN_OR_RETURN(command_log::CommandLog::Replayed replayed,
+                     log_.Replay([&](const command_log::Command& command) {
+                       return Apply(command, nullptr);
+                     }));
     spdlog::info("forecast: replayed {} commands ({} documents) in {} ms", replayed.commands,
                  ledger_.document_count(), absl::ToInt64Milliseconds(absl::Now() - start));
     return absl::OkStatus();
@@ -102,19 +159,20 @@ class ForecastState {
   absl::Status ApplySale(const google::protobuf::Message& payload, sqlite::Transaction& tx) {
     return log_
         .ExecuteIn(tx, {.kind = kSaleRecordedType, .payload = SerializeDeterministic(payload)},
-                   [&](sqlite::Transaction&, const command_log::Command& command) {
-                     return Apply(command);
+                   [&](sqlite::Transaction& t, const command_log::Command& command) {
+                     return Apply(command, &t);
                    })
         .status();
   }
 
-  // A write RPC: applied and logged in one transaction; returns the serialized reply (the
-  // logged one for a retried request_id).
+  // A write RPC: applied and logged in one transaction with its events; returns the serialized
+  // reply (the logged one for a retried request_id).
   absl::StatusOr<std::string> Execute(command_log::Command command) {
-    return log_.Execute(std::move(command),
-                        [&](sqlite::Transaction&, const command_log::Command& c) {
-                          return Apply(c);
-                        });
+    absl::StatusOr<std::string> reply = log_.Execute(
+        std::move(command),
+        [&](sqlite::Transaction& t, const command_log::Command& c) { return Apply(c, &t); });
+    if (reply.ok()) runtime_.relay().Notify();
+    return reply;
   }
 
   ForecastSettings Settings(const std::string& vendor_id) const {
@@ -122,21 +180,43 @@ class ForecastState {
     return settings_.Get(vendor_id);
   }
 
-  // The series' history under the read lock; the engine then runs without it.
+  std::vector<ExchangeRate> Rates(const std::string& vendor_id) const {
+    std::shared_lock lock(mu_);
+    return settings_.Rates(vendor_id);
+  }
+
+  absl::Status ValidateRates(const std::string& vendor_id,
+                             const std::vector<ExchangeRateInput>& rates) const {
+    std::shared_lock lock(mu_);
+    return settings_.ValidateRates(vendor_id, rates);
+  }
+
+  // The series' history (other currencies converted) under the read lock; the engine then runs
+  // without it.
   absl::StatusOr<SeriesHistory> Series(const ForecastQuery& query) const {
     std::shared_lock lock(mu_);
-    return ledger_.Series(query.selector, query.granularity, query.fiscal_year_start_month);
+    return ledger_.Series(query.selector, query.granularity, query.fiscal_year_start_month,
+                          RatesOf(query.selector.vendor_id));
   }
 
   std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
                                   absl::Time end) const {
     std::shared_lock lock(mu_);
-    return ledger_.Mix(selector, start, end);
+    return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
   }
 
  private:
-  // The one apply function of every command kind, used by ExecuteIn and by Replay.
-  absl::StatusOr<std::string> Apply(const command_log::Command& command) {
+  // Must be called with mu_ held; the lookup is used under it.
+  RateLookup RatesOf(const std::string& vendor_id) const {
+    return [this, vendor_id](const std::string& currency, absl::CivilDay day) {
+      return settings_.RateOn(vendor_id, currency, day);
+    };
+  }
+
+  // The one apply function of every command kind, used by Execute/ExecuteIn (with their
+  // transaction, for the outbox) and by Replay (without: replay writes nothing).
+  absl::StatusOr<std::string> Apply(const command_log::Command& command,
+                                    sqlite::Transaction* tx) {
     if (command.kind == kSaleRecordedType) {
       prm::sales::v1::SaleRecorded proto;
       if (!proto.ParseFromString(command.payload)) {
@@ -147,22 +227,78 @@ class ForecastState {
       ASSIGN_OR_RETURN(bool recorded, ledger_.Record(sale));
       return std::string(recorded ? "recorded" : "duplicate");
     }
+    prm::common::v1::Actor actor;
     if (command.kind == kUpdateSettingsKind) {
       fv1::UpdateForecastSettingsRequest request;
-      if (!request.ParseFromString(command.payload)) {
-        return absl::InvalidArgumentError("the UpdateForecastSettings payload does not parse");
-      }
+      RETURN_IF_ERROR(DecodeCommand(command.payload, &actor, &request));
       ASSIGN_OR_RETURN(SettingsChange change, ChangeFromProto(request));
+      const std::string& vendor = request.settings().vendor_id();
       std::unique_lock lock(mu_);
-      ASSIGN_OR_RETURN(ForecastSettings updated,
-                       settings_.Update(request.settings().vendor_id(), change));
+      const std::string currency_before = settings_.Get(vendor).reporting_currency_code;
+      ASSIGN_OR_RETURN(ForecastSettings updated, settings_.Update(vendor, change));
+      if (updated.reporting_currency_code != currency_before) {
+        RETURN_IF_ERROR(EmitRatesChanged(tx, vendor, actor, request.request_id()));
+      }
       fv1::UpdateForecastSettingsResponse response;
       ToProto(updated, response.mutable_settings());
       return SerializeDeterministic(response);
     }
+    if (command.kind == kSetRatesKind) {
+      fv1::SetExchangeRatesRequest request;
+      RETURN_IF_ERROR(DecodeCommand(command.payload, &actor, &request));
+      FieldViolations bad;
+      std::vector<ExchangeRateInput> rates = RatesFromProto(request, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid exchange rates"));
+      std::unique_lock lock(mu_);
+      ASSIGN_OR_RETURN(std::vector<ExchangeRate> stored,
+                       settings_.SetRates(request.vendor_id(), rates));
+      RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
+      fv1::SetExchangeRatesResponse response;
+      for (const ExchangeRate& rate : stored) {
+        ToProto(request.vendor_id(), rate, response.add_rates());
+      }
+      return SerializeDeterministic(response);
+    }
+    if (command.kind == kDeleteRateKind) {
+      fv1::DeleteExchangeRateRequest request;
+      RETURN_IF_ERROR(DecodeCommand(command.payload, &actor, &request));
+      std::optional<absl::CivilDay> day = DateFromProto(request.effective_date());
+      if (!day) return InvalidField("effective_date", "is required and must be a valid date");
+      std::unique_lock lock(mu_);
+      RETURN_IF_ERROR(settings_.DeleteRate(request.vendor_id(), request.currency_code(), *day));
+      RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
+      return SerializeDeterministic(fv1::DeleteExchangeRateResponse());
+    }
     return absl::InternalError(absl::StrCat("unknown command kind ", command.kind));
   }
 
+  // Appends ExchangeRatesChanged (the vendor's whole table) to the outbox; nothing on replay.
+  // Called with mu_ held, after the change.
+  absl::Status EmitRatesChanged(sqlite::Transaction* tx, const std::string& vendor_id,
+                                const prm::common::v1::Actor& actor,
+                                const std::string& request_id) {
+    if (tx == nullptr) return absl::OkStatus();
+    const absl::Time now = log_.clock().Now();
+    const std::string id = NewEventId();
+    fv1::ExchangeRatesChanged event;
+    prm::common::v1::EventMetadata* metadata = event.mutable_metadata();
+    metadata->set_event_id(id);
+    metadata->set_vendor_id(vendor_id);
+    metadata->set_aggregate_version(settings_.RatesVersion(vendor_id));
+    SetTimestamp(now, metadata->mutable_event_time());
+    *metadata->mutable_actor() = actor;
+    metadata->set_request_id(request_id);
+    event.set_reporting_currency_code(settings_.Get(vendor_id).reporting_currency_code);
+    for (const ExchangeRate& rate : settings_.Rates(vendor_id)) {
+      ToProto(vendor_id, rate, event.add_rates());
+    }
+    events::CloudEvent cloud_event =
+        events::MakeEvent(event, kRatesChangedType, runtime_.event_source(), id, now, vendor_id);
+    return outbox::Append(
+        *tx, events::EncodeBinary(cloud_event, runtime_.options().topics.forecast), now);
+  }
+
+  runtime::Runtime& runtime_;
   command_log::CommandLog log_;
   mutable std::shared_mutex mu_;
   SalesLedger ledger_;
@@ -275,10 +411,103 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       ASSIGN_OR_RETURN(std::string reply,
                        state_.Execute({.kind = kUpdateSettingsKind,
                                        .request_id = request->request_id(),
-                                       .payload = SerializeDeterministic(*request)}));
+                                       .payload = EncodeCommand(call.principal(), *request)}));
       if (!response->ParseFromString(reply)) return absl::InternalError("unreadable logged reply");
       return absl::OkStatus();
     });
+  }
+
+  grpc::ServerUnaryReactor* SetExchangeRates(grpc::CallbackServerContext* ctx,
+                                             const fv1::SetExchangeRatesRequest* request,
+                                             fv1::SetExchangeRatesResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+          FieldViolations bad;
+          std::vector<ExchangeRateInput> rates = RatesFromProto(*request, bad);
+          for (const FieldViolation& v :
+               FieldViolationsOf(state_.ValidateRates(request->vendor_id(), rates))) {
+            if (v.field != "vendor_id") bad.Add(v.field, v.description);
+          }
+          RETURN_IF_ERROR(bad.ToStatus("invalid exchange rates"));
+          RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), true));
+          ASSIGN_OR_RETURN(std::string reply,
+                           state_.Execute({.kind = kSetRatesKind,
+                                           .request_id = request->request_id(),
+                                           .payload = EncodeCommand(call.principal(), *request)}));
+          if (!response->ParseFromString(reply)) {
+            return absl::InternalError("unreadable logged reply");
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  grpc::ServerUnaryReactor* DeleteExchangeRate(grpc::CallbackServerContext* ctx,
+                                               const fv1::DeleteExchangeRateRequest* request,
+                                               fv1::DeleteExchangeRateResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+          FieldViolations bad;
+          if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
+          if (request->currency_code().empty()) bad.Add("currency_code", "is required");
+          if (!request->has_effective_date() || !DateFromProto(request->effective_date())) {
+            bad.Add("effective_date", "is required and must be a valid date");
+          }
+          CheckRequestId(request->request_id(), bad);
+          RETURN_IF_ERROR(bad.ToStatus("invalid exchange rate deletion"));
+          RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), true));
+          ASSIGN_OR_RETURN(std::string reply,
+                           state_.Execute({.kind = kDeleteRateKind,
+                                           .request_id = request->request_id(),
+                                           .payload = EncodeCommand(call.principal(), *request)}));
+          if (!response->ParseFromString(reply)) {
+            return absl::InternalError("unreadable logged reply");
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  // Pages are offsets into the ordered table, as decimal tokens. Filters are not supported yet.
+  grpc::ServerUnaryReactor* ListExchangeRates(grpc::CallbackServerContext* ctx,
+                                              const fv1::ListExchangeRatesRequest* request,
+                                              fv1::ListExchangeRatesResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+          FieldViolations bad;
+          if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
+          if (request->page_size() < 0) bad.Add("page_size", "must not be negative");
+          size_t offset = 0;
+          if (!request->page_token().empty() &&
+              !absl::SimpleAtoi(request->page_token(), &offset)) {
+            bad.Add("page_token", "is not a token of this list");
+          }
+          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          std::string order = request->order_by();
+          const bool desc = absl::EndsWith(order, " desc");
+          if (desc) order.resize(order.size() - 5);
+          if (!order.empty() && order != "currency_code" && order != "effective_date") {
+            bad.Add("order_by", "must be currency_code or effective_date, optionally with desc");
+          }
+          RETURN_IF_ERROR(bad.ToStatus("invalid exchange rate list request"));
+          RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
+
+          std::vector<ExchangeRate> rates = state_.Rates(request->vendor_id());
+          if (order == "effective_date") {
+            std::stable_sort(rates.begin(), rates.end(),
+                             [](const ExchangeRate& a, const ExchangeRate& b) {
+                               return a.effective_date < b.effective_date;
+                             });
+          }
+          if (desc) std::reverse(rates.begin(), rates.end());
+          const size_t page_size =
+              request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+          for (size_t i = offset; i < rates.size() && i < offset + page_size; ++i) {
+            ToProto(request->vendor_id(), rates[i], response->add_rates());
+          }
+          if (offset + page_size < rates.size()) {
+            response->set_next_page_token(absl::StrCat(offset + page_size));
+          }
+          return absl::OkStatus();
+        });
   }
 
  private:

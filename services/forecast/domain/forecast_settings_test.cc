@@ -63,5 +63,52 @@ TEST(SettingsBookTest, InvalidValuesAreNamedTogetherAndChangeNothing) {
   EXPECT_EQ(book.Get("v1").version, 0);
 }
 
+TEST(SettingsBookTest, RatesApplyFromTheirEffectiveDateUntilTheNext) {
+  FakeClock clock;
+  SettingsBook book(clock);
+  ASSERT_OK(book.SetRates("v1", {{"EUR", absl::CivilDay(2026, 1, 1), "1.10"},
+                                 {"EUR", absl::CivilDay(2026, 2, 1), "1.2"},
+                                 {"GBP", absl::CivilDay(2026, 1, 1), "1.3"}}));
+  EXPECT_EQ(book.RateOn("v1", "EUR", absl::CivilDay(2025, 12, 31)), std::nullopt);
+  EXPECT_EQ(book.RateOn("v1", "EUR", absl::CivilDay(2026, 1, 31)), 1.10);
+  EXPECT_EQ(book.RateOn("v1", "EUR", absl::CivilDay(2026, 2, 1)), 1.2);
+  EXPECT_EQ(book.RateOn("v1", "USD", absl::CivilDay(2000, 1, 1)), 1.0);
+  EXPECT_EQ(book.Rates("v1").size(), 3u);
+  EXPECT_EQ(book.RatesVersion("v1"), 1);
+
+  // Replacing keeps the count; deleting a missing rate is NOT_FOUND.
+  ASSERT_OK(book.SetRates("v1", {{"EUR", absl::CivilDay(2026, 2, 1), "1.25"}}));
+  EXPECT_EQ(book.Rates("v1").size(), 3u);
+  EXPECT_EQ(book.RateOn("v1", "EUR", absl::CivilDay(2026, 3, 1)), 1.25);
+  ASSERT_OK(book.DeleteRate("v1", "EUR", absl::CivilDay(2026, 2, 1)));
+  EXPECT_EQ(book.RateOn("v1", "EUR", absl::CivilDay(2026, 3, 1)), 1.10);
+  EXPECT_THAT(book.DeleteRate("v1", "EUR", absl::CivilDay(2026, 2, 1)),
+              StatusIs(absl::StatusCode::kNotFound));
+
+  // A new reporting currency deletes every rate.
+  ASSERT_OK(book.Update("v1", {.reporting_currency_code = "EUR"}));
+  EXPECT_TRUE(book.Rates("v1").empty());
+  EXPECT_EQ(book.RatesVersion("v1"), 4);
+}
+
+TEST(SettingsBookTest, BadRatesAreNamedTogether) {
+  FakeClock clock;
+  SettingsBook book(clock);
+  absl::Status status = book.SetRates("v1", {{"usd", absl::CivilDay(2026, 1, 1), "1"},
+                                             {"USD", absl::CivilDay(2026, 1, 1), "2"},
+                                             {"EUR", absl::CivilDay(2026, 1, 1), "0"},
+                                             {"EUR", absl::CivilDay(2026, 1, 1), "1.2.3"},
+                                             {"GBP", absl::CivilDay(2026, 1, 1),
+                                              "1.2345678901234567891"}})
+                            .status();
+  std::vector<std::string> fields;
+  for (const auto& v : FieldViolationsOf(status)) fields.push_back(v.field);
+  EXPECT_THAT(fields, UnorderedElementsAre("rates[0].currency_code", "rates[1].currency_code",
+                                           "rates[2].rate", "rates[3].effective_date",
+                                           "rates[3].rate", "rates[4].rate"));
+  EXPECT_TRUE(book.Rates("v1").empty());
+  EXPECT_EQ(SettingsBook::ParseRate("0.000123"), 0.000123);
+}
+
 }  // namespace
 }  // namespace prm::forecast

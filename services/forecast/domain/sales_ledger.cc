@@ -17,6 +17,7 @@ constexpr int64_t kMaxQuantity = 1'000'000'000;
 const absl::CivilDay kEpochDay(1970, 1, 1);
 
 int64_t DayIndex(absl::CivilDay day) { return day - kEpochDay; }
+absl::CivilDay DayAt(int64_t index) { return kEpochDay + index; }
 
 absl::CivilDay Monday(absl::CivilDay day) {
   return day - static_cast<int>(absl::GetWeekday(day));  // Weekday::monday == 0
@@ -160,7 +161,8 @@ absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
 
 absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector,
                                                   Granularity granularity,
-                                                  int fiscal_year_start_month) const {
+                                                  int fiscal_year_start_month,
+                                                  const RateLookup& rates) const {
   auto vendor = vendors_.find(selector.vendor_id);
   if (vendor == vendors_.end()) return absl::NotFoundError("the vendor has no sales");
   const VendorBook& book = vendor->second;
@@ -170,22 +172,49 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
   std::map<int64_t, Amount> sums;
   absl::Time first = absl::InfiniteFuture();
   absl::Time last = absl::InfinitePast();
+  auto period_key = [&](int64_t day) -> int64_t {
+    const absl::CivilDay civil = DayAt(day);
+    switch (granularity) {
+      case Granularity::kWeek:
+        return DayIndex(Monday(civil));
+      case Granularity::kMonth:
+        return MonthIndex(civil);
+      case Granularity::kQuarter:
+        return QuarterStartMonth(MonthIndex(civil), fiscal_year_start_month);
+    }
+    return day;
+  };
   for (const auto& [key, cell] : book.cells) {
     const auto& [partner, category, measure, currency] = key;
     if (!selector.partner_id.empty() && partner != selector.partner_id) continue;
     if (!selector.product_category.empty() && category != selector.product_category) continue;
-    if (measure != selector.measure || currency != selector.currency_code) continue;
-    first = std::min(first, cell.first_sale);
-    last = std::max(last, cell.last_sale);
-    if (granularity == Granularity::kWeek) {
-      for (const auto& [week, amount] : cell.weeks) sums[week] += amount;
-    } else {
-      for (const auto& [month, amount] : cell.months) {
-        int64_t k = granularity == Granularity::kMonth
-                        ? month
-                        : QuarterStartMonth(month, fiscal_year_start_month);
-        sums[k] += amount;
+    if (measure != selector.measure) continue;
+    if (currency == selector.currency_code) {
+      first = std::min(first, cell.first_sale);
+      last = std::max(last, cell.last_sale);
+      if (granularity == Granularity::kWeek) {
+        for (const auto& [week, amount] : cell.weeks) sums[week] += amount;
+      } else {
+        for (const auto& [month, amount] : cell.months) {
+          int64_t k = granularity == Granularity::kMonth
+                          ? month
+                          : QuarterStartMonth(month, fiscal_year_start_month);
+          sums[k] += amount;
+        }
       }
+      continue;
+    }
+    if (!rates) continue;
+    bool converted = false;
+    for (const auto& [day, amount] : cell.days) {
+      std::optional<double> rate = rates(currency, DayAt(day));
+      if (!rate) continue;
+      sums[period_key(day)] += Amount::FromDouble(amount.ToDouble() * *rate);
+      converted = true;
+    }
+    if (converted) {
+      first = std::min(first, cell.first_sale);
+      last = std::max(last, cell.last_sale);
     }
   }
   if (sums.empty()) return absl::NotFoundError("the series has no sales");
@@ -206,7 +235,7 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
 }
 
 std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, absl::Time start,
-                                             absl::Time end) const {
+                                             absl::Time end, const RateLookup& rates) const {
   std::map<std::string, Amount> by_category;
   auto vendor = vendors_.find(selector.vendor_id);
   if (vendor == vendors_.end()) return {};
@@ -215,10 +244,16 @@ std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, abs
   for (const auto& [key, cell] : vendor->second.cells) {
     const auto& [partner, category, measure, currency] = key;
     if (!selector.partner_id.empty() && partner != selector.partner_id) continue;
-    if (measure != selector.measure || currency != selector.currency_code) continue;
+    if (measure != selector.measure) continue;
+    const bool same_currency = currency == selector.currency_code;
+    if (!same_currency && !rates) continue;
     for (auto it = cell.days.lower_bound(first_day); it != cell.days.end() && it->first <= end_day;
          ++it) {
-      by_category[category] += it->second;
+      if (same_currency) {
+        by_category[category] += it->second;
+      } else if (std::optional<double> rate = rates(currency, DayAt(it->first))) {
+        by_category[category] += Amount::FromDouble(it->second.ToDouble() * *rate);
+      }
     }
   }
   std::vector<CategoryAmount> mix;

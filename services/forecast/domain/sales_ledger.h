@@ -19,6 +19,7 @@
 // so the command log's replay rebuilds it exactly.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -105,6 +106,11 @@ struct CategoryAmount {
   Amount amount;
 };
 
+// Units of the selection's currency per unit of `currency` on `day`; nullopt when no rate
+// applies (that day's amount is then left out).
+using RateLookup =
+    std::function<std::optional<double>(const std::string& currency, absl::CivilDay day)>;
+
 class SalesLedger {
  public:
   // `clock` (the command log's clock) bounds sale times: at most one day ahead of it.
@@ -121,16 +127,19 @@ class SalesLedger {
   // adapter can report its own violations and these in one status.
   absl::Status Validate(const Sale& sale) const;
 
-  // The series at `granularity` (quarters start in `fiscal_year_start_month`, 1..12).
+  // The series at `granularity` (quarters start in `fiscal_year_start_month`, 1..12), in
+  // selector.currency_code: sales in that currency exactly, sales in other currencies converted
+  // day by day with `rates` (rounded to nanos; left out without `rates` or without a rate).
   // NOT_FOUND when the selection has no sale at all.
   absl::StatusOr<SeriesHistory> Series(const SeriesSelector& selector, Granularity granularity,
-                                       int fiscal_year_start_month = 1) const;
+                                       int fiscal_year_start_month = 1,
+                                       const RateLookup& rates = nullptr) const;
 
   // Net sales per category of the selection (product_category ignored) on the UTC days from
   // the day of `start` through the day of `end`, both included (the daily totals are what is
-  // kept).
+  // kept), converted as Series does.
   std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
-                                  absl::Time end) const;
+                                  absl::Time end, const RateLookup& rates = nullptr) const;
 
   int64_t document_count() const { return static_cast<int64_t>(documents_.size()); }
 

@@ -166,6 +166,31 @@ TEST_F(SalesLedgerTest, InvalidSaleNamesEveryBadFieldAndChangesNothing) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(SalesLedgerTest, OtherCurrenciesAreConvertedDayByDayOrLeftOutWithoutARate) {
+  ASSERT_OK(ledger_.Record(MakeSale("usd", Utc(2026, 1, 5), {Line("net", 10)})));
+  Sale eur1 = MakeSale("eur-1", Utc(2026, 1, 6), {Line("net", 100)});
+  eur1.currency_code = "EUR";
+  Sale eur2 = MakeSale("eur-2", Utc(2026, 1, 12), {Line("net", 100)});
+  eur2.currency_code = "EUR";
+  ASSERT_OK(ledger_.Record(eur1));
+  ASSERT_OK(ledger_.Record(eur2));
+  // Without rates only the reporting currency counts.
+  ASSERT_OK_AND_ASSIGN(SeriesHistory plain, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_THAT(Values(plain), ElementsAre(10, 0));
+  // EUR is 1.5 from 2026-01-10 on, unknown before: the first EUR sale is left out.
+  RateLookup rates = [](const std::string& currency,
+                        absl::CivilDay day) -> std::optional<double> {
+    if (currency == "EUR" && day >= absl::CivilDay(2026, 1, 10)) return 1.5;
+    return std::nullopt;
+  };
+  ASSERT_OK_AND_ASSIGN(SeriesHistory converted,
+                       ledger_.Series(all_, Granularity::kWeek, 1, rates));
+  EXPECT_THAT(Values(converted), ElementsAre(10, 150));
+  auto mix = ledger_.Mix(all_, Utc(2026, 1, 1), Utc(2026, 2, 1), rates);
+  ASSERT_EQ(mix.size(), 1u);
+  EXPECT_EQ(mix[0].amount, (Amount{160, 0}));
+}
+
 TEST_F(SalesLedgerTest, MixSumsCategoriesOverTheWindowLargestFirst) {
   ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 10), Line("sec", 30)})));
   ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2026, 2, 5), {Line("net", 25)})));

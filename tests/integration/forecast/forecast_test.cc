@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -445,6 +446,103 @@ TEST_F(ForecastIT, DefaultMeasureAndEtagOfTheSettings) {
   for (const auto& v : FieldViolationsOf(FromGrpcStatus(status))) fields.push_back(v.field);
   EXPECT_THAT(fields, UnorderedElementsAre("update_mask", "request_id",
                                            "settings.fiscal_year_start_month"));
+}
+
+TEST_F(ForecastIT, ExchangeRatesConvertSalesAndAreAnnouncedOnTheForecastTopic) {
+  const std::string vendor = testing::UniqueName("vendor");
+  const absl::Time w1 = FirstWeek();
+  const absl::Time w2 = w1 + absl::Hours(24 * 7);
+  sv1::SaleRecorded eur = Sale(vendor, "acct-1", "eu-1", sv1::SALE_KIND_SELL_IN, w2,
+                               {{"networking", 100}});
+  eur.set_currency_code("EUR");
+  eur.mutable_lines(0)->mutable_amount()->set_currency_code("EUR");
+  Publish(eur);
+  Publish(Sale(vendor, "acct-1", "us-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 10}}));
+  fv1::GetForecastRequest request = PartnerRequest(vendor, "acct-1");
+  fv1::GetForecastResponse response;
+  // Without a rate the EUR sale is stored but left out.
+  ASSERT_TRUE(WaitForHistory(request, {10, 0}, &response));
+
+  const std::string admin = testing::Token(
+      {.subject = "admin", .role = auth::Role::kVendorAdmin, .vendor_ids = {vendor}});
+  fv1::SetExchangeRatesRequest set;
+  set.set_vendor_id(vendor);
+  fv1::ExchangeRate* rate = set.add_rates();
+  rate->set_vendor_id(vendor);
+  rate->set_currency_code("EUR");
+  const absl::CivilDay first_day = absl::ToCivilDay(w1, absl::UTCTimeZone());
+  rate->mutable_effective_date()->set_year(static_cast<int32_t>(first_day.year()));
+  rate->mutable_effective_date()->set_month(first_day.month());
+  rate->mutable_effective_date()->set_day(first_day.day());
+  rate->set_rate("1.25");
+  fv1::SetExchangeRatesResponse set_response;
+  {
+    auto ctx = testing::Context(testing::Token(
+        {.subject = "cm", .role = auth::Role::kChannelManager, .vendor_ids = {vendor}}));
+    EXPECT_EQ(Stub()->SetExchangeRates(ctx.get(), set, &set_response).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    auto ctx = testing::Context(admin);
+    ASSERT_TRUE(Stub()->SetExchangeRates(ctx.get(), set, &set_response).ok());
+  }
+  ASSERT_EQ(set_response.rates_size(), 1);
+  EXPECT_EQ(set_response.rates(0).rate(), "1.25");
+  ASSERT_TRUE(Call(request, &response).ok());
+  ASSERT_EQ(response.forecast().history_size(), 2);
+  EXPECT_EQ(ToDouble(response.forecast().history(1).actual()), 125);
+
+  fv1::ListExchangeRatesRequest list;
+  list.set_vendor_id(vendor);
+  fv1::ListExchangeRatesResponse listed;
+  {
+    auto ctx = testing::Context(admin);
+    ASSERT_TRUE(Stub()->ListExchangeRates(ctx.get(), list, &listed).ok());
+  }
+  ASSERT_EQ(listed.rates_size(), 1);
+  EXPECT_EQ(listed.rates(0).currency_code(), "EUR");
+
+  fv1::DeleteExchangeRateRequest del;
+  del.set_vendor_id(vendor);
+  del.set_currency_code("EUR");
+  *del.mutable_effective_date() = rate->effective_date();
+  fv1::DeleteExchangeRateResponse deleted;
+  {
+    auto ctx = testing::Context(admin);
+    ASSERT_TRUE(Stub()->DeleteExchangeRate(ctx.get(), del, &deleted).ok());
+  }
+  {
+    auto ctx = testing::Context(admin);
+    EXPECT_EQ(Stub()->DeleteExchangeRate(ctx.get(), del, &deleted).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+
+  // Both changes are announced with the whole table, versions 1 and 2, by the vendor admin.
+  std::vector<kafka::Record> announced;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (announced.size() < 2 && absl::Now() < deadline) {
+    announced = testing::ReadTopicWhere("prm.forecast.v1", "ce_subject", vendor,
+                                        absl::Seconds(10));
+    if (announced.size() < 2) absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(announced.size(), 2u);
+  std::vector<fv1::ExchangeRatesChanged> changes(2);
+  for (int i = 0; i < 2; ++i) {
+    auto event = events::Decode(announced[i]);
+    ASSERT_TRUE(event.ok()) << event.status();
+    EXPECT_EQ(event->type, "prm.forecast.ExchangeRatesChanged.v1");
+    EXPECT_EQ(event->source, "prm/forecast");
+    ASSERT_TRUE(events::UnpackPayload(*event, &changes[i]).ok());
+    EXPECT_EQ(changes[i].metadata().event_id(), event->id);
+    EXPECT_EQ(changes[i].metadata().vendor_id(), vendor);
+    EXPECT_EQ(changes[i].metadata().actor().subject(), "admin");
+    EXPECT_EQ(changes[i].reporting_currency_code(), "USD");
+  }
+  EXPECT_EQ(changes[0].metadata().aggregate_version(), 1);
+  ASSERT_EQ(changes[0].rates_size(), 1);
+  EXPECT_EQ(changes[0].rates(0).rate(), "1.25");
+  EXPECT_EQ(changes[1].metadata().aggregate_version(), 2);
+  EXPECT_EQ(changes[1].rates_size(), 0);
 }
 
 // A measurement, not a check (run with --gtest_also_run_disabled_tests): the time from kill -9
