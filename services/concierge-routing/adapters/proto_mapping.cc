@@ -445,6 +445,129 @@ v1::Reservation ReservationToProto(const Reservation& r, const std::string& vend
   return out;
 }
 
+// ---- calendars and SLA policy ---------------------------------------------------------------
+
+void ValidateCalendar(const v1::BusinessCalendar& calendar, FieldViolations& bad,
+                      const std::string& prefix) {
+  const std::string& p = prefix;
+  if (calendar.display_name().empty() || calendar.display_name().size() > 128) {
+    bad.Add(p + "display_name", "is required, 1..128 characters");
+  }
+  if (calendar.time_zone().empty()) bad.Add(p + "time_zone", "is required");
+  if (calendar.weekly_hours_size() > 50) bad.Add(p + "weekly_hours", "at most 50");
+  for (int i = 0; i < calendar.weekly_hours_size(); ++i) {
+    const v1::BusinessHours& h = calendar.weekly_hours(i);
+    const std::string f = absl::StrCat(p, "weekly_hours[", i, "]");
+    if (h.day() == v1::DAY_OF_WEEK_UNSPECIFIED || !v1::DayOfWeek_IsValid(h.day())) {
+      bad.Add(f + ".day", "is required");
+    }
+    for (const auto& [name, t] : {std::pair<const char*, const v1::TimeOfDay*>{"start", &h.start()},
+                                  {"end", &h.end()}}) {
+      if (t->hours() < 0 || t->hours() > 24 || t->minutes() < 0 || t->minutes() > 59 ||
+          (t->hours() == 24 && t->minutes() != 0)) {
+        bad.Add(absl::StrCat(f, ".", name), "must be 00:00..24:00");
+      }
+    }
+  }
+  if (calendar.holidays_size() > 1000) bad.Add(p + "holidays", "at most 1000");
+  for (int i = 0; i < calendar.holidays_size(); ++i) {
+    const prm::common::v1::Date& d = calendar.holidays(i).date();
+    const absl::CivilDay day(d.year(), d.month(), d.day());
+    if (d.year() < 1970 || d.year() > 9999 || day.year() != d.year() || day.month() != d.month() ||
+        day.day() != d.day()) {
+      bad.Add(absl::StrCat(p, "holidays[", i, "].date"), "must be a valid date");
+    }
+    if (calendar.holidays(i).name().size() > 128) {
+      bad.Add(absl::StrCat(p, "holidays[", i, "].name"), "at most 128 characters");
+    }
+  }
+}
+
+absl::StatusOr<BusinessCalendar> CalendarFromProto(const v1::BusinessCalendar& calendar,
+                                                   const std::string& prefix) {
+  static constexpr absl::Weekday kDays[] = {
+      absl::Weekday::monday, absl::Weekday::monday,   absl::Weekday::tuesday,
+      absl::Weekday::wednesday, absl::Weekday::thursday, absl::Weekday::friday,
+      absl::Weekday::saturday, absl::Weekday::sunday};
+  std::vector<WeeklyHours> hours;
+  for (const v1::BusinessHours& h : calendar.weekly_hours()) {
+    hours.push_back(WeeklyHours{kDays[std::clamp(static_cast<int>(h.day()), 0, 7)],
+                                h.start().hours() * 60 + h.start().minutes(),
+                                h.end().hours() * 60 + h.end().minutes()});
+  }
+  std::vector<absl::CivilDay> holidays;
+  for (const v1::Holiday& h : calendar.holidays()) {
+    holidays.emplace_back(h.date().year(), h.date().month(), h.date().day());
+  }
+  absl::StatusOr<BusinessCalendar> out =
+      BusinessCalendar::Create(calendar.time_zone(), std::move(hours), std::move(holidays));
+  if (out.ok()) return out;
+  FieldViolations bad;
+  for (FieldViolation& v : FieldViolationsOf(out.status())) {
+    bad.Add(prefix + v.field, std::move(v.description));
+  }
+  if (bad.empty()) return out.status();
+  return bad.ToStatus(out.status().message());
+}
+
+void ValidateSlaPolicy(const v1::SlaPolicy& policy, const std::vector<std::string>& paths,
+                       FieldViolations& bad, const std::string& prefix) {
+  const std::string& p = prefix;
+  auto sets = [&](const char* path) {
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+  };
+  if (sets("targets")) {
+    if (policy.targets_size() > 200) bad.Add(p + "targets", "at most 200");
+    std::set<std::pair<std::string, int>> keys;
+    for (int i = 0; i < policy.targets_size(); ++i) {
+      const v1::SlaTarget& t = policy.targets(i);
+      const std::string f = absl::StrCat(p, "targets[", i, "]");
+      if (!v1::TaskCategory_IsValid(t.category())) bad.Add(f + ".category", "unknown category");
+      if (!keys.insert({t.tier_id(), t.category()}).second) {
+        bad.Add(f, "(tier_id, category) repeats an earlier target");
+      }
+      const absl::Duration d = DurationFromProto(t.first_response());
+      if (!t.has_first_response() || !ValidDuration(t.first_response()) || d < absl::Minutes(1) ||
+          d > absl::Hours(24 * 30)) {
+        bad.Add(f + ".first_response", "is required, 1 minute..30 days");
+      }
+    }
+  }
+  if (sets("warning_percent") && (policy.warning_percent() < 1 || policy.warning_percent() > 99)) {
+    bad.Add(p + "warning_percent", "must be 1..99");
+  }
+  if (sets("category_priorities")) {
+    std::set<int> categories;
+    for (int i = 0; i < policy.category_priorities_size(); ++i) {
+      const v1::CategoryPriority& c = policy.category_priorities(i);
+      const std::string f = absl::StrCat(p, "category_priorities[", i, "]");
+      if (c.category() == v1::TASK_CATEGORY_UNSPECIFIED ||
+          !v1::TaskCategory_IsValid(c.category())) {
+        bad.Add(f + ".category", "is required");
+      } else if (!categories.insert(c.category()).second) {
+        bad.Add(f + ".category", "duplicate category");
+      }
+      if (c.priority() < 0 || c.priority() > 5000) bad.Add(f + ".priority", "must be 0..5000");
+    }
+  }
+}
+
+SlaPolicy SlaPolicyFromProto(const v1::SlaPolicy& policy) {
+  SlaPolicy out;
+  for (const v1::SlaTarget& t : policy.targets()) {
+    out.targets.push_back(SlaTarget{t.tier_id(), static_cast<TaskCategory>(t.category()),
+                                    DurationFromProto(t.first_response())});
+  }
+  out.warning_percent = policy.warning_percent();
+  out.business_calendar_id = policy.business_calendar_id();
+  for (const v1::CategoryPriority& c : policy.category_priorities()) {
+    if (c.category() > 0 && c.category() < static_cast<int>(out.category_priorities.size())) {
+      out.category_priorities[c.category()] = c.priority();
+    }
+  }
+  return out;
+}
+
 // ---- statistics ------------------------------------------------------------------------------
 
 v1::QueueStatistics QueueStatisticsToProto(const QueueStatistics& s, const std::string& vendor_id,

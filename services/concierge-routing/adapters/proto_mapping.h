@@ -13,15 +13,19 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/status/field_violations.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "prm/routing/v1/routing_resources.pb.h"
+#include "services/concierge-routing/domain/business_time.h"
 #include "services/concierge-routing/domain/model.h"
 #include "services/concierge-routing/domain/router.h"
+#include "services/concierge-routing/domain/sla.h"
 
 namespace prm::routing {
 
@@ -71,6 +75,23 @@ NewTask NewTaskFromProto(const prm::routing::v1::Task& task, std::string task_id
 prm::routing::v1::Task TaskToProto(const Task& task, const std::string& vendor_id);
 prm::routing::v1::Reservation ReservationToProto(const Reservation& reservation,
                                                  const std::string& vendor_id);
+
+// ---- calendars and SLA policy ---------------------------------------------------------------
+
+// Fields BusinessCalendar::Create does not check itself (display name, days, times, dates).
+void ValidateCalendar(const prm::routing::v1::BusinessCalendar& calendar, FieldViolations& bad,
+                      const std::string& prefix = "calendar.");
+// The domain calendar; INVALID_ARGUMENT naming the fields under `prefix` (unknown time zone,
+// overlapping intervals, repeated holidays).
+absl::StatusOr<BusinessCalendar> CalendarFromProto(
+    const prm::routing::v1::BusinessCalendar& calendar, const std::string& prefix = "calendar.");
+
+// `paths` are the SlaPolicy fields being set ("targets", "warning_percent",
+// "business_calendar_id", "category_priorities").
+void ValidateSlaPolicy(const prm::routing::v1::SlaPolicy& policy,
+                       const std::vector<std::string>& paths, FieldViolations& bad,
+                       const std::string& prefix = "policy.");
+SlaPolicy SlaPolicyFromProto(const prm::routing::v1::SlaPolicy& policy);
 
 // ---- statistics ------------------------------------------------------------------------------
 

@@ -143,6 +143,9 @@ std::unique_ptr<VendorState> NewVendor(const std::string& vendor_id, const Clock
   *wf.mutable_update_time() = TimeToProto(now);
   v->workflow_ids.push_back(wf.workflow_id());
   v->workflows[wf.workflow_id()] = std::move(wf);
+  v->sla_policy.set_vendor_id(vendor_id);
+  v->sla_policy.set_warning_percent(SlaPolicy().warning_percent);
+  v->sla_policy.set_etag(EtagOf(0));
   return v;
 }
 
@@ -207,6 +210,12 @@ std::unique_ptr<google::protobuf::Message> ToApiEvent(const RoutingEvent& e,
       return nullptr;
   }
   return nullptr;
+}
+
+// A server-assigned id: the command's time and log position, so the same on replay and, with
+// the time, unique across installations that share a broker (event keys are task ids).
+std::string NewId(absl::string_view kind, const Command& c) {
+  return absl::StrCat(kind, "-", absl::Hex(absl::ToUnixMicros(c.time)), "-", c.seq);
 }
 
 Actor SystemActor() {
@@ -332,7 +341,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                 [&](const v1::CreateWorkerRequest& r, v1::CreateWorkerResponse& out) -> absl::Status {
                   VendorState& v = vendor(r.worker().vendor_id());
                   Worker w = WorkerFromProto(r.worker());
-                  w.worker_id = absl::StrCat("worker-", c.seq);
+                  w.worker_id = NewId("worker", c);
                   const std::string id = w.worker_id;
                   RETURN_IF_ERROR(PrefixFields(v.router->PutWorker(std::move(w)), "worker."));
                   v.worker_ids.push_back(id);
@@ -426,7 +435,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                 [&](const v1::CreateQueueRequest& r, v1::CreateQueueResponse& out) -> absl::Status {
                   VendorState& v = vendor(r.queue().vendor_id());
                   v1::Queue q = r.queue();
-                  q.set_queue_id(absl::StrCat("queue-", c.seq));
+                  q.set_queue_id(NewId("queue", c));
                   RETURN_IF_ERROR(PrefixFields(v.router->PutQueue(QueueFromProto(q)), "queue."));
                   q.set_version(1);
                   q.set_etag(EtagOf(1));
@@ -442,7 +451,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                     v1::CreateWorkflowResponse& out) -> absl::Status {
                   VendorState& v = vendor(r.workflow().vendor_id());
                   v1::Workflow wf = r.workflow();
-                  wf.set_workflow_id(absl::StrCat("workflow-", c.seq));
+                  wf.set_workflow_id(NewId("workflow", c));
                   if (!wf.has_reservation_timeout()) {
                     *wf.mutable_reservation_timeout() = DurationToProto(absl::Seconds(30));
                   }
@@ -457,13 +466,58 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   *out.mutable_workflow() = v.workflows[wf.workflow_id()] = std::move(wf);
                   return absl::OkStatus();
                 });
+  } else if (k == "CreateBusinessCalendar") {
+    reply = run(v1::CreateBusinessCalendarRequest(), v1::CreateBusinessCalendarResponse(),
+                [&](const v1::CreateBusinessCalendarRequest& r,
+                    v1::CreateBusinessCalendarResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.calendar().vendor_id());
+                  v1::BusinessCalendar cal = r.calendar();
+                  cal.set_business_calendar_id(NewId("calendar", c));
+                  ASSIGN_OR_RETURN(BusinessCalendar domain, CalendarFromProto(cal));
+                  RETURN_IF_ERROR(v.router->PutCalendar(cal.business_calendar_id(), std::move(domain)));
+                  cal.set_version(1);
+                  cal.set_etag(EtagOf(1));
+                  *cal.mutable_create_time() = TimeToProto(now);
+                  *cal.mutable_update_time() = TimeToProto(now);
+                  v.calendar_ids.push_back(cal.business_calendar_id());
+                  *out.mutable_calendar() = v.calendars[cal.business_calendar_id()] = std::move(cal);
+                  return absl::OkStatus();
+                });
+  } else if (k == "UpdateSlaPolicy") {
+    reply = run(v1::UpdateSlaPolicyRequest(), v1::UpdateSlaPolicyResponse(),
+                [&](const v1::UpdateSlaPolicyRequest& r,
+                    v1::UpdateSlaPolicyResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.policy().vendor_id());
+                  RETURN_IF_ERROR(CheckEtag(r.policy().etag(), v.sla_policy.version()));
+                  v1::SlaPolicy merged = v.sla_policy;
+                  for (const std::string& path : r.update_mask().paths()) {
+                    const bool all = path == "*";
+                    if (all || path == "targets") *merged.mutable_targets() = r.policy().targets();
+                    if (all || path == "warning_percent") {
+                      merged.set_warning_percent(r.policy().warning_percent());
+                    }
+                    if (all || path == "business_calendar_id") {
+                      merged.set_business_calendar_id(r.policy().business_calendar_id());
+                    }
+                    if (all || path == "category_priorities") {
+                      *merged.mutable_category_priorities() = r.policy().category_priorities();
+                    }
+                  }
+                  RETURN_IF_ERROR(PrefixFields(v.router->SetSlaPolicy(SlaPolicyFromProto(merged)),
+                                               "policy."));
+                  merged.set_version(merged.version() + 1);
+                  merged.set_etag(EtagOf(merged.version()));
+                  *merged.mutable_update_time() = TimeToProto(now);
+                  *out.mutable_policy() = v.sla_policy = std::move(merged);
+                  return absl::OkStatus();
+                });
   } else if (k == "CreateTask") {
     reply = run(v1::CreateTaskRequest(), v1::CreateTaskResponse(),
                 [&](const v1::CreateTaskRequest& r, v1::CreateTaskResponse& out) -> absl::Status {
                   VendorState& v = vendor(r.task().vendor_id());
                   ASSIGN_OR_RETURN(CreateTaskResult created,
                                    v.router->CreateTask(
-                                       NewTaskFromProto(r.task(), absl::StrCat("task-", c.seq))));
+                                       NewTaskFromProto(r.task(), NewId("task", c))));
                   // The task as it is now: routing may have offered it already.
                   ASSIGN_OR_RETURN(Task task, v.router->GetTask(created.task.task_id));
                   *out.mutable_task() = TaskToProto(task, v.vendor_id);
@@ -572,7 +626,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   if (!e.review_required()) return absl::OkStatus();
                   VendorState& v = vendor(d.vendor_id());
                   NewTask t;
-                  t.task_id = absl::StrCat("task-", c.seq);
+                  t.task_id = NewId("task", c);
                   t.partner_id = d.partner_id();
                   t.channel = Channel::kInternal;
                   t.category = TaskCategory::kDealApproval;

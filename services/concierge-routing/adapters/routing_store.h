@@ -17,8 +17,9 @@
 // must be logged with the command that caused them or replay would diverge. Requests that fail
 // the adapter's own validation never reach the domain and are not logged.
 //
-// Server-assigned ids come from the command's log position ("task-<seq>", "worker-<seq>",
-// "queue-<seq>", "workflow-<seq>"), so they are unique across vendors and the same on replay.
+// Server-assigned ids come from the command's time and log position ("task-<hex µs>-<seq>",
+// likewise worker-, queue-, workflow-, calendar-), so they are the same on replay and unique
+// across vendors and installations.
 // Reservation ids are the domain's ("res-<n>", per vendor).
 //
 // Events: every domain event of a command becomes a CloudEvent
@@ -75,6 +76,9 @@ struct VendorState {
   absl::flat_hash_map<std::string, prm::routing::v1::Queue> queues;
   std::vector<std::string> workflow_ids;
   absl::flat_hash_map<std::string, prm::routing::v1::Workflow> workflows;
+  std::vector<std::string> calendar_ids;
+  absl::flat_hash_map<std::string, prm::routing::v1::BusinessCalendar> calendars;
+  prm::routing::v1::SlaPolicy sla_policy;  // the defaults until updated
   std::vector<std::string> task_ids;  // creation order
   absl::flat_hash_map<std::string, PartnerRecord> partners;
 };

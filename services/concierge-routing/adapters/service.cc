@@ -567,6 +567,131 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     });
   }
 
+  // ---- calendars and the SLA policy ---------------------------------------------------------
+
+  grpc::ServerUnaryReactor* CreateBusinessCalendar(
+      grpc::CallbackServerContext* ctx, const v1::CreateBusinessCalendarRequest* request,
+      v1::CreateBusinessCalendarResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->calendar().vendor_id(), "calendar.vendor_id", bad));
+      if (!request->calendar().vendor_id().empty() && !IsAdmin(p)) return Denied();
+      ValidateCalendar(request->calendar(), bad);
+      if (bad.empty()) {
+        // Time zone and interval checks of the domain, named like the others.
+        if (absl::Status s = CalendarFromProto(request->calendar()).status(); !s.ok()) {
+          for (FieldViolation& v : FieldViolationsOf(s)) bad.Add(v.field, v.description);
+          if (bad.empty()) return s;
+        }
+      }
+      RETURN_IF_ERROR(bad.ToStatus("invalid business calendar"));
+      return store_.Execute("CreateBusinessCalendar", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetBusinessCalendar(grpc::CallbackServerContext* ctx,
+                                                const v1::GetBusinessCalendarRequest* request,
+                                                v1::GetBusinessCalendarResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
+      RequireId(request->business_calendar_id(), "business_calendar_id", bad);
+      RETURN_IF_ERROR(bad.ToStatus());
+      if (!IsStaff(p)) return Denied();
+      absl::Status status = absl::NotFoundError(
+          absl::StrCat("business calendar ", request->business_calendar_id(), " not found"));
+      store_.Read(request->vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        if (auto it = v->calendars.find(request->business_calendar_id()); it != v->calendars.end()) {
+          *response->mutable_calendar() = it->second;
+          status = absl::OkStatus();
+        }
+      });
+      return status;
+    });
+  }
+
+  grpc::ServerUnaryReactor* ListBusinessCalendars(
+      grpc::CallbackServerContext* ctx, const v1::ListBusinessCalendarsRequest* request,
+      v1::ListBusinessCalendarsResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
+      if (!request->vendor_id().empty() && !IsStaff(p)) return Denied();
+      const Page page = ParsePage(request->page_size(), request->page_token(), bad);
+      ParseFilter(request->filter(), {}, bad);
+      const bool desc = ParseOrder(request->order_by(), bad);
+      RETURN_IF_ERROR(bad.ToStatus());
+      store_.Read(request->vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        response->set_next_page_token(FillPage<v1::BusinessCalendar>(
+            v->calendar_ids, desc, page,
+            [&](const std::string& id) -> std::optional<v1::BusinessCalendar> {
+              return v->calendars.at(id);
+            },
+            response->mutable_calendars()));
+      });
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetSlaPolicy(grpc::CallbackServerContext* ctx,
+                                         const v1::GetSlaPolicyRequest* request,
+                                         v1::GetSlaPolicyResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
+      RETURN_IF_ERROR(bad.ToStatus());
+      if (!IsStaff(p)) return Denied();
+      store_.Read(request->vendor_id(), [&](const VendorState* v) {
+        if (v != nullptr) {
+          *response->mutable_policy() = v->sla_policy;
+          return;
+        }
+        v1::SlaPolicy* defaults = response->mutable_policy();
+        defaults->set_vendor_id(request->vendor_id());
+        defaults->set_warning_percent(SlaPolicy().warning_percent);
+        defaults->set_etag(EtagOf(0));
+      });
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* UpdateSlaPolicy(grpc::CallbackServerContext* ctx,
+                                            const v1::UpdateSlaPolicyRequest* request,
+                                            v1::UpdateSlaPolicyResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->policy().vendor_id(), "policy.vendor_id", bad));
+      if (!request->policy().vendor_id().empty() && !IsAdmin(p)) return Denied();
+      static const auto* kWritable = new std::vector<std::string>{
+          "targets", "warning_percent", "business_calendar_id", "category_priorities"};
+      std::vector<std::string> paths;
+      if (request->update_mask().paths_size() == 0) bad.Add("update_mask", "is required");
+      for (int i = 0; i < request->update_mask().paths_size(); ++i) {
+        const std::string& path = request->update_mask().paths(i);
+        if (path == "*") {
+          paths.insert(paths.end(), kWritable->begin(), kWritable->end());
+        } else if (std::find(kWritable->begin(), kWritable->end(), path) != kWritable->end()) {
+          paths.push_back(path);
+        } else {
+          bad.Add(absl::StrCat("update_mask.paths[", i, "]"),
+                  absl::StrCat("'", path, "' is not a writable field"));
+        }
+      }
+      ValidateSlaPolicy(request->policy(), paths, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid SLA policy"));
+      return store_.Execute("UpdateSlaPolicy", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
   // ---- tasks ---------------------------------------------------------------------------------
 
   grpc::ServerUnaryReactor* CreateTask(grpc::CallbackServerContext* ctx,

@@ -631,6 +631,118 @@ TEST_F(ConciergeRoutingIT, OfferTimeoutMovesTheWorkerToMissedDurably) {
   EXPECT_THAT(after.declined_worker_ids(), ElementsAre(ana.worker_id()));
 }
 
+TEST_F(ConciergeRoutingIT, CalendarsAndTheSlaPolicyAreConfigured) {
+  v1::CreateBusinessCalendarRequest cr;
+  v1::BusinessCalendar* cal = cr.mutable_calendar();
+  cal->set_vendor_id(vendor_);
+  cal->set_display_name("Berlin office");
+  cal->set_time_zone("Europe/Berlin");
+  v1::BusinessHours* h = cal->add_weekly_hours();
+  h->set_day(v1::DAY_OF_WEEK_MONDAY);
+  h->mutable_start()->set_hours(9);
+  h->mutable_end()->set_hours(17);
+  v1::Holiday* holiday = cal->add_holidays();
+  holiday->mutable_date()->set_year(2026);
+  holiday->mutable_date()->set_month(12);
+  holiday->mutable_date()->set_day(25);
+  v1::CreateBusinessCalendarResponse created;
+  grpc::Status status =
+      Call(&v1::ConciergeRouting::Stub::CreateBusinessCalendar, Admin(), cr, &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string calendar_id = created.calendar().business_calendar_id();
+  EXPECT_FALSE(calendar_id.empty());
+
+  v1::GetBusinessCalendarRequest gc;
+  gc.set_vendor_id(vendor_);
+  gc.set_business_calendar_id(calendar_id);
+  v1::GetBusinessCalendarResponse got;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetBusinessCalendar, Admin(), gc, &got).ok());
+  EXPECT_EQ(got.calendar().time_zone(), "Europe/Berlin");
+
+  cal->set_time_zone("Mars/Olympus_Mons");
+  h->mutable_end()->set_hours(25);
+  status = Call(&v1::ConciergeRouting::Stub::CreateBusinessCalendar, Admin(), cr, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), ElementsAre("calendar.weekly_hours[0].end"));
+  h->mutable_end()->set_hours(17);
+  status = Call(&v1::ConciergeRouting::Stub::CreateBusinessCalendar, Admin(), cr, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), ElementsAre("calendar.time_zone"));
+
+  v1::UpdateSlaPolicyRequest ur;
+  ur.mutable_policy()->set_vendor_id(vendor_);
+  ur.mutable_policy()->set_business_calendar_id(calendar_id);
+  ur.mutable_policy()->set_warning_percent(75);
+  v1::SlaTarget* target = ur.mutable_policy()->add_targets();
+  target->set_category(v1::TASK_CATEGORY_PRICING);
+  target->mutable_first_response()->set_seconds(4 * 3600);
+  ur.mutable_update_mask()->add_paths("*");
+  v1::UpdateSlaPolicyResponse updated;
+  status = Call(&v1::ConciergeRouting::Stub::UpdateSlaPolicy, Admin(), ur, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.policy().version(), 1);
+
+  v1::GetSlaPolicyRequest gp;
+  gp.set_vendor_id(vendor_);
+  v1::GetSlaPolicyResponse policy;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetSlaPolicy, Admin(), gp, &policy).ok());
+  EXPECT_EQ(policy.policy().warning_percent(), 75);
+  EXPECT_EQ(policy.policy().business_calendar_id(), calendar_id);
+
+  // Tasks created now get the SLA, measured in the calendar's business time.
+  const v1::Task task = CreateTask(TaskRequest(""));
+  EXPECT_EQ(task.sla().state(), v1::SLA_STATE_RUNNING);
+  EXPECT_EQ(task.sla().target().seconds(), 4 * 3600);
+  EXPECT_EQ(task.sla().time_zone(), "Europe/Berlin");
+
+  // A stale etag and bad fields are refused.
+  ur.mutable_policy()->set_etag(policy.policy().etag() + "-stale");
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::UpdateSlaPolicy, Admin(), ur, &updated).error_code(),
+            grpc::StatusCode::ABORTED);
+  ur.mutable_policy()->clear_etag();
+  ur.mutable_policy()->set_warning_percent(100);
+  target->mutable_first_response()->set_seconds(1);
+  status = Call(&v1::ConciergeRouting::Stub::UpdateSlaPolicy, Admin(), ur, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("policy.targets[0].first_response",
+                                                      "policy.warning_percent"));
+}
+
+TEST_F(ConciergeRoutingIT, SlaWarningAndBreachFireOnceFromTheTimerAndSurviveACrash) {
+  // The shortest target the API allows (one minute, 24×7) with the earliest warning.
+  v1::UpdateSlaPolicyRequest ur;
+  ur.mutable_policy()->set_vendor_id(vendor_);
+  ur.mutable_policy()->set_warning_percent(1);
+  ur.mutable_policy()->add_targets()->mutable_first_response()->set_seconds(60);
+  ur.mutable_update_mask()->add_paths("*");
+  v1::UpdateSlaPolicyResponse updated;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::UpdateSlaPolicy, Admin(), ur, &updated).ok());
+  // Nobody can take it: it waits unanswered.
+  const v1::Task task = CreateTask(TaskRequest(""));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_PENDING);
+  ASSERT_EQ(task.sla().state(), v1::SLA_STATE_RUNNING);
+
+  auto wait_for_sla = [&](v1::SlaState want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(150);
+    v1::Task t = GetTask(task.task_id());
+    while (t.sla().state() != want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(250));
+      t = GetTask(task.task_id());
+    }
+    return t.sla().state();
+  };
+  EXPECT_EQ(wait_for_sla(v1::SLA_STATE_WARNING), v1::SLA_STATE_WARNING);
+  EXPECT_EQ(wait_for_sla(v1::SLA_STATE_BREACHED), v1::SLA_STATE_BREACHED);
+
+  const std::vector<std::string> types = WaitForEvents(
+      task.task_id(), [](const auto& t) { return Contains(t, "prm.routing.SlaBreached.v1"); });
+  EXPECT_EQ(std::count(types.begin(), types.end(), "prm.routing.SlaWarning.v1"), 1);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "prm.routing.SlaBreached.v1"), 1);
+
+  CrashAndRestart();
+  EXPECT_EQ(GetTask(task.task_id()).sla().state(), v1::SLA_STATE_BREACHED);
+}
+
 TEST_F(ConciergeRoutingIT, DealEventsOpenAndCloseAnApprovalTaskOnce) {
   auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers()});
   ASSERT_TRUE(producer.ok());
