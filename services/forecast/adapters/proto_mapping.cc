@@ -70,7 +70,7 @@ absl::StatusOr<Sale> SaleFromProto(const sv1::SaleRecorded& proto, const SalesLe
   FieldViolations bad;
   Sale sale{.vendor_id = proto.vendor_id(),
             .erp_system_id = proto.erp_system_id(),
-            .partner_id = proto.partner_external_id(),
+            .partner_external_id = proto.partner_external_id(),
             .document_id = proto.erp_document_id(),
             .currency_code = proto.currency_code()};
   switch (proto.kind()) {
@@ -200,8 +200,7 @@ absl::StatusOr<ForecastQuery> QueryFromProto(const fv1::GetForecastRequest& requ
       request.horizon() == 0 ? DefaultHorizon(query.granularity) : request.horizon();
   query.history_periods = request.history_periods();
   query.selector.vendor_id = key.vendor_id();
-  query.selector.partner_id =
-      key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : std::string();
+  // PARTNER-level accounts are resolved by the caller (PartnerAccounts).
   query.selector.product_category = key.product_category();
   query.selector.currency_code = settings.reporting_currency_code;
   query.fiscal_year_start_month = settings.fiscal_year_start_month;
@@ -419,6 +418,14 @@ absl::StatusOr<SettingsChange> ChangeFromProto(const fv1::UpdateForecastSettings
   }
   if (!bad.empty()) return bad.ToStatus("invalid settings update");
   return change;
+}
+
+std::vector<ErpAccount> AccountsOf(const prm::partner::v1::Partner& partner) {
+  std::vector<ErpAccount> accounts;
+  for (const auto& id : partner.external_ids()) {
+    accounts.push_back({id.vendor_id(), id.erp_system_id(), id.account_id()});
+  }
+  return accounts;
 }
 
 }  // namespace prm::forecast

@@ -17,7 +17,9 @@
 #include "common/status/field_violations.h"
 #include "prm/forecast/v1/forecast_resources.pb.h"
 #include "prm/forecast/v1/forecast_service.pb.h"
+#include "prm/partner/v1/partner_resources.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
+#include "services/forecast/domain/partner_accounts.h"
 #include "prm/forecast/v1/forecast_service.pb.h"
 #include "services/forecast/domain/forecast_settings.h"
 #include "services/forecast/domain/sales_ledger.h"
@@ -27,8 +29,7 @@ namespace prm::forecast {
 
 // The SaleRecorded document as a ledger Sale. INVALID_ARGUMENT naming every bad field — the
 // proto-level ones (kind, returned_kind, sale_time unset, line currency) together with
-// `ledger.Validate`'s — when the event breaks the sales contract. The ledger partner key is
-// partner_external_id (see docs/forecast.md: no mapping to partner-registry ids yet).
+// `ledger.Validate`'s — when the event breaks the sales contract.
 absl::StatusOr<Sale> SaleFromProto(const prm::sales::v1::SaleRecorded& proto,
                                    const SalesLedger& ledger);
 
@@ -58,6 +59,9 @@ void ToProto(const ForecastSettings& settings, prm::forecast::v1::ForecastSettin
 // ranges SettingsBook::Validate checks. A stale etag is the domain's to find (ABORTED).
 absl::StatusOr<SettingsChange> ChangeFromProto(
     const prm::forecast::v1::UpdateForecastSettingsRequest& request);
+
+// The ERP accounts of a partner snapshot (Partner.external_ids).
+std::vector<ErpAccount> AccountsOf(const prm::partner::v1::Partner& partner);
 
 // The rate resource of `vendor_id`.
 void ToProto(const std::string& vendor_id, const ExchangeRate& rate,

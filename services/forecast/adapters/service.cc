@@ -26,8 +26,10 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/adapters/proto_mapping.h"
+#include "services/forecast/domain/partner_accounts.h"
 #include "services/forecast/domain/sales_ledger.h"
 #include "services/forecast/domain/series_forecast.h"
 #include "spdlog/spdlog.h"
@@ -39,6 +41,9 @@ namespace fv1 = prm::forecast::v1;
 
 // The command kind of a consumed sale: the event type, as the command log convention wants.
 constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
+constexpr char kPartnerCreatedType[] = "prm.partner.PartnerCreated.v1";
+constexpr char kPartnerUpdatedType[] = "prm.partner.PartnerUpdated.v1";
+constexpr char kPartnerDeletedType[] = "prm.partner.PartnerDeleted.v1";
 constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
 constexpr char kSetRatesKind[] = "SetExchangeRates";
 constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
@@ -193,16 +198,38 @@ class ForecastState {
 
   // The series' history (other currencies converted) under the read lock; the engine then runs
   // without it.
+  // A PARTNER-level series sums the ERP accounts mapped to the partner now.
   absl::StatusOr<SeriesHistory> Series(const ForecastQuery& query) const {
     std::shared_lock lock(mu_);
-    return ledger_.Series(query.selector, query.granularity, query.fiscal_year_start_month,
-                          RatesOf(query.selector.vendor_id));
+    SeriesSelector selector = query.selector;
+    if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+      selector.accounts = accounts_.AccountKeys(selector.vendor_id, query.key.partner_id());
+    }
+    return ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
+                          RatesOf(selector.vendor_id));
   }
 
-  std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
-                                  absl::Time end) const {
+  // The mix of `partner_id`'s accounts, or of the vendor when it is empty.
+  std::vector<CategoryAmount> Mix(SeriesSelector selector, const std::string& partner_id,
+                                  absl::Time start, absl::Time end) const {
     std::shared_lock lock(mu_);
+    if (!partner_id.empty()) {
+      selector.accounts = accounts_.AccountKeys(selector.vendor_id, partner_id);
+    }
     return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
+  }
+
+  // A consumed partner snapshot (PartnerCreated, PartnerUpdated, PartnerDeleted), applied and
+  // logged inside the runtime's transaction.
+  absl::Status ApplyPartnerEvent(const std::string& type,
+                                 const google::protobuf::Message& payload,
+                                 sqlite::Transaction& tx) {
+    return log_
+        .ExecuteIn(tx, {.kind = type, .payload = SerializeDeterministic(payload)},
+                   [&](sqlite::Transaction& t, const command_log::Command& command) {
+                     return Apply(command, &t);
+                   })
+        .status();
   }
 
  private:
@@ -226,6 +253,34 @@ class ForecastState {
       ASSIGN_OR_RETURN(Sale sale, SaleFromProto(proto, ledger_));
       ASSIGN_OR_RETURN(bool recorded, ledger_.Record(sale));
       return std::string(recorded ? "recorded" : "duplicate");
+    }
+    if (command.kind == kPartnerCreatedType || command.kind == kPartnerUpdatedType) {
+      prm::partner::v1::PartnerCreated created;
+      prm::partner::v1::PartnerUpdated updated;
+      const bool parsed = command.kind == kPartnerCreatedType
+                              ? created.ParseFromString(command.payload)
+                              : updated.ParseFromString(command.payload);
+      if (!parsed) return absl::InvalidArgumentError("the partner event payload does not parse");
+      const prm::partner::v1::Partner& partner =
+          command.kind == kPartnerCreatedType ? created.partner() : updated.partner();
+      const int64_t version = command.kind == kPartnerCreatedType
+                                  ? created.metadata().aggregate_version()
+                                  : updated.metadata().aggregate_version();
+      if (partner.partner_id().empty()) return InvalidField("partner.partner_id", "is required");
+      std::unique_lock lock(mu_);
+      const bool applied = accounts_.Set(partner.partner_id(), version, AccountsOf(partner));
+      return std::string(applied ? "applied" : "stale");
+    }
+    if (command.kind == kPartnerDeletedType) {
+      prm::partner::v1::PartnerDeleted event;
+      if (!event.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the PartnerDeleted payload does not parse");
+      }
+      if (event.partner_id().empty()) return InvalidField("partner_id", "is required");
+      std::unique_lock lock(mu_);
+      const bool applied =
+          accounts_.Remove(event.partner_id(), event.metadata().aggregate_version());
+      return std::string(applied ? "applied" : "stale");
     }
     prm::common::v1::Actor actor;
     if (command.kind == kUpdateSettingsKind) {
@@ -303,6 +358,7 @@ class ForecastState {
   mutable std::shared_mutex mu_;
   SalesLedger ledger_;
   SettingsBook settings_;
+  PartnerAccounts accounts_;
 };
 
 // The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
@@ -357,12 +413,12 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
 
       const absl::Time now = state_.clock().Now();
       const int days = request->window_days() == 0 ? 365 : request->window_days();
-      SeriesSelector selector{
-          .vendor_id = key.vendor_id(),
-          .partner_id = key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
-          .measure = settings.default_measure,
-          .currency_code = settings.reporting_currency_code};
-      std::vector<CategoryAmount> mix = state_.Mix(selector, now - absl::Hours(24 * days), now);
+      SeriesSelector selector{.vendor_id = key.vendor_id(),
+                              .measure = settings.default_measure,
+                              .currency_code = settings.reporting_currency_code};
+      std::vector<CategoryAmount> mix =
+          state_.Mix(selector, key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
+                     now - absl::Hours(24 * days), now);
 
       fv1::Velocity* velocity = response->mutable_velocity();
       key.clear_product_category();
@@ -525,12 +581,16 @@ class ForecastParts final : public runtime::ServiceParts {
     return {{&handler_, fv1::Forecast::service_full_name()}};
   }
 
-  // Sales go into the ledger; partner and deal events are not projected yet and are accepted
-  // without effect.
+  // Sales go into the ledger, partner snapshots into the account mapping; other partner events
+  // and deal events are not projected yet and are accepted without effect.
   absl::Status ApplyEvent(const events::CloudEvent& event,
                           const google::protobuf::Message& payload,
                           sqlite::Transaction& tx) override {
     if (event.type == kSaleRecordedType) return state_.ApplySale(payload, tx);
+    if (event.type == kPartnerCreatedType || event.type == kPartnerUpdatedType ||
+        event.type == kPartnerDeletedType) {
+      return state_.ApplyPartnerEvent(event.type, payload, tx);
+    }
     return absl::OkStatus();
   }
 

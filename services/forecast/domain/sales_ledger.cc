@@ -50,6 +50,11 @@ void CheckId(FieldViolations& bad, const std::string& value, const std::string& 
 
 }  // namespace
 
+std::string AccountKey(const std::string& erp_system_id, const std::string& partner_external_id) {
+  // Ids are at most 64 characters; the length prefix keeps the key unambiguous whatever they hold.
+  return absl::StrCat(erp_system_id.size(), ":", erp_system_id, partner_external_id);
+}
+
 Amount& Amount::operator+=(const Amount& other) {
   // Exact: carry the nanos, then give both parts the sign of the total.
   int64_t units = this->units + other.units;
@@ -100,7 +105,7 @@ absl::Status SalesLedger::Validate(const Sale& sale) const {
   FieldViolations bad;
   CheckId(bad, sale.vendor_id, "vendor_id");
   CheckId(bad, sale.erp_system_id, "erp_system_id");
-  CheckId(bad, sale.partner_id, "partner_external_id");
+  CheckId(bad, sale.partner_external_id, "partner_external_id");
   CheckId(bad, sale.document_id, "erp_document_id");
   const bool currency_ok = IsCurrencyCode(sale.currency_code);
   if (!currency_ok) bad.Add("currency_code", "must be a 3-letter upper-case ISO 4217 code");
@@ -144,11 +149,12 @@ absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
   const int64_t week_key = DayIndex(Monday(day));
   const int64_t month_key = MonthIndex(day);
 
+  const std::string account = AccountKey(sale.erp_system_id, sale.partner_external_id);
   VendorBook& book = vendors_[sale.vendor_id];
   book.last_sale = std::max(book.last_sale, sale.sale_time);
   for (const SaleLine& line : sale.lines) {
     Cell& cell =
-        book.cells[CellKey{sale.partner_id, line.product_category, measure, sale.currency_code}];
+        book.cells[CellKey{account, line.product_category, measure, sale.currency_code}];
     const Amount delta = subtract ? -line.amount : line.amount;
     cell.days[day_key] += delta;
     cell.weeks[week_key] += delta;
@@ -186,7 +192,7 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
   };
   for (const auto& [key, cell] : book.cells) {
     const auto& [partner, category, measure, currency] = key;
-    if (!selector.partner_id.empty() && partner != selector.partner_id) continue;
+    if (selector.accounts && !selector.accounts->contains(partner)) continue;
     if (!selector.product_category.empty() && category != selector.product_category) continue;
     if (measure != selector.measure) continue;
     if (currency == selector.currency_code) {
@@ -243,7 +249,7 @@ std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, abs
   const int64_t end_day = DayIndex(absl::ToCivilDay(end, absl::UTCTimeZone()));
   for (const auto& [key, cell] : vendor->second.cells) {
     const auto& [partner, category, measure, currency] = key;
-    if (!selector.partner_id.empty() && partner != selector.partner_id) continue;
+    if (selector.accounts && !selector.accounts->contains(partner)) continue;
     if (measure != selector.measure) continue;
     const bool same_currency = currency == selector.currency_code;
     if (!same_currency && !rates) continue;

@@ -67,7 +67,7 @@ struct SaleLine {
 struct Sale {
   std::string vendor_id;
   std::string erp_system_id;
-  std::string partner_id;  // the partner's key in the ledger (see the adapter for which id)
+  std::string partner_external_id;  // the partner's account in that ERP
   std::string document_id;
   SaleKind kind = SaleKind::kSellIn;
   Measure returned_measure = Measure::kSellIn;  // RETURN only
@@ -76,10 +76,16 @@ struct Sale {
   std::vector<SaleLine> lines;
 };
 
-// Which slice of a vendor's sales a series sums. Empty partner_id or product_category = all.
+// The ledger's key of one partner account of a vendor's ERP: sales are kept per account, and
+// which partner an account belongs to is resolved when a series is read (PartnerAccounts), so
+// sales of an account mapped later are applied to the partner then.
+std::string AccountKey(const std::string& erp_system_id, const std::string& partner_external_id);
+
+// Which slice of a vendor's sales a series sums. Unset accounts = every account (the vendor
+// total); an empty product_category = all categories.
 struct SeriesSelector {
   std::string vendor_id;
-  std::string partner_id;
+  std::optional<std::set<std::string>> accounts;  // AccountKey values
   std::string product_category;
   Measure measure = Measure::kSellIn;
   std::string currency_code;
@@ -149,7 +155,7 @@ class SalesLedger {
                                                             int fiscal_year_start_month = 1);
 
  private:
-  // (partner, category, measure, currency) within one vendor.
+  // (account key, category, measure, currency) within one vendor.
   using CellKey = std::tuple<std::string, std::string, Measure, std::string>;
   struct Cell {
     std::map<int64_t, Amount> weeks;   // key: days since 1970-01-01 of the Monday

@@ -7,6 +7,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/forecast/domain/partner_accounts.h"
 #include "services/forecast/domain/series_forecast.h"
 
 // Debian's Abseil has no status macros for tests; this one asserts and unwraps.
@@ -34,7 +35,7 @@ Sale MakeSale(std::string document, absl::Time time, std::vector<SaleLine> lines
               SaleKind kind = SaleKind::kSellIn, std::string partner = "p1") {
   return Sale{.vendor_id = "v1",
               .erp_system_id = "sap",
-              .partner_id = std::move(partner),
+              .partner_external_id = std::move(partner),
               .document_id = std::move(document),
               .kind = kind,
               .currency_code = "USD",
@@ -74,7 +75,9 @@ TEST_F(SalesLedgerTest, BucketsByIsoWeekAndCalendarMonthPerPartnerAndCategory) {
                                     "p2")));
   ASSERT_OK(ledger_.Record(MakeSale("d4", Utc(2026, 2, 2), {Line("net", 1, 500'000'000)})));
 
-  SeriesSelector p1_net{.vendor_id = "v1", .partner_id = "p1", .product_category = "net",
+  SeriesSelector p1_net{.vendor_id = "v1",
+                        .accounts = std::set<std::string>{AccountKey("sap", "p1")},
+                        .product_category = "net",
                         .currency_code = "USD"};
   ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(p1_net, Granularity::kWeek));
   EXPECT_THAT(Values(weeks), ElementsAre(120, 0, 0, 0, 1.5));
@@ -88,7 +91,9 @@ TEST_F(SalesLedgerTest, BucketsByIsoWeekAndCalendarMonthPerPartnerAndCategory) {
   EXPECT_EQ(months.periods[1].end, absl::CivilDay(2026, 2, 28));
 
   // p2 sold once, in week 2; its series still runs to the vendor's latest sale.
-  SeriesSelector p2{.vendor_id = "v1", .partner_id = "p2", .currency_code = "USD"};
+  SeriesSelector p2{.vendor_id = "v1",
+                    .accounts = std::set<std::string>{AccountKey("sap", "p2")},
+                    .currency_code = "USD"};
   ASSERT_OK_AND_ASSIGN(SeriesHistory p2_weeks, ledger_.Series(p2, Granularity::kWeek));
   EXPECT_THAT(Values(p2_weeks), ElementsAre(5, 0, 0, 0));
 }
@@ -189,6 +194,37 @@ TEST_F(SalesLedgerTest, OtherCurrenciesAreConvertedDayByDayOrLeftOutWithoutARate
   auto mix = ledger_.Mix(all_, Utc(2026, 1, 1), Utc(2026, 2, 1), rates);
   ASSERT_EQ(mix.size(), 1u);
   EXPECT_EQ(mix[0].amount, (Amount{160, 0}));
+}
+
+TEST(PartnerAccountsTest, SnapshotsMapAccountsNewestVersionWins) {
+  PartnerAccounts accounts;
+  EXPECT_TRUE(accounts.Set("partner-1", 1, {{"v1", "sap", "a1"}, {"v2", "sap", "a1"}}));
+  EXPECT_THAT(accounts.AccountKeys("v1", "partner-1"),
+              UnorderedElementsAre(AccountKey("sap", "a1")));
+  // A redelivered or older snapshot changes nothing.
+  EXPECT_FALSE(accounts.Set("partner-1", 1, {}));
+  EXPECT_EQ(accounts.AccountKeys("v1", "partner-1").size(), 1u);
+  // The account moves to another partner.
+  EXPECT_TRUE(accounts.Set("partner-2", 1, {{"v1", "sap", "a1"}}));
+  EXPECT_TRUE(accounts.AccountKeys("v1", "partner-1").empty());
+  EXPECT_EQ(accounts.AccountKeys("v2", "partner-1").size(), 1u);
+  EXPECT_TRUE(accounts.Remove("partner-2", 2));
+  EXPECT_TRUE(accounts.AccountKeys("v1", "partner-2").empty());
+  EXPECT_FALSE(accounts.Set("partner-2", 2, {{"v1", "sap", "a1"}}));
+}
+
+TEST_F(SalesLedgerTest, AccountsOfOneErpSystemAreNotThoseOfAnother) {
+  ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 10)})));
+  Sale other = MakeSale("b", Utc(2026, 1, 5), {Line("net", 5)});
+  other.erp_system_id = "oracle";
+  ASSERT_OK(ledger_.Record(other));
+  SeriesSelector sap = all_;
+  sap.accounts = std::set<std::string>{AccountKey("sap", "p1")};
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(sap, Granularity::kWeek));
+  EXPECT_THAT(Values(weeks), ElementsAre(10));
+  sap.accounts = std::set<std::string>{};
+  EXPECT_THAT(ledger_.Series(sap, Granularity::kWeek).status(),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SalesLedgerTest, MixSumsCategoriesOverTheWindowLargestFirst) {

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tests/integration/kafka_fixture.h"
 #include "tests/integration/service_process.h"
@@ -117,6 +118,37 @@ class ForecastIT : public ::testing::Test {
     return event_id;
   }
 
+  // Publishes PartnerCreated (as partner-registry would) for a new partner owning the vendor's
+  // ERP accounts `accounts`; returns its id.
+  static std::string MapPartner(const std::string& vendor,
+                                const std::vector<std::string>& accounts) {
+    const std::string partner_id = testing::UniqueName("partner");
+    partner::v1::PartnerCreated created;
+    created.mutable_metadata()->set_aggregate_version(1);
+    created.mutable_partner()->set_partner_id(partner_id);
+    created.mutable_partner()->set_legal_name("Reseller GmbH");
+    for (const std::string& account : accounts) {
+      partner::v1::ExternalId* id = created.mutable_partner()->add_external_ids();
+      id->set_vendor_id(vendor);
+      id->set_erp_system_id("sap-eu");
+      id->set_account_id(account);
+    }
+    const std::string event_id = testing::UniqueName("partner-event");
+    created.mutable_metadata()->set_event_id(event_id);
+    events::CloudEvent event =
+        events::MakeEvent(created, "prm.partner.PartnerCreated.v1", "prm/partner-registry",
+                          event_id, absl::Now(), partner_id);
+    EXPECT_TRUE(
+        producer_->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(30)).ok());
+    return partner_id;
+  }
+
+  static fv1::GetForecastRequest VendorRequest(const std::string& vendor) {
+    fv1::GetForecastRequest request = PartnerRequest(vendor, "");
+    request.mutable_series()->set_level(fv1::FORECAST_LEVEL_VENDOR);
+    return request;
+  }
+
   static std::unique_ptr<fv1::Forecast::Stub> Stub() {
     return fv1::Forecast::NewStub(process_->channel());
   }
@@ -204,14 +236,20 @@ TEST_F(ForecastIT, BucketsSalesForecastsThemAndReplaysTheSameAfterKill) {
   // Sell-through is its own measure: it must not show in the sell-in series.
   Publish(Sale(vendor, "acct-1", "st-1", sv1::SALE_KIND_SELL_THROUGH, w2, {{"networking", 7}}));
 
-  fv1::GetForecastRequest request = PartnerRequest(vendor, "acct-1");
+  // Sales are kept per ERP account; the vendor total has them before any partner is known.
   fv1::GetForecastResponse before;
+  ASSERT_TRUE(WaitForHistory(VendorRequest(vendor), {100, 110, 150}, &before));
+  EXPECT_EQ(Call(PartnerRequest(vendor, "acct-1"), &before).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Once partner-registry maps the account to a partner, the partner's series has its sales.
+  const std::string p1 = MapPartner(vendor, {"acct-1"});
+  fv1::GetForecastRequest request = PartnerRequest(vendor, p1);
   ASSERT_TRUE(WaitForHistory(request, {100, 110, 120}, &before));
 
   // Three periods take the short-history path: the mean of the last three, σ = RMS of the
   // one-step differences = 10, sd_h = σ·sqrt(h)·(1 + 2/n).
   const fv1::SeriesForecast& f = before.forecast();
-  EXPECT_EQ(f.series_id(), absl::StrCat(vendor, "/PARTNER/acct-1/*/SELL_IN"));
+  EXPECT_EQ(f.series_id(), absl::StrCat(vendor, "/PARTNER/", p1, "/*/SELL_IN"));
   EXPECT_EQ(f.currency_code(), "USD");
   EXPECT_EQ(f.history_length(), 3);
   EXPECT_EQ(f.model().method(), fv1::FORECAST_METHOD_SHORT_HISTORY);
@@ -281,7 +319,7 @@ TEST_F(ForecastIT, BucketsSalesForecastsThemAndReplaysTheSameAfterKill) {
   Publish(Sale(vendor, "acct-1", "inv-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 500}}));
   Publish(Sale(vendor, "acct-3", "inv-x", sv1::SALE_KIND_SELL_IN, w3, {{"networking", 1}}));
   fv1::GetForecastResponse sentinel;
-  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, "acct-3"), {1}, &sentinel));
+  ASSERT_TRUE(WaitForHistory(VendorRequest(vendor), {100, 110, 151}, &sentinel));
   fv1::GetForecastResponse again;
   ASSERT_TRUE(Call(request, &again).ok());
   again.mutable_forecast()->clear_compute_time();
@@ -299,7 +337,7 @@ TEST_F(ForecastIT, PoisonSaleGoesToTheDlqNamingEveryBadField) {
       Sale(vendor, "acct-1", "inv-2", sv1::SALE_KIND_SELL_IN, FirstWeek(), {{"networking", 10}});
   Publish(good);
   fv1::GetForecastResponse response;
-  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, "acct-1"), {10}, &response));
+  ASSERT_TRUE(WaitForHistory(VendorRequest(vendor), {10}, &response));
 
   std::vector<kafka::Record> dead;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -342,35 +380,36 @@ TEST_F(ForecastIT, CallersSeeOnlyTheirScope) {
   const std::string vendor = testing::UniqueName("vendor");
   Publish(Sale(vendor, "acct-a", "inv-1", sv1::SALE_KIND_SELL_IN, FirstWeek(),
                {{"networking", 10}}));
+  const std::string a = MapPartner(vendor, {"acct-a"});
+  const std::string b = MapPartner(vendor, {"acct-b"});
   fv1::GetForecastResponse response;
-  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, "acct-a"), {10}, &response));
+  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, a), {10}, &response));
 
   const std::string partner_a = testing::Token(
       {.subject = "u-a", .role = auth::Role::kPartnerUser, .vendor_ids = {vendor},
-       .partner_id = "acct-a"});
+       .partner_id = a});
   const std::string partner_b = testing::Token(
       {.subject = "u-b", .role = auth::Role::kPartnerUser, .vendor_ids = {vendor},
-       .partner_id = "acct-b"});
+       .partner_id = b});
   const std::string other_vendor = testing::Token(
       {.subject = "cm", .role = auth::Role::kChannelManager,
        .vendor_ids = {testing::UniqueName("other")}});
   const std::string own_manager = testing::Token(
       {.subject = "cm", .role = auth::Role::kChannelManager, .vendor_ids = {vendor}});
 
-  EXPECT_TRUE(Call(PartnerRequest(vendor, "acct-a"), &response, partner_a).ok());
-  EXPECT_TRUE(Call(PartnerRequest(vendor, "acct-a"), &response, own_manager).ok());
+  EXPECT_TRUE(Call(PartnerRequest(vendor, a), &response, partner_a).ok());
+  EXPECT_TRUE(Call(PartnerRequest(vendor, a), &response, own_manager).ok());
   fv1::GetForecastResponse denied;
-  EXPECT_EQ(Call(PartnerRequest(vendor, "acct-a"), &denied, partner_b).error_code(),
+  EXPECT_EQ(Call(PartnerRequest(vendor, a), &denied, partner_b).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Call(PartnerRequest(vendor, "acct-a"), &denied, other_vendor).error_code(),
+  EXPECT_EQ(Call(PartnerRequest(vendor, a), &denied, other_vendor).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_FALSE(denied.has_forecast());
-  fv1::GetForecastRequest total = PartnerRequest(vendor, "");
-  total.mutable_series()->set_level(fv1::FORECAST_LEVEL_VENDOR);
-  EXPECT_EQ(Call(total, &denied, partner_a).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(VendorRequest(vendor), &denied, partner_a).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 
   grpc::ClientContext anonymous;
-  EXPECT_EQ(Stub()->GetForecast(&anonymous, PartnerRequest(vendor, "acct-a"), &denied)
+  EXPECT_EQ(Stub()->GetForecast(&anonymous, PartnerRequest(vendor, a), &denied)
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }
@@ -379,13 +418,14 @@ TEST_F(ForecastIT, VelocityReportsTheProductMixOfTheWindow) {
   const std::string vendor = testing::UniqueName("vendor");
   Publish(Sale(vendor, "acct-1", "inv-1", sv1::SALE_KIND_SELL_IN, FirstWeek(),
                {{"networking", 30}, {"security", 10}}));
+  const std::string p1 = MapPartner(vendor, {"acct-1"});
   fv1::GetForecastResponse ingested;
-  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, "acct-1"), {40}, &ingested));
+  ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, p1), {40}, &ingested));
 
   fv1::GetVelocityRequest request;
   request.mutable_series()->set_vendor_id(vendor);
   request.mutable_series()->set_level(fv1::FORECAST_LEVEL_PARTNER);
-  request.mutable_series()->set_partner_id("acct-1");
+  request.mutable_series()->set_partner_id(p1);
   fv1::GetVelocityResponse response;
   auto ctx = testing::Context(testing::ServiceToken());
   ASSERT_TRUE(Stub()->GetVelocity(ctx.get(), request, &response).ok());
@@ -408,7 +448,7 @@ TEST_F(ForecastIT, DefaultMeasureAndEtagOfTheSettings) {
   const absl::Time w1 = FirstWeek();
   Publish(Sale(vendor, "acct-1", "in-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 40}}));
   Publish(Sale(vendor, "acct-1", "st-1", sv1::SALE_KIND_SELL_THROUGH, w1, {{"networking", 25}}));
-  fv1::GetForecastRequest request = PartnerRequest(vendor, "acct-1");
+  fv1::GetForecastRequest request = VendorRequest(vendor);
   fv1::GetForecastResponse response;
   ASSERT_TRUE(WaitForHistory(request, {40}, &response));
   EXPECT_EQ(response.forecast().series().measure(), fv1::MEASURE_SELL_IN);
@@ -458,7 +498,7 @@ TEST_F(ForecastIT, ExchangeRatesConvertSalesAndAreAnnouncedOnTheForecastTopic) {
   eur.mutable_lines(0)->mutable_amount()->set_currency_code("EUR");
   Publish(eur);
   Publish(Sale(vendor, "acct-1", "us-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 10}}));
-  fv1::GetForecastRequest request = PartnerRequest(vendor, "acct-1");
+  fv1::GetForecastRequest request = VendorRequest(vendor);
   fv1::GetForecastResponse response;
   // Without a rate the EUR sale is stored but left out.
   ASSERT_TRUE(WaitForHistory(request, {10, 0}, &response));
@@ -566,8 +606,7 @@ TEST_F(ForecastIT, DISABLED_ReplayTimeAfterKill) {
   for (const absl::Status& s : producer_->ProduceAndWait(records, absl::Seconds(120))) {
     ASSERT_TRUE(s.ok()) << s;
   }
-  fv1::GetForecastRequest total = PartnerRequest(vendor, "");
-  total.mutable_series()->set_level(fv1::FORECAST_LEVEL_VENDOR);
+  fv1::GetForecastRequest total = VendorRequest(vendor);
   total.set_history_periods(520);
   const absl::Time deadline = absl::Now() + absl::Seconds(300);
   double sum = 0;

@@ -1,0 +1,52 @@
+#pragma once
+
+// Which partner (partner-registry id) each ERP account of each vendor belongs to (SPEC §7.1),
+// projected from the complete partner snapshots of prm.partner.v1 (PartnerCreated, PartnerUpdated
+// with external_ids, PartnerDeleted). Sales are kept per account; a partner's series sums the
+// accounts mapped to it when it is read. Plain C++; not thread-safe (the service serializes);
+// deterministic.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace prm::forecast {
+
+struct ErpAccount {
+  std::string vendor_id;
+  std::string erp_system_id;
+  std::string account_id;
+  friend auto operator<=>(const ErpAccount&, const ErpAccount&) = default;
+};
+
+class PartnerAccounts {
+ public:
+  // Replaces the partner's accounts (every vendor's) with `accounts`, unless `version` is not
+  // newer than the partner's last applied event (a redelivered or stale snapshot): then returns
+  // false and changes nothing. An account claimed by another partner moves to this one.
+  bool Set(const std::string& partner_id, int64_t version, const std::vector<ErpAccount>& accounts);
+
+  // The partner is gone: its accounts become unmapped (their sales stay in the vendor totals).
+  // False for a stale version, as Set.
+  bool Remove(const std::string& partner_id, int64_t version);
+
+  // AccountKey values of the partner's accounts at `vendor_id` (empty when none).
+  std::set<std::string> AccountKeys(const std::string& vendor_id,
+                                    const std::string& partner_id) const;
+
+ private:
+  struct PartnerEntry {
+    int64_t version = 0;
+    std::vector<ErpAccount> accounts;
+  };
+
+  void Unmap(PartnerEntry& entry, const std::string& partner_id);
+
+  std::map<std::string, PartnerEntry> partners_;
+  std::map<ErpAccount, std::string> owner_;
+};
+
+}  // namespace prm::forecast
