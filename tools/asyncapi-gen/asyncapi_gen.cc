@@ -60,7 +60,9 @@ std::vector<Topic> ReadTopics(const fs::path& path) {
     Topic topic;
     std::string dlq;
     if (!(words >> topic.name)) continue;
-    if (!(words >> topic.partitions)) Fail(path.string() + ": no partition count for " + topic.name);
+    if (!(words >> topic.partitions)) {
+      Fail(path.string() + ": no partition count for " + topic.name);
+    }
     topic.dlq_partitions = topic.partitions;
     if (words >> dlq) topic.dlq_partitions = dlq == "-" ? 0 : std::stoi(dlq);
     topics.push_back(topic);
@@ -174,11 +176,13 @@ class SchemaWriter {
       schema["type"] = "string";
       schema["format"] = "date-time";
     } else if (name == "google.protobuf.Duration") {
-      schema["description"] = "A duration in seconds with an \"s\" suffix, e.g. \"86400s\" or \"1.5s\".";
+      schema["description"] =
+          "A duration in seconds with an \"s\" suffix, e.g. \"86400s\" or \"1.5s\".";
       schema["type"] = "string";
       schema["pattern"] = "^-?[0-9]+(\\.[0-9]{1,9})?s$";
     } else if (name == "google.protobuf.FieldMask") {
-      schema["description"] = "Field paths in lowerCamelCase, comma-separated, e.g. \"displayName,webDomains\".";
+      schema["description"] =
+          "Field paths in lowerCamelCase, comma-separated, e.g. \"displayName,webDomains\".";
       schema["type"] = "string";
     } else {
       Fail("no JSON mapping for well-known type " + name + "; teach asyncapi-gen and the test");
@@ -338,7 +342,8 @@ int main(int argc, char** argv) {
   Json messages = Json::object();
   for (const Topic& topic : topics) {
     if (!topic_config.contains(topic.name)) {
-      Fail("deploy/topics.txt names " + topic.name + ", which prm.asyncapi.base.json does not describe");
+      Fail("deploy/topics.txt names " + topic.name +
+           ", which prm.asyncapi.base.json does not describe");
     }
     const Json& config = topic_config[topic.name];
     const std::string channel_id = CamelCase(topic.name);
@@ -454,7 +459,8 @@ int main(int argc, char** argv) {
   }
   for (const Event& event : events) {
     if (!messages.contains(event.type)) {
-      Fail(event.type + " goes to topic " + event.topic + ", which deploy/topics.txt does not list");
+      Fail(event.type + " goes to topic " + event.topic +
+           ", which deploy/topics.txt does not list");
     }
   }
 
