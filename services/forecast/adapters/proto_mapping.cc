@@ -20,6 +20,18 @@ prm::common::v1::Date ToDate(absl::CivilDay day) {
   return date;
 }
 
+
+fv1::Measure MeasureToProto(Measure measure) {
+  return measure == Measure::kSellThrough ? fv1::MEASURE_SELL_THROUGH : fv1::MEASURE_SELL_IN;
+}
+
+bool HasAnyDimension(const fv1::Segment& segment) {
+  return segment.partner_type() != 0 || !segment.tier_id().empty() || !segment.region().empty() ||
+         !segment.vertical().empty();
+}
+
+}  // namespace
+
 fv1::ForecastMethod MethodToProto(Method method) {
   switch (method) {
     case Method::kEts:
@@ -47,16 +59,15 @@ fv1::ForecastMethod MethodToProto(Method method) {
   return fv1::FORECAST_METHOD_UNSPECIFIED;
 }
 
-fv1::Measure MeasureToProto(Measure measure) {
-  return measure == Measure::kSellThrough ? fv1::MEASURE_SELL_THROUGH : fv1::MEASURE_SELL_IN;
+void ToProto(const AccuracySummary& accuracy, fv1::Accuracy* out) {
+  out->set_smape(accuracy.smape);
+  out->set_mase(accuracy.mase);
+  out->set_owa(accuracy.owa);
+  out->set_smape_naive2(accuracy.smape_naive2);
+  out->set_mase_naive2(accuracy.mase_naive2);
+  out->set_series_count(accuracy.series_count);
+  out->set_point_count(accuracy.point_count);
 }
-
-bool HasAnyDimension(const fv1::Segment& segment) {
-  return segment.partner_type() != 0 || !segment.tier_id().empty() || !segment.region().empty() ||
-         !segment.vertical().empty();
-}
-
-}  // namespace
 
 prm::common::v1::Money ToMoney(const Amount& amount, const std::string& currency) {
   prm::common::v1::Money money;

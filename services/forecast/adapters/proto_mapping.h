@@ -21,6 +21,7 @@
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/domain/partner_accounts.h"
 #include "prm/forecast/v1/forecast_service.pb.h"
+#include "services/forecast/domain/backtest.h"
 #include "services/forecast/domain/forecast_settings.h"
 #include "services/forecast/domain/sales_ledger.h"
 #include "services/forecast/domain/series_forecast.h"
@@ -59,6 +60,12 @@ void ToProto(const ForecastSettings& settings, prm::forecast::v1::ForecastSettin
 // ranges SettingsBook::Validate checks. A stale etag is the domain's to find (ABORTED).
 absl::StatusOr<SettingsChange> ChangeFromProto(
     const prm::forecast::v1::UpdateForecastSettingsRequest& request);
+
+// The API's method enum (a combination is reported as ETS; its specification says which).
+prm::forecast::v1::ForecastMethod MethodToProto(Method method);
+
+// Backtest accuracy.
+void ToProto(const AccuracySummary& accuracy, prm::forecast::v1::Accuracy* out);
 
 // The ERP accounts of a partner snapshot (Partner.external_ids).
 std::vector<ErpAccount> AccountsOf(const prm::partner::v1::Partner& partner);

@@ -29,6 +29,7 @@
 #include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/adapters/proto_mapping.h"
+#include "services/forecast/domain/backtest.h"
 #include "services/forecast/domain/partner_accounts.h"
 #include "services/forecast/domain/sales_ledger.h"
 #include "services/forecast/domain/series_forecast.h"
@@ -217,6 +218,30 @@ class ForecastState {
       selector.accounts = accounts_.AccountKeys(selector.vendor_id, partner_id);
     }
     return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
+  }
+
+  // The series a backtest evaluates: every partner's of the vendor with sales (PARTNER level)
+  // or the vendor total, by id, at most `limit` + 1 (so that the caller can tell "too many").
+  std::vector<std::pair<std::string, SeriesHistory>> SeriesOfLevel(const ForecastQuery& query,
+                                                                   size_t limit) const {
+    std::shared_lock lock(mu_);
+    std::vector<std::pair<std::string, SeriesHistory>> all;
+    std::vector<std::string> partners;
+    if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+      partners = accounts_.PartnersOf(query.selector.vendor_id);
+    } else {
+      partners = {""};
+    }
+    for (const std::string& partner : partners) {
+      if (all.size() > limit) break;
+      SeriesSelector selector = query.selector;
+      if (!partner.empty()) selector.accounts = accounts_.AccountKeys(selector.vendor_id, partner);
+      absl::StatusOr<SeriesHistory> history =
+          ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
+                         RatesOf(selector.vendor_id));
+      if (history.ok()) all.emplace_back(partner, *std::move(history));
+    }
+    return all;
   }
 
   // A consumed partner snapshot (PartnerCreated, PartnerUpdated, PartnerDeleted), applied and
@@ -562,6 +587,98 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           if (offset + page_size < rates.size()) {
             response->set_next_page_token(absl::StrCat(offset + page_size));
           }
+          return absl::OkStatus();
+        });
+  }
+
+  // Synchronous and read-only. Only the automatic selection, without filters, at PARTNER and
+  // VENDOR level for now.
+  grpc::ServerUnaryReactor* RunBacktest(grpc::CallbackServerContext* ctx,
+                                        const fv1::RunBacktestRequest* request,
+                                        fv1::RunBacktestResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+          // The series, granularity and horizon rules are GetForecast's.
+          fv1::GetForecastRequest as_forecast;
+          as_forecast.mutable_series()->set_vendor_id(request->vendor_id());
+          as_forecast.mutable_series()->set_level(request->level());
+          as_forecast.mutable_series()->set_measure(request->measure());
+          if (request->level() == fv1::FORECAST_LEVEL_SEGMENT) {
+            as_forecast.mutable_series()->mutable_segment()->set_region("-");
+          }
+          if (request->level() == fv1::FORECAST_LEVEL_PARTNER) {
+            as_forecast.mutable_series()->set_partner_id("-");
+          }
+          as_forecast.set_granularity(request->granularity());
+          as_forecast.set_horizon(request->horizon());
+          const ForecastSettings settings = state_.Settings(request->vendor_id());
+          absl::StatusOr<ForecastQuery> query = QueryFromProto(as_forecast, settings);
+          FieldViolations bad;
+          for (const FieldViolation& v : FieldViolationsOf(query.status())) {
+            std::string field = v.field;
+            if (absl::StartsWith(field, "series.")) field = field.substr(7);
+            bad.Add(field, v.description);
+          }
+          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          if (request->methods_size() > 0) {
+            bad.Add("methods", "only the automatic selection (empty) is supported yet");
+          }
+          if (request->origin_count() < 0 || request->origin_count() > 24) {
+            bad.Add("origin_count", "must be in 0..24");
+          }
+          if (request->max_series() < 0 || request->max_series() > 10000) {
+            bad.Add("max_series", "must be in 0..10000");
+          }
+          std::optional<absl::CivilDay> end_date;
+          if (request->has_end_date()) {
+            end_date = DateFromProto(request->end_date());
+            if (!end_date) bad.Add("end_date", "must be a valid date");
+          }
+          RETURN_IF_ERROR(bad.ToStatus("invalid backtest request"));
+          RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
+          if (request->level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
+
+          const size_t max_series = request->max_series() == 0 ? 1000 : request->max_series();
+          auto series = state_.SeriesOfLevel(*query, max_series);
+          if (series.size() > max_series) {
+            return absl::ResourceExhaustedError(
+                absl::StrCat("more than max_series = ", max_series, " series match"));
+          }
+          const int origins = request->origin_count() == 0 ? 1 : request->origin_count();
+          std::vector<BacktestSeries> inputs;
+          for (const auto& [partner, history] : series) {
+            BacktestSeries input{.id = partner};
+            for (const PeriodAmount& p : history.periods) {
+              if (end_date && p.end > *end_date) break;
+              input.values.push_back(p.amount.ToDouble());
+            }
+            inputs.push_back(std::move(input));
+          }
+          const int mase_period = query->granularity == Granularity::kMonth     ? 12
+                                  : query->granularity == Granularity::kQuarter ? 4
+                                                                                : 1;
+          ASSIGN_OR_RETURN(BacktestResult result,
+                           forecast::RunBacktest(inputs, {.horizon = query->horizon,
+                                                          .origins = origins,
+                                                          .season_length =
+                                                              SeasonLength(query->granularity),
+                                                          .mase_period = mase_period}));
+          fv1::BacktestReport* report = response->mutable_report();
+          report->set_granularity(request->granularity());
+          report->set_horizon(query->horizon);
+          report->set_origin_count(origins);
+          for (const SeriesBacktest& s : result.series) {
+            fv1::SeriesAccuracy* out = report->add_series();
+            fv1::SeriesKey key = query->key;
+            key.set_partner_id(s.id);
+            out->set_series_id(SeriesId(key));
+            *out->mutable_series() = key;
+            out->set_method(MethodToProto(s.method));
+            ToProto(s.accuracy, out->mutable_accuracy());
+          }
+          ToProto(result.overall, report->mutable_overall());
+          report->set_skipped_series_count(result.skipped_series_count);
+          SetTimestamp(state_.clock().Now(), report->mutable_compute_time());
           return absl::OkStatus();
         });
   }

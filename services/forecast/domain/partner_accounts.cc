@@ -52,4 +52,13 @@ std::set<std::string> PartnerAccounts::AccountKeys(const std::string& vendor_id,
   return keys;
 }
 
+std::vector<std::string> PartnerAccounts::PartnersOf(const std::string& vendor_id) const {
+  std::set<std::string> partners;
+  for (auto it = owner_.lower_bound(ErpAccount{vendor_id, "", ""});
+       it != owner_.end() && it->first.vendor_id == vendor_id; ++it) {
+    partners.insert(it->second);
+  }
+  return {partners.begin(), partners.end()};
+}
+
 }  // namespace prm::forecast

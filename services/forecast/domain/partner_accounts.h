@@ -37,6 +37,9 @@ class PartnerAccounts {
   std::set<std::string> AccountKeys(const std::string& vendor_id,
                                     const std::string& partner_id) const;
 
+  // Partners with at least one account at `vendor_id`, by id.
+  std::vector<std::string> PartnersOf(const std::string& vendor_id) const;
+
  private:
   struct PartnerEntry {
     int64_t version = 0;

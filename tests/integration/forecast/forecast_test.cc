@@ -585,6 +585,66 @@ TEST_F(ForecastIT, ExchangeRatesConvertSalesAndAreAnnouncedOnTheForecastTopic) {
   EXPECT_EQ(changes[1].rates_size(), 0);
 }
 
+TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
+  const std::string vendor = testing::UniqueName("vendor");
+  // One sale a quarter for the eight quarters before this one: 100, 110, ..., 170 (acct-1);
+  // acct-2 sells only in the last quarter (too short to backtest).
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  const absl::CivilMonth this_quarter(today.year(), today.month() - (today.month() - 1) % 3);
+  for (int k = 0; k < 8; ++k) {
+    const absl::CivilMonth month = this_quarter - 3 * (8 - k) + 1;
+    const absl::Time time = absl::FromCivil(absl::CivilDay(month.year(), month.month(), 15),
+                                            absl::UTCTimeZone());
+    Publish(Sale(vendor, "acct-1", absl::StrCat("q", k), sv1::SALE_KIND_SELL_IN, time,
+                 {{"networking", 100 + 10 * k}}));
+    if (k == 7) {
+      Publish(Sale(vendor, "acct-2", "late", sv1::SALE_KIND_SELL_IN, time, {{"networking", 1}}));
+    }
+  }
+  const std::string p1 = MapPartner(vendor, {"acct-1"});
+  const std::string p2 = MapPartner(vendor, {"acct-2"});
+  fv1::GetForecastRequest quarterly = VendorRequest(vendor);
+  quarterly.set_granularity(fv1::GRANULARITY_QUARTER);
+  fv1::GetForecastResponse ingested;
+  ASSERT_TRUE(WaitForHistory(quarterly, {100, 110, 120, 130, 140, 150, 160, 171}, &ingested));
+  fv1::GetForecastRequest second = PartnerRequest(vendor, p2);
+  ASSERT_TRUE(WaitForHistory(second, {1}, &ingested));
+
+  fv1::RunBacktestRequest request;
+  request.set_vendor_id(vendor);
+  request.set_level(fv1::FORECAST_LEVEL_PARTNER);
+  request.set_granularity(fv1::GRANULARITY_QUARTER);
+  request.set_horizon(1);
+  request.set_origin_count(2);
+  fv1::RunBacktestResponse response;
+  {
+    auto ctx = testing::Context(testing::ServiceToken(), absl::Seconds(60));
+    grpc::Status status = Stub()->RunBacktest(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const fv1::BacktestReport& report = response.report();
+  EXPECT_EQ(report.skipped_series_count(), 1);
+  ASSERT_EQ(report.series_size(), 1);
+  EXPECT_EQ(report.series(0).series().partner_id(), p1);
+  // Fewer than ten periods: the short-history path, the mean of the last three. From 6 periods
+  // it says 140 for 160, from 7 it says 150 for 170: sMAPE 200·20/300 and 200·20/320; the
+  // lag-4 MASE scale is 40, so MASE = 20/40 at both origins.
+  const fv1::Accuracy& a = report.series(0).accuracy();
+  EXPECT_EQ(report.series(0).method(), fv1::FORECAST_METHOD_SHORT_HISTORY);
+  EXPECT_NEAR(a.smape(), (200.0 * 20 / 300 + 200.0 * 20 / 320) / 2, 1e-9);
+  EXPECT_NEAR(a.mase(), 0.5, 1e-9);
+  EXPECT_EQ(a.point_count(), 2);
+  EXPECT_EQ(report.overall().series_count(), 1);
+  EXPECT_NEAR(report.overall().smape(), a.smape(), 1e-12);
+
+  request.set_max_series(1);
+  {
+    auto ctx = testing::Context(testing::ServiceToken(), absl::Seconds(60));
+    EXPECT_EQ(Stub()->RunBacktest(ctx.get(), request, &response).error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+}
+
 // A measurement, not a check (run with --gtest_also_run_disabled_tests): the time from kill -9
 // to SERVING again with FORECAST_IT_REPLAY_EVENTS (default 20000) more sales in the log.
 TEST_F(ForecastIT, DISABLED_ReplayTimeAfterKill) {

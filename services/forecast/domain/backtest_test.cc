@@ -1,0 +1,47 @@
+#include "services/forecast/domain/backtest.h"
+
+#include <cmath>
+
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace prm::forecast {
+namespace {
+
+using ::prm::testing::StatusIs;
+
+TEST(BacktestTest, NoiselessTrendScoresNearZeroAndBeatsNaive2) {
+  BacktestSeries trend{.id = "trend"};
+  for (int t = 0; t < 60; ++t) trend.values.push_back(100 + 5 * t);
+  BacktestSeries short_series{.id = "short", .values = {1, 2, 3}};
+  absl::StatusOr<BacktestResult> result = RunBacktest(
+      {trend, short_series}, {.horizon = 6, .origins = 2, .season_length = 1, .mase_period = 1});
+  ASSERT_OK(result);
+  ASSERT_EQ(result->series.size(), 1u);
+  EXPECT_EQ(result->skipped_series_count, 1);
+  const AccuracySummary& a = result->series[0].accuracy;
+  EXPECT_EQ(a.point_count, 12);
+  EXPECT_LT(a.smape, 0.5);
+  // Naive2 (a flat forecast) misses a trend of 5 per period: on the first origin's six points
+  // (train of 48, last value 335) the errors are 5..30, far above the engine's.
+  EXPECT_GT(a.smape_naive2, 3);
+  EXPECT_LT(a.owa, 0.2);
+  EXPECT_EQ(result->overall.series_count, 1);
+  EXPECT_DOUBLE_EQ(result->overall.owa, a.owa);
+}
+
+TEST(BacktestTest, ConstantTrainingSampleHasNoMaseScaleAndIsSkipped) {
+  BacktestSeries flat{.id = "flat", .values = std::vector<double>(40, 7.0)};
+  absl::StatusOr<BacktestResult> result = RunBacktest({flat}, {.horizon = 4, .season_length = 1});
+  ASSERT_OK(result);
+  EXPECT_TRUE(result->series.empty());
+  EXPECT_EQ(result->skipped_series_count, 1);
+}
+
+TEST(BacktestTest, BadOptionsAreInvalid) {
+  EXPECT_THAT(RunBacktest({}, {.horizon = 0}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace prm::forecast
