@@ -1,15 +1,35 @@
 #pragma once
 
-// Wires the deal-registration service into the shared runtime: its gRPC handlers and its reaction to
-// consumed events. The domain lives in domain/ (plain C++), the storage in adapters/.
+// Wires the deal-registration service into the shared runtime: its gRPC handlers
+// (prm.deal.v1.DealRegistration, adapters/service.cc), its reaction to consumed events, and the
+// timer thread. The domain lives in domain/ (plain C++); durability is the command log
+// (adapters/durable_deal_book.h); proto translation is adapters/proto_mapping.h.
+//
+// Access (SPEC §3.2): every RPC needs a token covering the request's vendor. Partner users act
+// only on their own partner's deals; a partner user naming a deal that is not its own — or that
+// does not exist — gets PERMISSION_DENIED either way, so it learns nothing about other
+// partners' deals. Staff-only RPCs (review, return, approve, reject, extend, policy updates)
+// deny other roles with PERMISSION_DENIED.
 
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/runtime/service_runtime.h"
 
 namespace prm::deal {
 
-absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime);
+struct ServiceOptions {
+  // How often the timer thread checks whether an approval SLA, expiry reminder or expiry is
+  // due; a Tick command is logged only when one is.
+  absl::Duration timer_interval = absl::Seconds(2);
+  // Testing only: shifts the service's clock (the command log's base clock) forward, so an
+  // end-to-end test can restart the binary "days later" to see protection expire.
+  absl::Duration clock_offset = absl::ZeroDuration();
+};
+
+// Replays the command log and returns the service's parts, ready to serve.
+absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(
+    runtime::Runtime& runtime, const ServiceOptions& options = {});
 
 }  // namespace prm::deal

@@ -311,6 +311,27 @@ std::vector<Transition> DealBook::RunTimers() {
   return fired;
 }
 
+std::optional<absl::Time> DealBook::NextTimerDue() const {
+  std::lock_guard lock(mu_);
+  std::optional<absl::Time> next;
+  auto consider = [&](absl::Time t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [key, deal] : deals_) {
+    if ((deal.state == DealState::kSubmitted || deal.state == DealState::kUnderReview) &&
+        !deal.review.approval_sla_breached && deal.review.approval_due_time) {
+      consider(*deal.review.approval_due_time);
+    }
+    if (deal.state != DealState::kApproved || !deal.protection.expire_time) continue;
+    const absl::Time expire = *deal.protection.expire_time;
+    consider(expire);
+    if (!deal.protection.expiry_reminder_sent) {
+      consider(expire - PolicyLocked(deal.vendor_id, deal.program_id).expiry_reminder_lead);
+    }
+  }
+  return next;
+}
+
 absl::StatusOr<std::optional<CommandResult>> DealBook::CloseFromSale(const SaleRecord& sale) {
   absl::StatusOr<CustomerIdentity> identity = ResolveCustomerIdentity(sale.end_customer);
   if (!identity.ok()) return identity.status();

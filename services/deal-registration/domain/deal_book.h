@@ -145,6 +145,9 @@ class DealBook {
   // (which release exclusivity). Each fires once. Scans every deal: O(deals); a durable store
   // would query by due time instead.
   std::vector<Transition> RunTimers();
+  // The earliest time at which RunTimers would fire something, or nullopt when nothing is
+  // armed. O(deals), like RunTimers; lets a caller run the timers only when one is due.
+  std::optional<absl::Time> NextTimerDue() const;
 
   absl::StatusOr<Deal> Get(std::string_view vendor_id, std::string_view deal_id) const;
   // The active registrations the deal conflicts with now (vendor-staff view).

@@ -205,6 +205,24 @@ TEST(DealBook, ReminderAndSlaBreachFireExactlyOnce) {
   EXPECT_EQ(book.Get("v1", "d1")->state, DealState::kExpired);
 }
 
+TEST(DealBook, NextTimerDueNamesTheEarliestArmedTimer) {
+  FakeClock clock;
+  DealBook book(clock);
+  EXPECT_FALSE(book.NextTimerDue().has_value());
+  const absl::Time start = clock.Now();
+  CreateAndSubmit(book, Registration("d1", "p1", "Acme", "acme.com", "SKU-1"));
+  EXPECT_EQ(book.NextTimerDue(), start + absl::Hours(48));  // the approval SLA
+  Review(book, "d1");
+  ASSERT_OK(book.Approve("v1", "d1", kManager, kSilver));  // 30 days, reminder 7 days before
+  EXPECT_EQ(book.NextTimerDue(), start + absl::Hours(24 * 23));
+  clock.Advance(absl::Hours(24 * 23));
+  ASSERT_EQ(book.RunTimers().size(), 1u);  // the reminder
+  EXPECT_EQ(book.NextTimerDue(), start + absl::Hours(24 * 30));
+  clock.Advance(absl::Hours(24 * 7));
+  ASSERT_EQ(book.RunTimers().size(), 1u);  // the expiry
+  EXPECT_FALSE(book.NextTimerDue().has_value());
+}
+
 TEST(DealBook, ExtensionsAreCappedByThePolicy) {
   FakeClock clock;
   DealBook book(clock);
