@@ -239,8 +239,9 @@ absl::StatusOr<v1::Worker> WorkerResource(const VendorState& v, const std::strin
   return WorkerView(v, status);
 }
 
-RoutingStore::RoutingStore(runtime::Runtime& runtime, command_log::CommandLog& log)
-    : runtime_(runtime), log_(log) {}
+RoutingStore::RoutingStore(runtime::Runtime& runtime, command_log::CommandLog& log,
+                           OfferHub& offers)
+    : runtime_(runtime), log_(log), offers_(offers) {}
 
 RoutingStore::~RoutingStore() = default;
 
@@ -683,6 +684,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
         continue;
       }
       if (e.type == RoutingEventType::kTaskCreated) v->task_ids.push_back(e.task.task_id);
+      offers_.OnEvent(v->vendor_id, e, /*live=*/tx != nullptr);
       if (tx == nullptr) continue;  // replay: the events were published the first time
       prm::common::v1::EventMetadata* metadata = nullptr;
       std::unique_ptr<google::protobuf::Message> message = ToApiEvent(e, v->vendor_id, &metadata);

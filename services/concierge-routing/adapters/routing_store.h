@@ -45,6 +45,7 @@
 #include "google/protobuf/message.h"
 #include "prm/common/v1/actor.pb.h"
 #include "prm/routing/v1/routing_resources.pb.h"
+#include "services/concierge-routing/adapters/offer_hub.h"
 #include "services/concierge-routing/domain/router.h"
 
 namespace prm::routing {
@@ -90,8 +91,8 @@ absl::StatusOr<prm::routing::v1::Worker> WorkerResource(const VendorState& v,
 
 class RoutingStore {
  public:
-  // `runtime` and `log` must outlive the store.
-  RoutingStore(runtime::Runtime& runtime, command_log::CommandLog& log);
+  // `runtime`, `log` and `offers` must outlive the store. `offers` gets every domain event.
+  RoutingStore(runtime::Runtime& runtime, command_log::CommandLog& log, OfferHub& offers);
   ~RoutingStore();
 
   // Replays the log; call once before serving. Returns the number of commands replayed.
@@ -125,6 +126,7 @@ class RoutingStore {
 
   runtime::Runtime& runtime_;
   command_log::CommandLog& log_;
+  OfferHub& offers_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<VendorState>> vendors_;  // ordered: Tick order
 };

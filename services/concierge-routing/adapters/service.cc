@@ -11,9 +11,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status/field_violations.h"
+#include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
+#include "services/concierge-routing/adapters/offer_hub.h"
 #include "services/concierge-routing/adapters/proto_mapping.h"
 #include "services/concierge-routing/adapters/routing_store.h"
 #include "spdlog/spdlog.h"
@@ -224,8 +226,8 @@ absl::Duration StatisticsWindow(const v1::GetQueueStatisticsRequest& r, FieldVio
 // The gRPC API (prm.routing.v1.ConciergeRouting). RPCs not overridden here answer UNIMPLEMENTED.
 class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackService {
  public:
-  ConciergeRoutingHandler(runtime::Runtime& runtime, RoutingStore& store)
-      : runtime_(runtime), store_(store) {}
+  ConciergeRoutingHandler(runtime::Runtime& runtime, RoutingStore& store, OfferHub& offers)
+      : runtime_(runtime), store_(store), offers_(offers) {}
 
  private:
   template <typename F>
@@ -866,6 +868,32 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     });
   }
 
+  grpc::ServerWriteReactor<v1::WatchOffersResponse>* WatchOffers(
+      grpc::CallbackServerContext* ctx, const v1::WatchOffersRequest* request) override {
+    absl::StatusOr<CallContext> call = server::AdmitCall(ctx, runtime_.authenticator());
+    absl::Status status = call.status();
+    if (status.ok()) {
+      status = server::RunHandler(*call, [&](const CallContext& c) -> absl::Status {
+        const Principal& p = c.principal();
+        FieldViolations bad;
+        RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
+        RequireId(request->worker_id(), "worker_id", bad);
+        RETURN_IF_ERROR(bad.ToStatus());
+        if (!IsStaff(p) && !p.IsWorker(request->worker_id())) return Denied();
+        return RequireWorker(request->vendor_id(), request->worker_id());
+      });
+    }
+    if (!status.ok()) return new RefusedStream(ToGrpcStatus(status));
+    return offers_.Watch(request->vendor_id(), request->worker_id());
+  }
+
+  // A WatchOffers call refused before it started.
+  class RefusedStream final : public grpc::ServerWriteReactor<v1::WatchOffersResponse> {
+   public:
+    explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+
   // ---- statistics ----------------------------------------------------------------------------
 
   grpc::ServerUnaryReactor* GetQueueStatistics(grpc::CallbackServerContext* ctx,
@@ -1001,6 +1029,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
 
   runtime::Runtime& runtime_;
   RoutingStore& store_;
+  OfferHub& offers_;
 };
 
 // Logs a "Tick" command whenever a timer of some vendor is due (checked every second on the
@@ -1047,7 +1076,10 @@ class TimerTicker {
 class ConciergeRoutingParts final : public runtime::ServiceParts {
  public:
   explicit ConciergeRoutingParts(runtime::Runtime& runtime)
-      : log_(runtime.db(), runtime.clock()), store_(runtime, log_), handler_(runtime, store_) {}
+      : log_(runtime.db(), runtime.clock()),
+        offers_(runtime.clock()),
+        store_(runtime, log_, offers_),
+        handler_(runtime, store_, offers_) {}
 
   absl::Status Start(runtime::Runtime& runtime) {
     const absl::Time start = absl::Now();
@@ -1072,6 +1104,7 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
 
  private:
   command_log::CommandLog log_;
+  OfferHub offers_;
   RoutingStore store_;
   ConciergeRoutingHandler handler_;
   std::unique_ptr<TimerTicker> ticker_;  // last: stopped first

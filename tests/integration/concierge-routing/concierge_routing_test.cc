@@ -3,6 +3,8 @@
 // retries, events on prm.routing.v1, replay after SIGKILL, timer effects (offer timeout) made
 // durable by the Tick command, and deal events consumed from prm.deal.v1.
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <memory>
@@ -90,9 +92,9 @@ class ConciergeRoutingIT : public ::testing::Test {
     std::filesystem::remove_all(data_dir_);
   }
 
-  void Start() {
+  void Start(std::vector<std::string> args = {}) {
     process_ = std::make_unique<testing::ServiceProcess>("concierge-routing", data_dir_,
-                                                         run_ + "-group");
+                                                         run_ + "-group", std::move(args));
     ASSERT_TRUE(process_->StartAndWaitServing());
     stub_ = v1::ConciergeRouting::NewStub(process_->channel());
   }
@@ -413,6 +415,93 @@ TEST_F(ConciergeRoutingIT, RejectedTaskGoesToTheNextWorkerAndNeverBack) {
   v1::AcceptReservationResponse accepted;
   EXPECT_EQ(Accept(ConciergeOf(first_worker), created.reservation_id(), &accepted).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ConciergeRoutingIT, WatchOffersStreamsOffersAndWithdrawals) {
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+
+  v1::WatchOffersRequest watch;
+  watch.set_vendor_id(vendor_);
+  watch.set_worker_id(ana.worker_id());
+  auto ctx = testing::Context(ConciergeOf(ana.worker_id()), absl::Seconds(30));
+  std::unique_ptr<grpc::ClientReader<v1::WatchOffersResponse>> stream =
+      stub_->WatchOffers(ctx.get(), watch);
+  // Reads the next message that is not a heartbeat.
+  auto next = [](grpc::ClientReader<v1::WatchOffersResponse>& s, v1::WatchOffersResponse* m) {
+    while (s.Read(m)) {
+      if (!m->has_heartbeat_time()) return true;
+    }
+    return false;
+  };
+
+  // Created after the stream opened: the offer is pushed.
+  const v1::Task task = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_RESERVED);
+  v1::WatchOffersResponse message;
+  ASSERT_TRUE(next(*stream, &message));
+  ASSERT_TRUE(message.has_offer());
+  EXPECT_EQ(message.offer().task().task_id(), task.task_id());
+  EXPECT_EQ(message.offer().reservation().reservation_id(), task.reservation_id());
+  EXPECT_EQ(message.offer().reservation().state(), v1::RESERVATION_STATE_PENDING);
+
+  // A second stream (a reconnect) starts with the pending offer.
+  auto ctx2 = testing::Context(ConciergeOf(ana.worker_id()), absl::Seconds(30));
+  std::unique_ptr<grpc::ClientReader<v1::WatchOffersResponse>> again =
+      stub_->WatchOffers(ctx2.get(), watch);
+  v1::WatchOffersResponse replayed;
+  ASSERT_TRUE(next(*again, &replayed));
+  EXPECT_EQ(replayed.offer().reservation().reservation_id(), task.reservation_id());
+
+  // Canceling the task withdraws the offer on both streams.
+  v1::CancelTaskRequest cancel;
+  cancel.set_vendor_id(vendor_);
+  cancel.set_task_id(task.task_id());
+  cancel.set_reason("partner solved it");
+  v1::CancelTaskResponse canceled;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CancelTask, Admin(), cancel, &canceled).ok());
+  for (auto* s : {stream.get(), again.get()}) {
+    ASSERT_TRUE(next(*s, &message));
+    ASSERT_TRUE(message.has_withdrawn());
+    EXPECT_EQ(message.withdrawn().reservation().reservation_id(), task.reservation_id());
+    EXPECT_EQ(message.withdrawn().reservation().state(), v1::RESERVATION_STATE_RESCINDED);
+  }
+  ctx->TryCancel();
+  ctx2->TryCancel();
+  stream->Finish();
+  again->Finish();
+
+  // Another worker's offers are not for this concierge.
+  const v1::Worker ben = NewWorker("ben");
+  watch.set_worker_id(ben.worker_id());
+  auto denied_ctx = testing::Context(ConciergeOf(ana.worker_id()));
+  auto denied = stub_->WatchOffers(denied_ctx.get(), watch);
+  EXPECT_FALSE(denied->Read(&message));
+  EXPECT_EQ(denied->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// An open WatchOffers stream holds the drain until --drain-timeout, then ends UNAVAILABLE (the
+// runtime gives services no hook to close streams when the drain starts).
+TEST_F(ConciergeRoutingIT, SigtermWithAnOpenOfferStreamDrainsInTime) {
+  process_->Kill();
+  Start({"--drain-timeout=5s"});
+  const v1::Worker ana = NewWorker("ana");
+  v1::WatchOffersRequest watch;
+  watch.set_vendor_id(vendor_);
+  watch.set_worker_id(ana.worker_id());
+  auto ctx = testing::Context(ConciergeOf(ana.worker_id()), absl::Seconds(60));
+  auto stream = stub_->WatchOffers(ctx.get(), watch);
+  // The stream is open once a task created now is offered on it.
+  CreateTask(TaskRequest(""));
+  v1::WatchOffersResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  const auto [wait_status, took] = process_->Terminate();
+  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) << wait_status;
+  EXPECT_LT(took, absl::Seconds(25));
+  EXPECT_GE(took, absl::Seconds(5));  // the stream was still open when the drain began
+  while (stream->Read(&message)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(ConciergeRoutingIT, InvalidArgumentNamesEveryBadField) {
