@@ -19,8 +19,10 @@
 #include "absl/time/time.h"
 #include "common/status/field_violations.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/field_mask_util.h"
 #include "prm/routing/v1/routing_resources.pb.h"
 #include "services/concierge-routing/domain/business_time.h"
 #include "services/concierge-routing/domain/model.h"
@@ -40,6 +42,27 @@ std::string SerializeDeterministic(const google::protobuf::Message& message);
 
 // The etag of an aggregate at `version`.
 std::string EtagOf(int64_t version);
+
+// `current` with the fields of `update` named by the update mask `paths` ("*" = every path in
+// `all`); repeated fields and messages are replaced, not appended to or merged.
+template <typename M>
+M Merged(const M& current, const M& update, const google::protobuf::FieldMask& paths,
+         const std::vector<std::string>& all) {
+  google::protobuf::FieldMask mask;
+  for (const std::string& p : paths.paths()) {
+    if (p == "*") {
+      for (const std::string& a : all) mask.add_paths(a);
+    } else {
+      mask.add_paths(p);
+    }
+  }
+  google::protobuf::util::FieldMaskUtil::MergeOptions options;
+  options.set_replace_repeated_fields(true);
+  options.set_replace_message_fields(true);
+  M merged = current;
+  google::protobuf::util::FieldMaskUtil::MergeMessageTo(update, mask, options, &merged);
+  return merged;
+}
 
 // ---- workers ---------------------------------------------------------------------------------
 

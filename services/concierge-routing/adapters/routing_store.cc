@@ -446,6 +446,51 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   *out.mutable_queue() = v.queues[q.queue_id()] = std::move(q);
                   return absl::OkStatus();
                 });
+  } else if (k == "UpdateQueue") {
+    reply = run(v1::UpdateQueueRequest(), v1::UpdateQueueResponse(),
+                [&](const v1::UpdateQueueRequest& r, v1::UpdateQueueResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.queue().vendor_id());
+                  auto it = v.queues.find(r.queue().queue_id());
+                  if (it == v.queues.end()) {
+                    return absl::NotFoundError(absl::StrCat("queue ", r.queue().queue_id(), " not found"));
+                  }
+                  RETURN_IF_ERROR(CheckEtag(r.queue().etag(), it->second.version()));
+                  v1::Queue q = Merged(it->second, r.queue(), r.update_mask(),
+                                       {"display_name", "target_workers", "ordering"});
+                  RETURN_IF_ERROR(PrefixFields(v.router->PutQueue(QueueFromProto(q)), "queue."));
+                  q.set_version(q.version() + 1);
+                  q.set_etag(EtagOf(q.version()));
+                  *q.mutable_update_time() = TimeToProto(now);
+                  *out.mutable_queue() = it->second = std::move(q);
+                  return absl::OkStatus();
+                });
+  } else if (k == "UpdateWorkflow") {
+    reply = run(v1::UpdateWorkflowRequest(), v1::UpdateWorkflowResponse(),
+                [&](const v1::UpdateWorkflowRequest& r,
+                    v1::UpdateWorkflowResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.workflow().vendor_id());
+                  auto it = v.workflows.find(r.workflow().workflow_id());
+                  if (it == v.workflows.end()) {
+                    return absl::NotFoundError(
+                        absl::StrCat("workflow ", r.workflow().workflow_id(), " not found"));
+                  }
+                  RETURN_IF_ERROR(CheckEtag(r.workflow().etag(), it->second.version()));
+                  v1::Workflow wf =
+                      Merged(it->second, r.workflow(), r.update_mask(),
+                             {"display_name", "task_filter", "rank", "steps",
+                              "reservation_timeout", "missed_activity_id"});
+                  if (!wf.has_reservation_timeout()) {
+                    *wf.mutable_reservation_timeout() = DurationToProto(absl::Seconds(30));
+                  }
+                  if (wf.missed_activity_id().empty()) wf.set_missed_activity_id("missed");
+                  RETURN_IF_ERROR(
+                      PrefixFields(v.router->PutWorkflow(WorkflowFromProto(wf)), "workflow."));
+                  wf.set_version(wf.version() + 1);
+                  wf.set_etag(EtagOf(wf.version()));
+                  *wf.mutable_update_time() = TimeToProto(now);
+                  *out.mutable_workflow() = it->second = std::move(wf);
+                  return absl::OkStatus();
+                });
   } else if (k == "CreateWorkflow") {
     reply = run(v1::CreateWorkflowRequest(), v1::CreateWorkflowResponse(),
                 [&](const v1::CreateWorkflowRequest& r,
@@ -684,6 +729,9 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
         continue;
       }
       if (e.type == RoutingEventType::kTaskCreated) v->task_ids.push_back(e.task.task_id);
+      if (e.type == RoutingEventType::kTaskReserved && e.reservation) {
+        v->reservation_ids.push_back(e.reservation->reservation_id);
+      }
       offers_.OnEvent(v->vendor_id, e, /*live=*/tx != nullptr);
       if (tx == nullptr) continue;  // replay: the events were published the first time
       prm::common::v1::EventMetadata* metadata = nullptr;

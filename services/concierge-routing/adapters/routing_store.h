@@ -81,6 +81,7 @@ struct VendorState {
   absl::flat_hash_map<std::string, prm::routing::v1::BusinessCalendar> calendars;
   prm::routing::v1::SlaPolicy sla_policy;  // the defaults until updated
   std::vector<std::string> task_ids;  // creation order
+  std::vector<std::string> reservation_ids;  // creation order
   absl::flat_hash_map<std::string, PartnerRecord> partners;
 };
 

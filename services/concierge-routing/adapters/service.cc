@@ -214,6 +214,19 @@ std::string FillPage(const std::vector<std::string>& ids, bool descending, const
   return "";
 }
 
+// Every path of an update mask must be writable ("*" = all of them).
+void CheckMask(const google::protobuf::FieldMask& mask, const std::vector<std::string>& writable,
+               FieldViolations& bad) {
+  if (mask.paths_size() == 0) bad.Add("update_mask", "is required");
+  for (int i = 0; i < mask.paths_size(); ++i) {
+    const std::string& path = mask.paths(i);
+    if (path != "*" && std::find(writable.begin(), writable.end(), path) == writable.end()) {
+      bad.Add(absl::StrCat("update_mask.paths[", i, "]"),
+              absl::StrCat("'", path, "' is not a writable field"));
+    }
+  }
+}
+
 absl::Duration StatisticsWindow(const v1::GetQueueStatisticsRequest& r, FieldViolations& bad) {
   if (!r.has_window()) return absl::Hours(1);
   const absl::Duration d = DurationFromProto(r.window());
@@ -495,6 +508,67 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
             response->mutable_queues()));
       });
       return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* UpdateQueue(grpc::CallbackServerContext* ctx,
+                                        const v1::UpdateQueueRequest* request,
+                                        v1::UpdateQueueResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      const v1::Queue& q = request->queue();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, q.vendor_id(), "queue.vendor_id", bad));
+      if (!q.vendor_id().empty() && !IsAdmin(p)) return Denied();
+      RequireId(q.queue_id(), "queue.queue_id", bad);
+      static const auto* kWritable =
+          new std::vector<std::string>{"display_name", "target_workers", "ordering"};
+      CheckMask(request->update_mask(), *kWritable, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid queue update"));
+      absl::Status found = absl::NotFoundError(absl::StrCat("queue ", q.queue_id(), " not found"));
+      store_.Read(q.vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        auto it = v->queues.find(q.queue_id());
+        if (it == v->queues.end()) return;
+        found = absl::OkStatus();
+        ValidateQueue(Merged(it->second, q, request->update_mask(), *kWritable), bad);
+      });
+      RETURN_IF_ERROR(found);
+      RETURN_IF_ERROR(bad.ToStatus("invalid queue update"));
+      return store_.Execute("UpdateQueue", request->request_id(), *request, ActorOf(p), response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* UpdateWorkflow(grpc::CallbackServerContext* ctx,
+                                           const v1::UpdateWorkflowRequest* request,
+                                           v1::UpdateWorkflowResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      const v1::Workflow& wf = request->workflow();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, wf.vendor_id(), "workflow.vendor_id", bad));
+      if (!wf.vendor_id().empty() && !IsAdmin(p)) return Denied();
+      RequireId(wf.workflow_id(), "workflow.workflow_id", bad);
+      static const auto* kWritable = new std::vector<std::string>{
+          "display_name", "task_filter", "rank", "steps", "reservation_timeout",
+          "missed_activity_id"};
+      CheckMask(request->update_mask(), *kWritable, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid workflow update"));
+      absl::Status found =
+          absl::NotFoundError(absl::StrCat("workflow ", wf.workflow_id(), " not found"));
+      store_.Read(wf.vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        auto it = v->workflows.find(wf.workflow_id());
+        if (it == v->workflows.end()) return;
+        found = absl::OkStatus();
+        ValidateWorkflow(
+            Merged(it->second, wf, request->update_mask(), *kWritable),
+            [&](const std::string& queue_id) { return v->queues.contains(queue_id); }, bad);
+      });
+      RETURN_IF_ERROR(found);
+      RETURN_IF_ERROR(bad.ToStatus("invalid workflow update"));
+      return store_.Execute("UpdateWorkflow", request->request_id(), *request, ActorOf(p),
+                            response);
     });
   }
 
@@ -832,6 +906,48 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
           ReadReservation(p, request->vendor_id(), request->reservation_id());
       if (!r.ok()) return r.status();
       *response->mutable_reservation() = ReservationToProto(*r, request->vendor_id());
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* ListReservations(grpc::CallbackServerContext* ctx,
+                                             const v1::ListReservationsRequest* request,
+                                             v1::ListReservationsResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
+      if (!request->vendor_id().empty() && !IsStaff(p) && p.role != Role::kConcierge) {
+        return Denied();
+      }
+      const Page page = ParsePage(request->page_size(), request->page_token(), bad);
+      const Filter filter =
+          ParseFilter(request->filter(), {"worker_id", "task_id", "state", "step_id"}, bad);
+      // Newest first unless asked otherwise.
+      const bool desc = request->order_by().empty() || ParseOrder(request->order_by(), bad);
+      RETURN_IF_ERROR(bad.ToStatus());
+      store_.Read(request->vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        response->set_next_page_token(FillPage<v1::Reservation>(
+            v->reservation_ids, desc, page,
+            [&](const std::string& id) -> std::optional<v1::Reservation> {
+              absl::StatusOr<Reservation> r = v->router->GetReservation(id);
+              // Concierges get only their own reservations.
+              if (!r.ok() || (!IsStaff(p) && !p.IsWorker(r->worker_id))) return std::nullopt;
+              v1::Reservation out = ReservationToProto(*r, v->vendor_id);
+              for (const auto& [field, value] : filter) {
+                const bool ok =
+                    field == "worker_id" ? out.worker_id() == value
+                    : field == "task_id" ? out.task_id() == value
+                    : field == "step_id" ? out.step_id() == value
+                                         : EnumMatches(v1::ReservationState_Name(out.state()),
+                                                       "RESERVATION_STATE_", value);
+                if (!ok) return std::nullopt;
+              }
+              return out;
+            },
+            response->mutable_reservations()));
+      });
       return absl::OkStatus();
     });
   }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -292,6 +293,36 @@ TEST_F(ConciergeRoutingIT, ConfigurationIsCreatedReadAndListed) {
   ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListWorkflows, Admin(), lwf, &workflows).ok());
   EXPECT_EQ(workflows.workflows_size(), 2);  // the built-in default and ours
 
+  // Updates replace the fields in the mask; the etag guards against lost updates.
+  v1::UpdateQueueRequest uq;
+  *uq.mutable_queue() = queue;
+  uq.mutable_queue()->set_display_name("EMEA pricing (renamed)");
+  uq.mutable_queue()->set_target_workers("this is not ignored");
+  uq.mutable_update_mask()->add_paths("display_name");
+  v1::UpdateQueueResponse uq_response;
+  grpc::Status status = Call(&v1::ConciergeRouting::Stub::UpdateQueue, Admin(), uq, &uq_response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(uq_response.queue().display_name(), "EMEA pricing (renamed)");
+  EXPECT_EQ(uq_response.queue().target_workers(), queue.target_workers());
+  EXPECT_EQ(uq_response.queue().version(), 2);
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::UpdateQueue, Admin(), uq, &uq_response).error_code(),
+            grpc::StatusCode::ABORTED);  // the etag of version 1 is stale now
+
+  v1::UpdateWorkflowRequest uw;
+  *uw.mutable_workflow() = workflow;
+  uw.mutable_workflow()->set_rank(5);
+  uw.mutable_update_mask()->add_paths("rank");
+  uw.mutable_update_mask()->add_paths("workflow_id");
+  v1::UpdateWorkflowResponse uw_response;
+  status = Call(&v1::ConciergeRouting::Stub::UpdateWorkflow, Admin(), uw, &uw_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), ElementsAre("update_mask.paths[1]"));
+  uw.mutable_update_mask()->mutable_paths()->RemoveLast();
+  status = Call(&v1::ConciergeRouting::Stub::UpdateWorkflow, Admin(), uw, &uw_response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(uw_response.workflow().rank(), 5);
+  EXPECT_EQ(uw_response.workflow().steps_size(), 1);
+
   // The concierge changes its own activity.
   v1::SetWorkerActivityRequest sa;
   sa.set_vendor_id(vendor_);
@@ -410,6 +441,21 @@ TEST_F(ConciergeRoutingIT, RejectedTaskGoesToTheNextWorkerAndNeverBack) {
                    &rejected)
                   .ok());
   EXPECT_EQ(GetTask(created.task_id()).state(), v1::TASK_STATE_PENDING);
+
+  // Both offers are listed, newest first; a concierge sees only its own.
+  v1::ListReservationsRequest lr;
+  lr.set_vendor_id(vendor_);
+  lr.set_filter("task_id = \"" + created.task_id() + "\"");
+  v1::ListReservationsResponse listed;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListReservations, Admin(), lr, &listed).ok());
+  ASSERT_EQ(listed.reservations_size(), 2);
+  EXPECT_EQ(listed.reservations(0).worker_id(), second_worker);
+  EXPECT_EQ(listed.reservations(1).worker_id(), first_worker);
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListReservations, ConciergeOf(first_worker), lr,
+                   &listed)
+                  .ok());
+  ASSERT_EQ(listed.reservations_size(), 1);
+  EXPECT_EQ(listed.reservations(0).state(), v1::RESERVATION_STATE_REJECTED);
 
   // Stale answers are refused.
   v1::AcceptReservationResponse accepted;
@@ -686,6 +732,31 @@ TEST_F(ConciergeRoutingIT, StateSurvivesSigkillAndRestart) {
   EXPECT_NE(fresh.task_id(), reserved.task_id());
   EXPECT_NE(fresh.task_id(), waiting.task_id());
   EXPECT_EQ(ListTasks(Admin()).size(), 4u);
+}
+
+// Replay cost, printed for bench figures: many commands, then a crash and a timed restart.
+TEST_F(ConciergeRoutingIT, ReplayRestoresThousandsOfCommands) {
+  for (int i = 0; i < 20; ++i) NewWorker(absl::StrCat("w", i));
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Minutes(10));
+  constexpr int kTasks = 2000;
+  const absl::Time start = absl::Now();
+  std::string last_task;
+  for (int i = 0; i < kTasks; ++i) last_task = CreateTask(TaskRequest(workflow.workflow_id())).task_id();
+  const absl::Duration writes = absl::Now() - start;
+  const v1::Task before = GetTask(last_task);
+
+  process_->Kill();
+  process_.reset();
+  const absl::Time restart = absl::Now();
+  Start();
+  const absl::Duration replay = absl::Now() - restart;
+  std::cout << "[ figures  ] " << kTasks + 22 << " commands: written in "
+            << absl::FormatDuration(writes) << " ("
+            << static_cast<int>(kTasks / absl::ToDoubleSeconds(writes))
+            << " CreateTask/s over gRPC), restart with replay to SERVING in "
+            << absl::FormatDuration(replay) << "\n";
+  EXPECT_EQ(GetTask(last_task).SerializeAsString(), before.SerializeAsString());
+  EXPECT_EQ(ListTasks(Admin(), "state = RESERVED").size(), 20u);  // one per worker
 }
 
 TEST_F(ConciergeRoutingIT, OfferTimeoutMovesTheWorkerToMissedDurably) {
