@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -26,10 +27,12 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/adapters/proto_mapping.h"
 #include "services/forecast/domain/backtest.h"
+#include "services/forecast/domain/deal_book.h"
 #include "services/forecast/domain/partner_accounts.h"
 #include "services/forecast/domain/sales_ledger.h"
 #include "services/forecast/domain/series_forecast.h"
@@ -45,7 +48,21 @@ constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
 constexpr char kPartnerCreatedType[] = "prm.partner.PartnerCreated.v1";
 constexpr char kPartnerUpdatedType[] = "prm.partner.PartnerUpdated.v1";
 constexpr char kPartnerDeletedType[] = "prm.partner.PartnerDeleted.v1";
+constexpr char kDealSubmittedType[] = "prm.deal.DealSubmitted.v1";
+constexpr char kDealWonType[] = "prm.deal.DealWon.v1";
+constexpr char kDealLostType[] = "prm.deal.DealLost.v1";
+constexpr char kDealExpiredType[] = "prm.deal.DealExpired.v1";
+constexpr char kDealDeletedType[] = "prm.deal.DealDeleted.v1";
 constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
+
+bool IsDealSnapshotType(const std::string& type) {
+  return type == kDealSubmittedType || type == kDealWonType || type == kDealLostType ||
+         type == kDealExpiredType;
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
 constexpr char kSetRatesKind[] = "SetExchangeRates";
 constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
 constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
@@ -244,9 +261,15 @@ class ForecastState {
     return all;
   }
 
-  // A consumed partner snapshot (PartnerCreated, PartnerUpdated, PartnerDeleted), applied and
-  // logged inside the runtime's transaction.
-  absl::Status ApplyPartnerEvent(const std::string& type,
+  VelocityParts Velocity(const std::string& vendor_id, const std::string& partner_id,
+                         absl::Time start, absl::Time end, const std::string& currency) const {
+    std::shared_lock lock(mu_);
+    return deals_.Velocity(vendor_id, partner_id, start, end, currency, RatesOf(vendor_id));
+  }
+
+  // A consumed partner or deal snapshot (PartnerCreated/Updated/Deleted, DealSubmitted/Won/
+  // Lost/Expired/Deleted), applied and logged inside the runtime's transaction.
+  absl::Status ApplyProjectedEvent(const std::string& type,
                                  const google::protobuf::Message& payload,
                                  sqlite::Transaction& tx) {
     return log_
@@ -294,6 +317,52 @@ class ForecastState {
       if (partner.partner_id().empty()) return InvalidField("partner.partner_id", "is required");
       std::unique_lock lock(mu_);
       const bool applied = accounts_.Set(partner.partner_id(), version, AccountsOf(partner));
+      return std::string(applied ? "applied" : "stale");
+    }
+    if (command.kind == kDealDeletedType) {
+      prm::deal::v1::DealDeleted event;
+      if (!event.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the DealDeleted payload does not parse");
+      }
+      std::unique_lock lock(mu_);
+      const bool applied = deals_.Remove(event.metadata().vendor_id(), event.deal_id(),
+                                         event.metadata().aggregate_version());
+      return std::string(applied ? "applied" : "stale");
+    }
+    if (IsDealSnapshotType(command.kind)) {
+      // DealSubmitted, DealLost and DealExpired share DealWon's fields 1 (metadata) and 2 (deal);
+      // only DealWon has field 3, the won amount.
+      prm::deal::v1::DealWon event;
+      if (!event.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the deal event payload does not parse");
+      }
+      const prm::deal::v1::Deal& deal = event.deal();
+      if (deal.deal_id().empty()) return InvalidField("deal.deal_id", "is required");
+      DealRecord record{.vendor_id = deal.vendor_id(), .partner_id = deal.partner_id()};
+      if (deal.review().has_submit_time()) {
+        record.submit_time = FromTimestamp(deal.review().submit_time());
+      } else if (command.kind == kDealSubmittedType) {
+        record.submit_time = FromTimestamp(event.metadata().event_time());
+      }
+      if (command.kind != kDealSubmittedType) {
+        record.outcome = command.kind == kDealWonType ? DealRecord::Outcome::kWon
+                                                      : DealRecord::Outcome::kLost;
+        record.close_time = FromTimestamp(deal.outcome().has_close_time()
+                                              ? deal.outcome().close_time()
+                                              : event.metadata().event_time());
+      }
+      if (command.kind == kDealWonType) {
+        const prm::common::v1::Money& won =
+            event.has_won_amount() ? event.won_amount() : deal.outcome().won_amount();
+        record.won_currency = won.currency_code();
+        record.won_amount = {won.units(), won.nanos()};
+      }
+      std::set<std::string> categories;
+      for (const auto& line : deal.products()) categories.insert(line.product_category());
+      record.categories.assign(categories.begin(), categories.end());
+      std::unique_lock lock(mu_);
+      const bool applied =
+          deals_.Apply(deal.deal_id(), event.metadata().aggregate_version(), std::move(record));
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kPartnerDeletedType) {
@@ -384,6 +453,7 @@ class ForecastState {
   SalesLedger ledger_;
   SettingsBook settings_;
   PartnerAccounts accounts_;
+  DealBook deals_;
 };
 
 // The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
@@ -451,12 +521,22 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       *velocity->mutable_series() = key;
       velocity->mutable_window_start_time()->set_seconds(absl::ToUnixSeconds(now) - 86400LL * days);
       velocity->mutable_window_end_time()->set_seconds(absl::ToUnixSeconds(now));
-      // Opportunities, win rate, deal size and cycle come from prm.deal.v1, which this service
-      // does not project yet: they stay zero, and so does their product (as the contract says
-      // for unknown parts).
       const std::string& currency = settings.reporting_currency_code;
-      *velocity->mutable_average_deal_size() = ToMoney(Amount{}, currency);
-      *velocity->mutable_velocity_per_day() = ToMoney(Amount{}, currency);
+      const VelocityParts parts = state_.Velocity(
+          key.vendor_id(), key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
+          now - absl::Hours(24 * days), now, currency);
+      velocity->set_opportunities(parts.opportunities);
+      velocity->set_win_rate(parts.win_rate);
+      *velocity->mutable_average_deal_size() =
+          ToMoney(Amount::FromDouble(parts.average_deal_size), currency);
+      const int64_t cycle_micros = absl::ToInt64Microseconds(parts.average_sales_cycle);
+      velocity->mutable_average_sales_cycle()->set_seconds(cycle_micros / 1'000'000);
+      velocity->mutable_average_sales_cycle()->set_nanos(
+          static_cast<int32_t>(cycle_micros % 1'000'000 * 1000));
+      *velocity->mutable_velocity_per_day() =
+          ToMoney(Amount::FromDouble(parts.velocity_per_day), currency);
+      velocity->set_won_deal_count(parts.won);
+      velocity->set_lost_deal_count(parts.lost);
       double total = 0;
       for (const CategoryAmount& c : mix) total += c.amount.ToDouble();
       for (size_t i = 0; i < mix.size() && i < 100; ++i) {
@@ -464,6 +544,8 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         entry->set_product_category(mix[i].product_category);
         *entry->mutable_revenue() = ToMoney(mix[i].amount, currency);
         entry->set_share(total > 0 ? mix[i].amount.ToDouble() / total : 0);
+        auto won = parts.won_by_category.find(mix[i].product_category);
+        entry->set_won_deal_count(won == parts.won_by_category.end() ? 0 : won->second);
       }
       velocity->mutable_compute_time()->set_seconds(absl::ToUnixSeconds(now));
       return absl::OkStatus();
@@ -698,15 +780,16 @@ class ForecastParts final : public runtime::ServiceParts {
     return {{&handler_, fv1::Forecast::service_full_name()}};
   }
 
-  // Sales go into the ledger, partner snapshots into the account mapping; other partner events
-  // and deal events are not projected yet and are accepted without effect.
+  // Sales go into the ledger, partner snapshots into the account mapping, deal snapshots into
+  // the deal book; other events are accepted without effect.
   absl::Status ApplyEvent(const events::CloudEvent& event,
                           const google::protobuf::Message& payload,
                           sqlite::Transaction& tx) override {
     if (event.type == kSaleRecordedType) return state_.ApplySale(payload, tx);
     if (event.type == kPartnerCreatedType || event.type == kPartnerUpdatedType ||
-        event.type == kPartnerDeletedType) {
-      return state_.ApplyPartnerEvent(event.type, payload, tx);
+        event.type == kPartnerDeletedType || event.type == kDealDeletedType ||
+        IsDealSnapshotType(event.type)) {
+      return state_.ApplyProjectedEvent(event.type, payload, tx);
     }
     return absl::OkStatus();
   }

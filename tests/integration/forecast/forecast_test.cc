@@ -9,6 +9,7 @@
 #include <iostream>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -141,6 +143,51 @@ class ForecastIT : public ::testing::Test {
     EXPECT_TRUE(
         producer_->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(30)).ok());
     return partner_id;
+  }
+
+  // Publishes a deal snapshot event of `type` (as deal-registration would).
+  static void PublishDeal(const std::string& type, const std::string& vendor,
+                          const std::string& partner_id, const std::string& deal_id,
+                          int64_t version, absl::Time submit_time,
+                          std::optional<absl::Time> close_time = std::nullopt,
+                          int64_t won_units = 0) {
+    deal::v1::DealWon event;  // fields 1 and 2 are those of every deal snapshot event
+    const std::string event_id = testing::UniqueName("deal-event");
+    event.mutable_metadata()->set_event_id(event_id);
+    event.mutable_metadata()->set_vendor_id(vendor);
+    event.mutable_metadata()->set_aggregate_version(version);
+    deal::v1::Deal* d = event.mutable_deal();
+    d->set_vendor_id(vendor);
+    d->set_deal_id(deal_id);
+    d->set_partner_id(partner_id);
+    d->mutable_review()->mutable_submit_time()->set_seconds(absl::ToUnixSeconds(submit_time));
+    common::v1::ProductLine* line = d->add_products();
+    line->set_sku("sku-1");
+    line->set_product_category("networking");
+    line->set_quantity(1);
+    if (close_time) {
+      d->mutable_outcome()->mutable_close_time()->set_seconds(absl::ToUnixSeconds(*close_time));
+    }
+    google::protobuf::Message* payload = &event;
+    deal::v1::DealSubmitted submitted;
+    deal::v1::DealLost lost;
+    if (type == "prm.deal.DealWon.v1") {
+      event.mutable_won_amount()->set_currency_code("USD");
+      event.mutable_won_amount()->set_units(won_units);
+    } else if (type == "prm.deal.DealSubmitted.v1") {
+      *submitted.mutable_metadata() = event.metadata();
+      *submitted.mutable_deal() = event.deal();
+      payload = &submitted;
+    } else {
+      *lost.mutable_metadata() = event.metadata();
+      *lost.mutable_deal() = event.deal();
+      payload = &lost;
+    }
+    events::CloudEvent cloud_event = events::MakeEvent(*payload, type, "prm/deal-registration",
+                                                       event_id, absl::Now(), deal_id);
+    EXPECT_TRUE(producer_->Produce(events::EncodeBinary(cloud_event, "prm.deal.v1"),
+                                   absl::Seconds(30))
+                    .ok());
   }
 
   static fv1::GetForecastRequest VendorRequest(const std::string& vendor) {
@@ -422,18 +469,44 @@ TEST_F(ForecastIT, VelocityReportsTheProductMixOfTheWindow) {
   fv1::GetForecastResponse ingested;
   ASSERT_TRUE(WaitForHistory(PartnerRequest(vendor, p1), {40}, &ingested));
 
+  // Two deals of the partner (as deal-registration publishes them): one submitted 40 days ago
+  // and won 20 days later for 500, one submitted 30 days ago and lost.
+  const absl::Time now = absl::Now();
+  const std::string deal1 = testing::UniqueName("deal");
+  const std::string deal2 = testing::UniqueName("deal");
+  PublishDeal("prm.deal.DealSubmitted.v1", vendor, p1, deal1, 1, now - absl::Hours(24 * 40));
+  PublishDeal("prm.deal.DealWon.v1", vendor, p1, deal1, 2, now - absl::Hours(24 * 40),
+              now - absl::Hours(24 * 20), 500);
+  PublishDeal("prm.deal.DealSubmitted.v1", vendor, p1, deal2, 1, now - absl::Hours(24 * 30));
+  PublishDeal("prm.deal.DealLost.v1", vendor, p1, deal2, 2, now - absl::Hours(24 * 30),
+              now - absl::Hours(24 * 10));
+
   fv1::GetVelocityRequest request;
   request.mutable_series()->set_vendor_id(vendor);
   request.mutable_series()->set_level(fv1::FORECAST_LEVEL_PARTNER);
   request.mutable_series()->set_partner_id(p1);
   fv1::GetVelocityResponse response;
-  auto ctx = testing::Context(testing::ServiceToken());
-  ASSERT_TRUE(Stub()->GetVelocity(ctx.get(), request, &response).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  do {
+    auto ctx = testing::Context(testing::ServiceToken());
+    ASSERT_TRUE(Stub()->GetVelocity(ctx.get(), request, &response).ok());
+    if (response.velocity().won_deal_count() + response.velocity().lost_deal_count() == 2) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
   const fv1::Velocity& v = response.velocity();
+  EXPECT_EQ(v.opportunities(), 2);
+  EXPECT_EQ(v.won_deal_count(), 1);
+  EXPECT_EQ(v.lost_deal_count(), 1);
+  EXPECT_DOUBLE_EQ(v.win_rate(), 0.5);
+  EXPECT_NEAR(ToDouble(v.average_deal_size()), 500, 1e-9);
+  EXPECT_EQ(v.average_sales_cycle().seconds(), 20 * 86400);
+  // 2 opportunities × 0.5 × 500 ÷ 20 days.
+  EXPECT_NEAR(ToDouble(v.velocity_per_day()), 25, 1e-6);
   ASSERT_EQ(v.product_mix_size(), 2);
   EXPECT_EQ(v.product_mix(0).product_category(), "networking");
   EXPECT_NEAR(ToDouble(v.product_mix(0).revenue()), 30, 1e-9);
   EXPECT_NEAR(v.product_mix(0).share(), 0.75, 1e-12);
+  EXPECT_EQ(v.product_mix(0).won_deal_count(), 1);
   EXPECT_NEAR(v.product_mix(1).share(), 0.25, 1e-12);
   EXPECT_EQ(v.window_end_time().seconds() - v.window_start_time().seconds(), 365 * 86400);
 
