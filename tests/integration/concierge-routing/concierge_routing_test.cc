@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prm/deal/v1/deal_events.pb.h"
+#include "prm/partner/v1/partner_events.pb.h"
 #include "prm/routing/v1/routing_events.pb.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -789,6 +790,117 @@ TEST_F(ConciergeRoutingIT, OfferTimeoutMovesTheWorkerToMissedDurably) {
   after = GetTask(task.task_id());
   EXPECT_EQ(after.state(), v1::TASK_STATE_PENDING);
   EXPECT_THAT(after.declined_worker_ids(), ElementsAre(ana.worker_id()));
+}
+
+TEST_F(ConciergeRoutingIT, ThePartnersOwnConciergeIsOfferedFirstThenWrapsUpWithStatistics) {
+  // Two workers in the same region; the partner's concierge is the one that joined last, so
+  // longest-idle alone would pick the other.
+  const v1::Worker other = NewWorker("other");
+  v1::Worker own = NewWorker("own");
+  // The concierge comes from prm.partner.v1.
+  auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers()});
+  ASSERT_TRUE(producer.ok());
+  const std::string partner = run_ + "-partner";
+  prm::partner::v1::ConciergeAssigned assigned;
+  assigned.mutable_metadata()->set_vendor_id(vendor_);
+  assigned.set_partner_id(partner);
+  assigned.set_worker_id(own.worker_id());
+  const events::CloudEvent event =
+      events::MakeEvent(assigned, "prm.partner.ConciergeAssigned.v1", "prm/partner-registry-it",
+                        run_ + "-assigned", absl::Now(), partner);
+  ASSERT_TRUE(
+      (*producer)->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(10)).ok());
+
+  // Wrap-up takes a minute for the concierge.
+  v1::UpdateWorkerRequest uw;
+  uw.mutable_worker()->set_vendor_id(vendor_);
+  uw.mutable_worker()->set_worker_id(own.worker_id());
+  uw.mutable_worker()->mutable_wrap_up_duration()->set_seconds(60);
+  uw.mutable_worker()->add_languages("de");
+  uw.mutable_update_mask()->add_paths("wrap_up_duration");
+  uw.mutable_update_mask()->add_paths("languages");
+  v1::UpdateWorkerResponse updated;
+  grpc::Status status = Call(&v1::ConciergeRouting::Stub::UpdateWorker, Admin(), uw, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.worker().wrap_up_duration().seconds(), 60);
+  EXPECT_THAT(updated.worker().languages(), ElementsAre("de"));
+  EXPECT_EQ(updated.worker().display_name(), "own");  // not in the mask: kept
+  EXPECT_EQ(updated.worker().version(), 2);
+
+  // Poll until the event is applied: a task of the partner's then carries its concierge.
+  v1::Task task;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (int i = 0;; ++i) {
+    v1::CreateTaskRequest r = TaskRequest("", partner);  // the built-in default workflow
+    r.mutable_task()->set_dedupe_key(absl::StrCat(run_, "-probe-", i));
+    task = CreateTask(r);
+    if (!task.partner_context().concierge_worker_id().empty() || absl::Now() > deadline) break;
+    v1::CancelTaskRequest cancel;
+    cancel.set_vendor_id(vendor_);
+    cancel.set_task_id(task.task_id());
+    v1::CancelTaskResponse canceled;
+    ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CancelTask, Admin(), cancel, &canceled).ok());
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(task.partner_context().concierge_worker_id(), own.worker_id());
+  EXPECT_EQ(task.state(), v1::TASK_STATE_RESERVED);
+  EXPECT_EQ(task.step_id(), "concierge");
+  v1::AcceptReservationResponse accepted;
+  ASSERT_TRUE(Accept(ConciergeOf(own.worker_id()), task.reservation_id(), &accepted).ok());
+  EXPECT_EQ(accepted.reservation().worker_id(), own.worker_id());
+
+  v1::WrapUpTaskRequest wr;
+  wr.set_vendor_id(vendor_);
+  wr.set_task_id(task.task_id());
+  v1::WrapUpTaskResponse wrapping;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::WrapUpTask, ConciergeOf(other.worker_id()), wr,
+                 &wrapping)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::WrapUpTask, ConciergeOf(own.worker_id()), wr, &wrapping)
+          .ok());
+  EXPECT_EQ(wrapping.task().state(), v1::TASK_STATE_WRAPPING);
+
+  v1::GetWorkerStatisticsRequest ws;
+  ws.set_vendor_id(vendor_);
+  ws.set_worker_id(own.worker_id());
+  v1::GetWorkerStatisticsResponse worker_stats;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetWorkerStatistics, ConciergeOf(own.worker_id()),
+                   ws, &worker_stats)
+                  .ok());
+  ASSERT_EQ(worker_stats.statistics().channels_size(), 1);
+  EXPECT_EQ(worker_stats.statistics().channels(0).wrapping(), 1);
+  EXPECT_EQ(worker_stats.statistics().reservations_accepted(), 1);
+
+  v1::GetQueueStatisticsRequest qs;
+  qs.set_vendor_id(vendor_);
+  qs.set_queue_id("default");
+  v1::GetQueueStatisticsResponse queue_stats;
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::GetQueueStatistics, Admin(), qs, &queue_stats).ok());
+  EXPECT_EQ(queue_stats.statistics().eligible_workers(), 2);
+  int wrapping_count = 0;
+  for (const auto& c : queue_stats.statistics().task_counts()) {
+    if (c.state() == v1::TASK_STATE_WRAPPING) wrapping_count = c.count();
+  }
+  EXPECT_EQ(wrapping_count, 1);
+
+  // Activities: a custom one, listed after the built-ins.
+  v1::CreateActivityRequest ca;
+  ca.mutable_activity()->set_vendor_id(vendor_);
+  ca.mutable_activity()->set_activity_id("training");
+  ca.mutable_activity()->set_display_name("Training");
+  v1::CreateActivityResponse activity;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CreateActivity, Admin(), ca, &activity).ok());
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::CreateActivity, Admin(), ca, &activity).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  v1::ListActivitiesRequest la;
+  la.set_vendor_id(vendor_);
+  v1::ListActivitiesResponse activities;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListActivities, Admin(), la, &activities).ok());
+  ASSERT_GE(activities.activities_size(), 6);
+  EXPECT_EQ(activities.activities(activities.activities_size() - 1).activity_id(), "training");
 }
 
 TEST_F(ConciergeRoutingIT, CalendarsAndTheSlaPolicyAreConfigured) {
