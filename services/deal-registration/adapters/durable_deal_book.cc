@@ -63,10 +63,14 @@ const std::vector<std::string>& AllDealPaths() {
   return *paths;
 }
 
-std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask) {
+// The update mask's paths; "*" = every field writable in `state`.
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask, DealState state) {
   std::vector<std::string> paths;
   for (const std::string& p : mask.paths()) {
-    if (p == "*") return AllDealPaths();
+    if (p == "*") {
+      if (state == DealState::kApproved) return {"stage", "expected_close_date", "description"};
+      return AllDealPaths();
+    }
     paths.push_back(p);
   }
   return paths;
@@ -276,10 +280,11 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     v1::UpdateDealRequest req;
     RETURN_IF_ERROR(decode(&req));
     ASSIGN_OR_RETURN(std::optional<int64_t> expected, ParseEtag(req.deal().etag(), "deal.etag"));
+    ASSIGN_OR_RETURN(Deal current, book_.Get(req.deal().vendor_id(), req.deal().deal_id()));
     ASSIGN_OR_RETURN(CommandResult r,
                      book_.Update(req.deal().vendor_id(), req.deal().deal_id(),
-                                  WritableFromProto(req.deal()), MaskPaths(req.update_mask()),
-                                  actor, expected));
+                                  WritableFromProto(req.deal()),
+                                  MaskPaths(req.update_mask(), current.state), actor, expected));
     return deal_reply(v1::UpdateDealResponse(), r);
   }
   if (kind == "DeleteDeal") {

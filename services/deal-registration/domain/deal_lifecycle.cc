@@ -239,7 +239,17 @@ absl::StatusOr<Transition> UpdateDetails(Deal& deal, const Deal& changes,
     }
   }
   if (!bad.empty()) return bad.ToStatus("cannot update deal");
-  if (deal.state != DealState::kDraft && deal.state != DealState::kReturned) {
+  if (deal.state == DealState::kApproved) {
+    // The protected opportunity itself (customer, products, value) is fixed once approved; the
+    // partner keeps its pipeline fields current.
+    for (const std::string& p : paths) {
+      if (p != "stage" && p != "expected_close_date" && p != "description") {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot update '", p,
+            "' of an APPROVED deal: only stage, expected_close_date and description"));
+      }
+    }
+  } else if (deal.state != DealState::kDraft && deal.state != DealState::kReturned) {
     return Illegal("update", deal.state, deal.state);
   }
   Deal before = deal;

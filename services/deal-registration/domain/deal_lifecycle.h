@@ -81,7 +81,8 @@ const AutoApprovalRule* MatchAutoApprovalRule(const DealPolicy& policy, const De
 absl::StatusOr<Transition> CreateDraft(Deal& deal, const Actor& actor, absl::Time now);
 
 // Replaces the fields named in `paths` (title, end_customer, products, value,
-// expected_close_date, stage, description) with those of `changes`; only in DRAFT or RETURNED.
+// expected_close_date, stage, description) with those of `changes`; in DRAFT or RETURNED, and in
+// APPROVED only stage, expected_close_date and description (FAILED_PRECONDITION otherwise).
 absl::StatusOr<Transition> UpdateDetails(Deal& deal, const Deal& changes,
                                          const std::vector<std::string>& paths, const Actor& actor,
                                          absl::Time now);

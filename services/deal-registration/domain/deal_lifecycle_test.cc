@@ -307,6 +307,13 @@ TEST(DealLifecycle, UpdateOnlyInDraftOrReturnedAndOnlyKnownPaths) {
   Deal approved = InState(DealState::kApproved);
   EXPECT_THAT(UpdateDetails(approved, changes, {"title"}, kPartner, kT0),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  changes.stage = DealStage::kCommitted;
+  ASSERT_OK(UpdateDetails(approved, changes, {"stage"}, kPartner, kT0));
+  EXPECT_EQ(approved.stage, DealStage::kCommitted);
+  EXPECT_EQ(approved.state, DealState::kApproved);
+  Deal won = InState(DealState::kWon);
+  EXPECT_THAT(UpdateDetails(won, changes, {"stage"}, kPartner, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(AutoApproval, FirstMatchingEnabledRuleWins) {

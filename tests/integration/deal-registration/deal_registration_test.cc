@@ -336,6 +336,23 @@ TEST_F(DealRegistrationIT, RegisterSubmitDetectConflictApproveAndList) {
   EXPECT_EQ(Count(events, "prm.deal.DealSubmitted.v1", second.deal_id()), 1);
   EXPECT_EQ(Count(events, "prm.deal.DealConflictDetected.v1", second.deal_id()), 1);
   EXPECT_EQ(Count(events, "prm.deal.DealApproved.v1", second.deal_id()), 0);
+
+  // An approved deal keeps its pipeline fields current, conditionally on its etag.
+  v1::UpdateDealRequest update;
+  *update.mutable_deal() = approved;
+  update.mutable_deal()->set_stage(v1::DEAL_STAGE_COMMITTED);
+  update.mutable_update_mask()->add_paths("stage");
+  v1::UpdateDealResponse updated;
+  ASSERT_TRUE(stub_->UpdateDeal(testing::Context(p1).get(), update, &updated).ok());
+  EXPECT_EQ(updated.deal().stage(), v1::DEAL_STAGE_COMMITTED);
+  EXPECT_EQ(updated.deal().version(), approved.version() + 1);
+  const std::string fresh_etag = updated.deal().etag();
+  EXPECT_EQ(stub_->UpdateDeal(testing::Context(p1).get(), update, &updated).error_code(),
+            grpc::StatusCode::ABORTED);  // the etag is the pre-update one
+  update.mutable_deal()->set_etag(fresh_etag);
+  update.mutable_update_mask()->set_paths(0, "title");
+  EXPECT_EQ(stub_->UpdateDeal(testing::Context(p1).get(), update, &updated).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(DealRegistrationIT, OfTwoConcurrentConflictingApprovalsExactlyOneWins) {
