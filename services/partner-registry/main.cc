@@ -4,12 +4,30 @@
 #include "services/partner-registry/adapters/service.h"
 
 int main(int argc, char** argv) {
+  static prm::partner::ServiceOptions options;
   return prm::runtime::RunService(
       argc, argv,
       {.name = "partner-registry",
        .summary = "Partners, vendors' channel programs, tiers, competencies and enrollments.",
-       .schemas = {},
+       .schemas = {prm::partner::StoreSchema()},
        .consumed_topics =
            [](const prm::runtime::Topics& t) { return std::vector<std::string>{t.sales, t.deal}; },
-       .build = prm::partner::BuildService});
+       .add_flags =
+           [](prm::FlagSet& flags) {
+             flags.Duration("partner-tick-interval", &options.tick_interval,
+                            "how often time passes for every enrollment (competency notices and "
+                            "expiry, the trailing revenue window, downgrade grace periods)");
+             flags.Check([] {
+               return options.tick_interval > absl::ZeroDuration()
+                          ? std::string()
+                          : std::string("--partner-tick-interval must be positive");
+             });
+           },
+       .build =
+           [](prm::runtime::Runtime& rt)
+           -> absl::StatusOr<std::unique_ptr<prm::runtime::ServiceParts>> {
+         auto parts = prm::partner::BuildPartnerRegistry(rt, options);
+         if (!parts.ok()) return parts.status();
+         return std::unique_ptr<prm::runtime::ServiceParts>(std::move(*parts));
+       }});
 }

@@ -308,6 +308,8 @@ absl::Status Enrollment::ApplyDealOutcome(const DealOutcome& d, absl::Time now) 
     const bool closed = std::any_of(closed_deals_.begin(), closed_deals_.end(),
                                     [&](const ClosedDeal& c) { return c.deal_id == d.deal_id; });
     if (!closed) open_deals_.insert(d.deal_id);
+  } else if (d.kind == DealOutcomeKind::kWithdrawn) {
+    open_deals_.erase(d.deal_id);
   } else {
     if (d.close_time < d.submit_time) {
       return InvalidField("close_time", "must not be before submit_time");

@@ -85,8 +85,9 @@ struct Sale {
   Money amount;
 };
 
-// prm.deal.v1 outcomes: a submitted deal is open until won, lost or expired.
-enum class DealOutcomeKind { kSubmitted, kWon, kLost, kExpired };
+// prm.deal.v1 outcomes: a submitted deal is open until won, lost or expired. A withdrawn deal
+// (rejected, cancelled or deleted) stops being open without counting as closed.
+enum class DealOutcomeKind { kSubmitted, kWon, kLost, kExpired, kWithdrawn };
 struct DealOutcome {
   std::string deal_id;
   DealOutcomeKind kind = DealOutcomeKind::kSubmitted;

@@ -470,7 +470,7 @@ absl::StatusOr<Events> PartnerDirectory::ApplyDealOutcome(std::string_view vendo
                           });
 }
 
-Events PartnerDirectory::Tick() {
+Events PartnerDirectory::Tick(bool* state_changed) {
   std::unique_lock lock(mu_);
   const absl::Time now = clock_.Now();
   std::vector<std::string> keys;
@@ -478,17 +478,26 @@ Events PartnerDirectory::Tick() {
   for (const auto& [key, e] : enrollments_) keys.push_back(key);
   std::sort(keys.begin(), keys.end());  // deterministic event order
   Events events;
+  bool changed = false;
   for (const std::string& key : keys) {
     Enrollment& e = enrollments_.at(key);
     const Program* program = ProgramOf(e);
     if (program == nullptr) continue;
     const size_t before = events.size();
     const absl::int128 revenue = e.metrics().trailing_revenue.nanos;
+    const std::optional<PendingDowngrade> pending = e.pending_downgrade();
     e.Tick(*program, now, events);
     if (events.size() != before || revenue != e.metrics().trailing_revenue.nanos) {
       RefreshCandidate(e);
     }
+    const std::optional<PendingDowngrade>& after = e.pending_downgrade();
+    if (pending.has_value() != after.has_value() ||
+        (pending.has_value() && (pending->tier_id != after->tier_id ||
+                                 pending->below_since != after->below_since))) {
+      changed = true;
+    }
   }
+  if (state_changed != nullptr) *state_changed = changed || !events.empty();
   return events;
 }
 

@@ -124,8 +124,11 @@ class PartnerDirectory {
                                           std::string_view partner_id, const DealOutcome& outcome);
 
   // Time passes for every enrollment (Enrollment::Tick): expiring and expired competencies, the
-  // moving trailing window, downgrades whose grace ended.
-  Events Tick();
+  // moving trailing window, downgrades whose grace ended. `state_changed`, when given, is set to
+  // whether the tick changed what later commands depend on: it emitted events, or started,
+  // retargeted or cancelled a pending downgrade (which emits none). A tick that changed nothing
+  // need not be logged for replay.
+  Events Tick(bool* state_changed = nullptr);
 
   // Reads. NOT_FOUND when absent.
   absl::StatusOr<Enrollment> GetEnrollment(std::string_view vendor_id,

@@ -1,0 +1,96 @@
+#pragma once
+
+// The List conventions of proto/README.md for partner-registry's List RPCs: page_size (0 → 50,
+// at most 500, negative → INVALID_ARGUMENT), opaque page tokens valid for 24 hours and only with
+// the same other parameters, `order_by` of one documented field with optional " desc" (ties by
+// id), and the AIP-160 filter subset:
+//
+//   filter     := term ( "AND" term )*
+//   term       := comparison | "(" comparison ( "OR" comparison )* ")"
+//   comparison := field op value          op := = | != | < | <= | > | >=
+//   value      := "string" | number | true | false | ENUM_VALUE_NAME | "RFC 3339 time" | "YYYY-MM-DD"
+//
+// at most 2048 characters and 20 comparisons. On a repeated field `=` means "contains" and `!=`
+// "does not contain"; the other operators hold when any element satisfies them. Errors are
+// INVALID_ARGUMENT with a BadRequest violation on `filter`, `order_by`, `page_size` or
+// `page_token`. Pure functions and immutable values; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace prm::partner {
+
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 500;
+inline constexpr absl::Duration kPageTokenLifetime = absl::Hours(24);
+
+absl::StatusOr<int> EffectivePageSize(int32_t requested);
+
+struct OrderBy {
+  std::string field;
+  bool descending = false;
+};
+// `text` empty → `default_field` ascending.
+absl::StatusOr<OrderBy> ParseOrderBy(absl::string_view text,
+                                     const std::vector<std::string>& allowed_fields,
+                                     absl::string_view default_field);
+
+// One item of a list: its sort value (compared as bytes; see SortableTime/SortableNumber), its
+// id (the tie-breaker) and its index in the caller's vector.
+struct ListEntry {
+  std::string sort_value;
+  std::string id;
+  size_t index = 0;
+};
+struct ListPage {
+  std::vector<size_t> indices;  // of the page's items, in order
+  std::string next_page_token;  // empty on the last page
+};
+
+// Sorts, resumes after the position in `page_token` (which must have been issued for the same
+// `fingerprint`, within kPageTokenLifetime of `now`) and cuts one page.
+absl::StatusOr<ListPage> Paginate(std::vector<ListEntry> entries, bool descending, int page_size,
+                                  absl::string_view page_token, absl::string_view fingerprint,
+                                  absl::Time now);
+
+// Byte-wise sortable encodings.
+std::string SortableTime(absl::Time t);
+std::string SortableNumber(int64_t n);
+
+enum class FilterFieldType { kString, kInt, kBool, kTime, kEnum };
+using FilterSchema = absl::flat_hash_map<std::string, FilterFieldType>;
+// An item's value of a field: text for kString and kEnum (the enum value's name), int64_t for
+// kInt, bool for kBool, absl::Time for kTime.
+using FilterValue = std::variant<std::string, int64_t, bool, absl::Time>;
+
+class ListFilter {
+ public:
+  // The empty filter matches everything.
+  static absl::StatusOr<ListFilter> Parse(absl::string_view text, const FilterSchema& schema);
+
+  // `values(field)` returns the item's values of `field`: one for a singular field, any number
+  // for a repeated one.
+  bool Matches(absl::FunctionRef<std::vector<FilterValue>(absl::string_view field)> values) const;
+
+  bool empty() const { return terms_.empty(); }
+
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
+  struct Comparison {
+    std::string field;
+    Op op = Op::kEq;
+    FilterValue value;
+  };
+
+ private:
+  std::vector<std::vector<Comparison>> terms_;  // AND of ORs
+};
+
+}  // namespace prm::partner
