@@ -431,6 +431,25 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   *out.mutable_activity() = v.activities[id] = std::move(a);
                   return absl::OkStatus();
                 });
+  } else if (k == "UpdateActivity") {
+    reply = run(v1::UpdateActivityRequest(), v1::UpdateActivityResponse(),
+                [&](const v1::UpdateActivityRequest& r,
+                    v1::UpdateActivityResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.activity().vendor_id());
+                  auto it = v.activities.find(r.activity().activity_id());
+                  if (it == v.activities.end()) {
+                    return absl::NotFoundError(
+                        absl::StrCat("activity ", r.activity().activity_id(), " not found"));
+                  }
+                  RETURN_IF_ERROR(CheckEtag(r.activity().etag(), it->second.version()));
+                  // Only the display name is writable (availability is immutable).
+                  v1::Activity a = Merged(it->second, r.activity(), r.update_mask(), {"display_name"});
+                  a.set_version(a.version() + 1);
+                  a.set_etag(EtagOf(a.version()));
+                  *a.mutable_update_time() = TimeToProto(now);
+                  *out.mutable_activity() = it->second = std::move(a);
+                  return absl::OkStatus();
+                });
   } else if (k == "CreateQueue") {
     reply = run(v1::CreateQueueRequest(), v1::CreateQueueResponse(),
                 [&](const v1::CreateQueueRequest& r, v1::CreateQueueResponse& out) -> absl::Status {

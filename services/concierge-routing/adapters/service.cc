@@ -395,6 +395,26 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     });
   }
 
+  grpc::ServerUnaryReactor* UpdateActivity(grpc::CallbackServerContext* ctx,
+                                           const v1::UpdateActivityRequest* request,
+                                           v1::UpdateActivityResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      const v1::Activity& a = request->activity();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, a.vendor_id(), "activity.vendor_id", bad));
+      if (!a.vendor_id().empty() && !IsAdmin(p)) return Denied();
+      RequireId(a.activity_id(), "activity.activity_id", bad);
+      CheckMask(request->update_mask(), {"display_name"}, bad);
+      if (a.display_name().empty() || a.display_name().size() > 64) {
+        bad.Add("activity.display_name", "is required, 1..64 characters");
+      }
+      RETURN_IF_ERROR(bad.ToStatus("invalid activity update"));
+      return store_.Execute("UpdateActivity", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
   grpc::ServerUnaryReactor* GetActivity(grpc::CallbackServerContext* ctx,
                                         const v1::GetActivityRequest* request,
                                         v1::GetActivityResponse* response) override {

@@ -901,6 +901,19 @@ TEST_F(ConciergeRoutingIT, ThePartnersOwnConciergeIsOfferedFirstThenWrapsUpWithS
   ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListActivities, Admin(), la, &activities).ok());
   ASSERT_GE(activities.activities_size(), 6);
   EXPECT_EQ(activities.activities(activities.activities_size() - 1).activity_id(), "training");
+  v1::UpdateActivityRequest ua;
+  *ua.mutable_activity() = activity.activity();
+  ua.mutable_activity()->set_display_name("Product training");
+  ua.mutable_activity()->set_available(true);  // immutable: not in the mask, not applied
+  ua.mutable_update_mask()->add_paths("display_name");
+  v1::UpdateActivityResponse renamed;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::UpdateActivity, Admin(), ua, &renamed).ok());
+  EXPECT_EQ(renamed.activity().display_name(), "Product training");
+  EXPECT_FALSE(renamed.activity().available());
+  ua.mutable_update_mask()->add_paths("available");
+  status = Call(&v1::ConciergeRouting::Stub::UpdateActivity, Admin(), ua, &renamed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), ElementsAre("update_mask.paths[1]"));
 }
 
 TEST_F(ConciergeRoutingIT, CalendarsAndTheSlaPolicyAreConfigured) {
