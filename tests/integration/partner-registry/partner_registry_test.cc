@@ -1,13 +1,17 @@
 // partner-registry end to end: the real binary, its gRPC API and the real broker. ERP sales
 // events published to prm.sales.v1 push a partner's trailing revenue over a tier threshold; the
-// tier changes and a TierChanged event appears on prm.partner.v1. The state survives kill -9.
+// tier changes and a TierChanged event appears on prm.partner.v1; a redelivered sale counts once;
+// the state survives kill -9. The API's rules hold over the wire: every bad field named,
+// denials, and a retried request_id without a second effect or event.
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
 #include "common/kafka/producer.h"
+#include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -96,7 +100,8 @@ TEST_F(PartnerRegistryIT, SalesEventsOnKafkaChangeTheTierAndPublishTierChanged) 
   // Two invoices of EUR 600 from the ERP, as CloudEvents on prm.sales.v1.
   auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers(), .client_id = run_});
   ASSERT_OK(producer.status());
-  for (int i = 1; i <= 2; ++i) {
+  // INV-1 is delivered twice with the same CloudEvents id (a redelivery): it counts once.
+  for (int i : {1, 1, 2}) {
     sales::v1::SaleRecorded sale;
     sale.set_vendor_id(vendor_);
     sale.set_erp_system_id("sap-eu");
@@ -163,6 +168,91 @@ TEST_F(PartnerRegistryIT, SalesEventsOnKafkaChangeTheTierAndPublishTierChanged) 
   ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GetEnrollment, get, &got));
   EXPECT_EQ(got.enrollment().tier_id(), "silver");
   EXPECT_EQ(got.enrollment().metrics().trailing_revenue().units(), 1200);
+}
+
+TEST_F(PartnerRegistryIT, ApiRulesHoldOverTheWire) {
+  // Every bad field is named, under the request's field path.
+  pb::CreatePartnerRequest bad;
+  bad.set_vendor_id(vendor_);
+  bad.mutable_partner()->set_hq_country_code("XX");
+  pb::CreatePartnerResponse created;
+  absl::Status status = Call(&pb::PartnerRegistry::Stub::CreatePartner, bad, &created);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  std::set<std::string> fields;
+  for (const FieldViolation& v : FieldViolationsOf(status)) fields.insert(v.field);
+  EXPECT_TRUE(fields.contains("partner.legal_name"));
+  EXPECT_TRUE(fields.contains("partner.hq_country_code"));
+  EXPECT_TRUE(fields.contains("partner.types"));
+
+  // A retried request_id returns the first result and publishes one event.
+  pb::CreatePartnerRequest create;
+  create.set_vendor_id(vendor_);
+  create.set_request_id(absl::StrCat(run_, "-create"));
+  create.mutable_partner()->set_legal_name(absl::StrCat("Retry ", run_));
+  create.mutable_partner()->set_hq_country_code("DE");
+  create.mutable_partner()->add_types(common::v1::PARTNER_TYPE_MSP);
+  pb::CreatePartnerResponse again;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::CreatePartner, create, &created));
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::CreatePartner, create, &again));
+  EXPECT_EQ(created.SerializeAsString(), again.SerializeAsString());
+  const std::string partner_id = created.partner().partner_id();
+
+  // Denials: no token, another vendor's staff, another partner's user.
+  pb::GetPartnerRequest get;
+  get.set_partner_id(partner_id);
+  pb::GetPartnerResponse got;
+  auto anonymous = testing::Context("");
+  EXPECT_EQ(stub_->GetPartner(anonymous.get(), get, &got).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto other_user = testing::Context(testing::Token({.subject = "it-user",
+                                                     .role = auth::Role::kPartnerUser,
+                                                     .vendor_ids = {vendor_},
+                                                     .partner_id = "someone-else"}));
+  EXPECT_EQ(stub_->GetPartner(other_user.get(), get, &got).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::ListPartnersRequest list;
+  list.set_vendor_id(vendor_);
+  pb::ListPartnersResponse listed;
+  auto other_vendor = testing::Context(testing::Token(
+      {.subject = "it-other", .role = auth::Role::kVendorAdmin, .vendor_ids = {run_ + "-other"}}));
+  EXPECT_EQ(stub_->ListPartners(other_vendor.get(), list, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // A later event of the same partner (same key, so same partition, after it in order) shows
+  // that everything before it was published: exactly one PartnerCreated.
+  pb::UpdatePartnerRequest update;
+  update.mutable_partner()->set_partner_id(partner_id);
+  update.mutable_partner()->set_display_name("Renamed");
+  update.mutable_update_mask()->add_paths("display_name");
+  pb::UpdatePartnerResponse updated;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::UpdatePartner, update, &updated));
+  bool saw_update = false;
+  int creates = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!saw_update && absl::Now() < deadline) {
+    creates = 0;
+    for (const kafka::Record& record : testing::ReadTopic("prm.partner.v1", absl::Seconds(10))) {
+      auto event = events::Decode(record);
+      if (!event.ok()) continue;
+      if (event->type == "prm.partner.PartnerCreated.v1") {
+        pb::PartnerCreated payload;
+        if (events::UnpackPayload(*event, &payload).ok() &&
+            payload.partner().legal_name() == create.partner().legal_name()) {
+          ++creates;
+          EXPECT_EQ(record.key, partner_id);
+          EXPECT_EQ(payload.creator_vendor_id(), vendor_);
+        }
+      } else if (event->type == "prm.partner.PartnerUpdated.v1") {
+        pb::PartnerUpdated payload;
+        if (events::UnpackPayload(*event, &payload).ok() &&
+            payload.partner().legal_name() == create.partner().legal_name()) {
+          saw_update = true;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(saw_update);
+  EXPECT_EQ(creates, 1);
 }
 
 }  // namespace
