@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prm/deal/v1/deal_service.pb.h"
+#include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/deal-registration/adapters/proto_mapping.h"
 
@@ -215,6 +216,71 @@ TEST_F(DurableDealBookTest, MatchingSaleClosesTheDealAsWon) {
   EXPECT_EQ(EventTypes().back(), "prm.deal.DealWon.v1");
   Open();
   EXPECT_EQ(book_->book().Get("v1", id)->state, DealState::kWon);
+}
+
+TEST_F(DurableDealBookTest, PartnerEventsGateSubmissionAndSetProtectionDays) {
+  Open();
+  auto apply = [&](const std::string& type, const google::protobuf::Message& payload) {
+    events::CloudEvent event;
+    event.type = type;
+    return db_->Transact(
+        [&](sqlite::Transaction& tx) { return book_->ApplyEvent(event, payload, tx); });
+  };
+  prm::partner::v1::EnrollmentStateChanged suspended;
+  suspended.set_partner_id("p1");
+  prm::partner::v1::Enrollment* enrollment = suspended.mutable_enrollment();
+  enrollment->set_vendor_id("v1");
+  enrollment->set_partner_id("p1");
+  enrollment->set_program_id("gold-program");
+  enrollment->set_state(prm::partner::v1::ENROLLMENT_STATE_SUSPENDED);
+  enrollment->set_version(3);
+  ASSERT_OK(apply("prm.partner.EnrollmentStateChanged.v1", suspended));
+
+  v1::CreateDealRequest create;
+  *create.mutable_deal() = Registration("v1");
+  v1::CreateDealResponse created;
+  ASSERT_OK(book_->Execute("CreateDeal", create, "", kPartner, &created));
+  v1::SubmitDealRequest submit;
+  submit.set_vendor_id("v1");
+  submit.set_deal_id(created.deal().deal_id());
+  v1::SubmitDealResponse submitted;
+  EXPECT_THAT(book_->Execute("SubmitDeal", submit, "", kPartner, &submitted),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  prm::partner::v1::EnrollmentStateChanged active = suspended;
+  active.mutable_enrollment()->set_state(prm::partner::v1::ENROLLMENT_STATE_ACTIVE);
+  active.mutable_enrollment()->set_version(4);
+  ASSERT_OK(apply("prm.partner.EnrollmentStateChanged.v1", active));
+  prm::partner::v1::TierChanged tier;
+  tier.mutable_metadata()->set_vendor_id("v1");
+  tier.mutable_metadata()->set_aggregate_version(5);
+  tier.set_partner_id("p1");
+  tier.set_program_id("gold-program");
+  tier.set_to_tier_rank(3);
+  tier.mutable_to_tier_benefits()->set_deal_protection_days(45);
+  ASSERT_OK(apply("prm.partner.TierChanged.v1", tier));
+  // An older snapshot arriving late changes nothing.
+  ASSERT_OK(apply("prm.partner.EnrollmentStateChanged.v1", suspended));
+
+  ASSERT_OK(book_->Execute("SubmitDeal", submit, "", kPartner, &submitted));
+  EXPECT_EQ(submitted.deal().program_id(), "gold-program");
+  v1::StartReviewRequest review;
+  review.set_vendor_id("v1");
+  review.set_deal_id(created.deal().deal_id());
+  v1::StartReviewResponse reviewed;
+  ASSERT_OK(book_->Execute("StartReview", review, "", kManager, &reviewed));
+  v1::ApproveDealRequest approve;
+  approve.set_vendor_id("v1");
+  approve.set_deal_id(created.deal().deal_id());
+  v1::ApproveDealResponse approved;
+  ASSERT_OK(book_->Execute("ApproveDeal", approve, "", kManager, &approved));
+  EXPECT_EQ(approved.deal().protection().protection_days(), 45);
+
+  // The projection is rebuilt by the replay, so the same facts hold after a restart.
+  Open();
+  ASSERT_TRUE(book_->Enrollment("v1", "p1").has_value());
+  EXPECT_EQ(book_->Enrollment("v1", "p1")->state, prm::partner::v1::ENROLLMENT_STATE_ACTIVE);
+  EXPECT_EQ(book_->Enrollment("v1", "p1")->protection_days, 45);
 }
 
 }  // namespace
