@@ -8,16 +8,15 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/principal.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
-#include "common/auth/principal.h"
 #include "common/server/call_context.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
@@ -25,9 +24,9 @@
 #include "common/storage/outbox.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "prm/deal/v1/deal_events.pb.h"
 #include "prm/forecast/v1/forecast_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
-#include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "services/forecast/adapters/proto_mapping.h"
@@ -43,7 +42,7 @@ namespace {
 
 namespace fv1 = prm::forecast::v1;
 
-// The command kind of a consumed sale: the event type, as the command log convention wants.
+// Command kinds: a consumed event's type, or a write RPC's name.
 constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
 constexpr char kPartnerCreatedType[] = "prm.partner.PartnerCreated.v1";
 constexpr char kPartnerUpdatedType[] = "prm.partner.PartnerUpdated.v1";
@@ -54,6 +53,9 @@ constexpr char kDealLostType[] = "prm.deal.DealLost.v1";
 constexpr char kDealExpiredType[] = "prm.deal.DealExpired.v1";
 constexpr char kDealDeletedType[] = "prm.deal.DealDeleted.v1";
 constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
+constexpr char kSetRatesKind[] = "SetExchangeRates";
+constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
+constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
 
 bool IsDealSnapshotType(const std::string& type) {
   return type == kDealSubmittedType || type == kDealWonType || type == kDealLostType ||
@@ -63,9 +65,6 @@ bool IsDealSnapshotType(const std::string& type) {
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
-constexpr char kSetRatesKind[] = "SetExchangeRates";
-constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
-constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
 
 std::string SerializeDeterministic(const google::protobuf::Message& message) {
   std::string bytes;
@@ -114,9 +113,9 @@ absl::Status SegmentsNotYetSupported() {
       "SEGMENT-level series are not available yet: partner segments are not projected");
 }
 
-// A write RPC's command payload: the caller (for the events' actor, and so that the same
-// request_id of another caller is another command) and the request, both deterministic bytes:
-// "<actor length>:<actor><request>".
+// A write RPC's command payload: the caller (the actor of the events it emits, also on replay;
+// and a request_id reused by another caller is then refused instead of answered with the first
+// caller's reply) and the request, both deterministic bytes: "<actor length>:<actor><request>".
 std::string EncodeCommand(const auth::Principal& principal,
                           const google::protobuf::Message& request) {
   const std::string actor = SerializeDeterministic(ActorOf(principal));
@@ -152,9 +151,10 @@ std::string NewEventId() {
                       hex.substr(16, 4), "-", hex.substr(20));
 }
 
-// The service's state: the sales ledger and the vendors' settings and exchange rates, made
-// durable by the command log (every consumed sale and every write RPC is a logged command,
-// replayed at start-up). Reads take the shared lock; commands the exclusive one. Thread-safe.
+// The service's state: the sales ledger, the partner-account mapping, the deal book and the
+// vendors' settings and exchange rates, made durable by the command log (every consumed event and
+// every write RPC is a logged command, replayed at start-up). Reads take the shared lock;
+// commands the exclusive one. Thread-safe.
 class ForecastState {
  public:
   explicit ForecastState(runtime::Runtime& runtime)
