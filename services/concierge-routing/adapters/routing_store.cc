@@ -1,5 +1,6 @@
 #include "services/concierge-routing/adapters/routing_store.h"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -675,8 +676,9 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   PartnerRecord& p = v.partners[e.partner_id()];
                   p.context.tier_id = e.to_tier_id();
                   p.context.tier_rank = e.to_tier_rank();
-                  // Higher tiers route first: the rank is the tier's routing priority.
-                  p.tier_routing_priority = std::max(0, e.to_tier_rank());
+                  // The tier's routing priority benefit feeds derived task priorities.
+                  p.tier_routing_priority =
+                      std::clamp(e.to_tier_benefits().routing_priority(), 0, 10000);
                   v.router->PutPartner(e.partner_id(), p.context, p.tier_routing_priority);
                   return absl::OkStatus();
                 });
