@@ -3,9 +3,11 @@
 // group, because the broker and its topics are shared.
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -524,6 +526,66 @@ TEST_F(DealRegistrationIT, StateSurvivesSigkillAndRestart) {
       Create(PartnerToken("p0"), Registration("p0", "Umbrella", "umbrella.com", "SKU-U"), &next)
           .ok());
   for (const v1::Deal& before : acknowledged) EXPECT_NE(next.deal_id(), before.deal_id());
+}
+
+TEST_F(DealRegistrationIT, SigkillUnderLoadLosesNoAcknowledgedWriteOrEvent) {
+  Start();
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      auto stub = v1::DealRegistration::NewStub(process_->channel());
+      const std::string token = PartnerToken("p1");
+      for (int i = 0; !stop.load(); ++i) {
+        v1::CreateDealRequest request;
+        *request.mutable_deal() = Registration("p1", absl::StrCat("Load ", t, "-", i, " Ltd"),
+                                               absl::StrCat("load", t, "-", i, ".com"), "SKU-L");
+        v1::CreateDealResponse response;
+        if (stub->CreateDeal(testing::Context(token, absl::Seconds(2)).get(), request, &response)
+                .ok()) {
+          std::lock_guard lock(mu);
+          acknowledged.push_back(response.deal().deal_id());
+        } else {
+          absl::SleepFor(absl::Milliseconds(5));
+        }
+      }
+    });
+  }
+  // Kill once a fair number of writes were acknowledged (bounded wait, not a fixed sleep).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    {
+      std::lock_guard lock(mu);
+      if (acknowledged.size() >= 200) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  process_->Kill();
+  stop.store(true);
+  for (std::thread& c : clients) c.join();
+  ASSERT_GE(acknowledged.size(), 200u);
+
+  Start();
+  for (const std::string& id : acknowledged) {
+    v1::Deal deal;
+    EXPECT_TRUE(Get(testing::ServiceToken(), id, &deal).ok()) << id << " was acknowledged";
+  }
+  // Every acknowledged write's event reaches Kafka (the outbox is published after the restart).
+  std::set<std::string> want(acknowledged.begin(), acknowledged.end());
+  auto events = WaitForEvents([&](const std::vector<SeenEvent>& seen) {
+    std::set<std::string> created;
+    for (const SeenEvent& e : seen) {
+      if (e.type == "prm.deal.DealCreated.v1") created.insert(e.key);
+    }
+    return std::includes(created.begin(), created.end(), want.begin(), want.end());
+  });
+  std::set<std::string> created;
+  for (const SeenEvent& e : events) {
+    if (e.type == "prm.deal.DealCreated.v1") created.insert(e.key);
+  }
+  for (const std::string& id : want) EXPECT_TRUE(created.contains(id)) << id;
 }
 
 TEST_F(DealRegistrationIT, SaleRecordedClosesTheApprovedDealOnceEvenWhenRedelivered) {
