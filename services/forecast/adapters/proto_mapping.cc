@@ -431,6 +431,22 @@ absl::StatusOr<SettingsChange> ChangeFromProto(const fv1::UpdateForecastSettings
   return change;
 }
 
+PartnerProfile ProfileOf(const prm::partner::v1::Partner& partner) {
+  PartnerProfile profile;
+  if (partner.types_size() > 0) profile.partner_type = partner.types(0);
+  profile.region =
+      partner.sales_regions_size() > 0 ? partner.sales_regions(0) : partner.hq_country_code();
+  if (partner.verticals_size() > 0) profile.vertical = partner.verticals(0);
+  return profile;
+}
+
+SegmentFilter SegmentOf(const fv1::Segment& segment) {
+  return {.partner_type = segment.partner_type(),
+          .tier_id = segment.tier_id(),
+          .region = segment.region(),
+          .vertical = segment.vertical()};
+}
+
 std::vector<ErpAccount> AccountsOf(const prm::partner::v1::Partner& partner) {
   std::vector<ErpAccount> accounts;
   for (const auto& id : partner.external_ids()) {

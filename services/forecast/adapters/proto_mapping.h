@@ -70,6 +70,13 @@ void ToProto(const AccuracySummary& accuracy, prm::forecast::v1::Accuracy* out);
 // The ERP accounts of a partner snapshot (Partner.external_ids).
 std::vector<ErpAccount> AccountsOf(const prm::partner::v1::Partner& partner);
 
+// The segment dimensions of a partner snapshot: types[0], sales_regions[0] (else
+// hq_country_code), verticals[0].
+PartnerProfile ProfileOf(const prm::partner::v1::Partner& partner);
+
+// A request's segment as a filter.
+SegmentFilter SegmentOf(const prm::forecast::v1::Segment& segment);
+
 // The rate resource of `vendor_id`.
 void ToProto(const std::string& vendor_id, const ExchangeRate& rate,
              prm::forecast::v1::ExchangeRate* out);

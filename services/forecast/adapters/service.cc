@@ -47,6 +47,7 @@ constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
 constexpr char kPartnerCreatedType[] = "prm.partner.PartnerCreated.v1";
 constexpr char kPartnerUpdatedType[] = "prm.partner.PartnerUpdated.v1";
 constexpr char kPartnerDeletedType[] = "prm.partner.PartnerDeleted.v1";
+constexpr char kTierChangedType[] = "prm.partner.TierChanged.v1";
 constexpr char kDealSubmittedType[] = "prm.deal.DealSubmitted.v1";
 constexpr char kDealWonType[] = "prm.deal.DealWon.v1";
 constexpr char kDealLostType[] = "prm.deal.DealLost.v1";
@@ -106,11 +107,9 @@ absl::Status AuthorizeSettings(const auth::Principal& principal, const std::stri
   return absl::OkStatus();
 }
 
-// Segment series need each partner's type, tier, region and vertical from prm.partner.v1, which
-// this service does not project yet.
+// Backtests per segment are not implemented yet.
 absl::Status SegmentsNotYetSupported() {
-  return absl::UnimplementedError(
-      "SEGMENT-level series are not available yet: partner segments are not projected");
+  return absl::UnimplementedError("SEGMENT-level backtests are not available yet");
 }
 
 // A write RPC's command payload: the caller (the actor of the events it emits, also on replay;
@@ -215,25 +214,20 @@ class ForecastState {
   }
 
   // The series' history (other currencies converted) under the read lock; the engine then runs
-  // without it.
-  // A PARTNER-level series sums the ERP accounts mapped to the partner now.
+  // without it. PARTNER and SEGMENT series sum the ERP accounts of their partners now.
   absl::StatusOr<SeriesHistory> Series(const ForecastQuery& query) const {
     std::shared_lock lock(mu_);
     SeriesSelector selector = query.selector;
-    if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
-      selector.accounts = accounts_.AccountKeys(selector.vendor_id, query.key.partner_id());
-    }
+    selector.accounts = AccountsOf(query.key);
     return ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
                           RatesOf(selector.vendor_id));
   }
 
-  // The mix of `partner_id`'s accounts, or of the vendor when it is empty.
-  std::vector<CategoryAmount> Mix(SeriesSelector selector, const std::string& partner_id,
+  // The product mix of the key's partners over [start, end].
+  std::vector<CategoryAmount> Mix(SeriesSelector selector, const fv1::SeriesKey& key,
                                   absl::Time start, absl::Time end) const {
     std::shared_lock lock(mu_);
-    if (!partner_id.empty()) {
-      selector.accounts = accounts_.AccountKeys(selector.vendor_id, partner_id);
-    }
+    selector.accounts = AccountsOf(key);
     return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
   }
 
@@ -261,14 +255,16 @@ class ForecastState {
     return all;
   }
 
-  VelocityParts Velocity(const std::string& vendor_id, const std::string& partner_id,
-                         absl::Time start, absl::Time end, const std::string& currency) const {
+  VelocityParts Velocity(const fv1::SeriesKey& key, absl::Time start, absl::Time end,
+                         const std::string& currency) const {
     std::shared_lock lock(mu_);
-    return deals_.Velocity(vendor_id, partner_id, start, end, currency, RatesOf(vendor_id));
+    return deals_.Velocity(key.vendor_id(), PartnersOf(key), start, end, currency,
+                           RatesOf(key.vendor_id()));
   }
 
-  // A consumed partner or deal snapshot (PartnerCreated/Updated/Deleted, DealSubmitted/Won/
-  // Lost/Expired/Deleted), applied and logged inside the runtime's transaction.
+  // A consumed partner or deal snapshot (PartnerCreated/Updated/Deleted, TierChanged,
+  // DealSubmitted/Won/Lost/Expired/Deleted), applied and logged inside the runtime's
+  // transaction.
   absl::Status ApplyProjectedEvent(const std::string& type,
                                  const google::protobuf::Message& payload,
                                  sqlite::Transaction& tx) {
@@ -281,6 +277,30 @@ class ForecastState {
   }
 
  private:
+  // The partners of a key (mu_ held): one, a segment's, or all (nullopt) at VENDOR level.
+  std::optional<std::set<std::string>> PartnersOf(const fv1::SeriesKey& key) const {
+    if (key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+      return std::set<std::string>{key.partner_id()};
+    }
+    if (key.level() == fv1::FORECAST_LEVEL_SEGMENT) {
+      std::vector<std::string> partners =
+          accounts_.PartnersInSegment(key.vendor_id(), SegmentOf(key.segment()));
+      return std::set<std::string>(partners.begin(), partners.end());
+    }
+    return std::nullopt;
+  }
+
+  // The ledger accounts of a key's partners (mu_ held); nullopt = every account of the vendor.
+  std::optional<std::set<std::string>> AccountsOf(const fv1::SeriesKey& key) const {
+    std::optional<std::set<std::string>> partners = PartnersOf(key);
+    if (!partners) return std::nullopt;
+    std::set<std::string> accounts;
+    for (const std::string& partner : *partners) {
+      accounts.merge(accounts_.AccountKeys(key.vendor_id(), partner));
+    }
+    return accounts;
+  }
+
   // Must be called with mu_ held; the lookup is used under it.
   RateLookup RatesOf(const std::string& vendor_id) const {
     return [this, vendor_id](const std::string& currency, absl::CivilDay day) {
@@ -316,7 +336,20 @@ class ForecastState {
                                   : updated.metadata().aggregate_version();
       if (partner.partner_id().empty()) return InvalidField("partner.partner_id", "is required");
       std::unique_lock lock(mu_);
-      const bool applied = accounts_.Set(partner.partner_id(), version, AccountsOf(partner));
+      const bool applied = accounts_.Set(partner.partner_id(), version,
+                                         forecast::AccountsOf(partner), ProfileOf(partner));
+      return std::string(applied ? "applied" : "stale");
+    }
+    if (command.kind == kTierChangedType) {
+      prm::partner::v1::TierChanged event;
+      if (!event.ParseFromString(command.payload)) {
+        return absl::InvalidArgumentError("the TierChanged payload does not parse");
+      }
+      if (event.partner_id().empty()) return InvalidField("partner_id", "is required");
+      std::unique_lock lock(mu_);
+      const bool applied =
+          accounts_.SetTier(event.metadata().vendor_id(), event.partner_id(),
+                            event.metadata().aggregate_version(), event.to_tier_id());
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kDealDeletedType) {
@@ -470,7 +503,6 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       const ForecastSettings settings = state_.Settings(request->series().vendor_id());
       ASSIGN_OR_RETURN(ForecastQuery query, QueryFromProto(*request, settings));
       RETURN_IF_ERROR(AuthorizeRead(call.principal(), query.key));
-      if (query.key.level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
       ASSIGN_OR_RETURN(SeriesHistory history, state_.Series(query));
       ASSIGN_OR_RETURN(SeriesForecast forecast,
                        ForecastSeries(std::move(history), query.granularity, query.horizon,
@@ -504,7 +536,6 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       RETURN_IF_ERROR(bad.ToStatus("invalid velocity request"));
       fv1::SeriesKey key = request->series();
       RETURN_IF_ERROR(AuthorizeRead(call.principal(), key));
-      if (key.level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
 
       const absl::Time now = state_.clock().Now();
       const int days = request->window_days() == 0 ? 365 : request->window_days();
@@ -512,8 +543,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                               .measure = settings.default_measure,
                               .currency_code = settings.reporting_currency_code};
       std::vector<CategoryAmount> mix =
-          state_.Mix(selector, key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
-                     now - absl::Hours(24 * days), now);
+          state_.Mix(selector, key, now - absl::Hours(24 * days), now);
 
       fv1::Velocity* velocity = response->mutable_velocity();
       key.clear_product_category();
@@ -522,9 +552,8 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       velocity->mutable_window_start_time()->set_seconds(absl::ToUnixSeconds(now) - 86400LL * days);
       velocity->mutable_window_end_time()->set_seconds(absl::ToUnixSeconds(now));
       const std::string& currency = settings.reporting_currency_code;
-      const VelocityParts parts = state_.Velocity(
-          key.vendor_id(), key.level() == fv1::FORECAST_LEVEL_PARTNER ? key.partner_id() : "",
-          now - absl::Hours(24 * days), now, currency);
+      const VelocityParts parts =
+          state_.Velocity(key, now - absl::Hours(24 * days), now, currency);
       velocity->set_opportunities(parts.opportunities);
       velocity->set_win_rate(parts.win_rate);
       *velocity->mutable_average_deal_size() =
@@ -787,7 +816,8 @@ class ForecastParts final : public runtime::ServiceParts {
                           sqlite::Transaction& tx) override {
     if (event.type == kSaleRecordedType) return state_.ApplySale(payload, tx);
     if (event.type == kPartnerCreatedType || event.type == kPartnerUpdatedType ||
-        event.type == kPartnerDeletedType || event.type == kDealDeletedType ||
+        event.type == kPartnerDeletedType || event.type == kTierChangedType ||
+        event.type == kDealDeletedType ||
         IsDealSnapshotType(event.type)) {
       return state_.ApplyProjectedEvent(event.type, payload, tx);
     }

@@ -25,7 +25,8 @@ bool DealBook::Remove(const std::string& vendor_id, const std::string& deal_id,
   return true;
 }
 
-VelocityParts DealBook::Velocity(const std::string& vendor_id, const std::string& partner_id,
+VelocityParts DealBook::Velocity(const std::string& vendor_id,
+                                 const std::optional<std::set<std::string>>& partners,
                                  absl::Time start, absl::Time end,
                                  const std::string& reporting_currency,
                                  const RateLookup& rates) const {
@@ -40,7 +41,7 @@ VelocityParts DealBook::Velocity(const std::string& vendor_id, const std::string
   for (const auto& [id, entry] : deals_) {
     const DealRecord& d = entry.record;
     if (entry.deleted || d.vendor_id != vendor_id) continue;
-    if (!partner_id.empty() && d.partner_id != partner_id) continue;
+    if (partners && !partners->contains(d.partner_id)) continue;
     if (in_window(d.submit_time)) ++parts.opportunities;
     if (d.outcome == DealRecord::Outcome::kOpen || !in_window(d.close_time)) continue;
     if (d.outcome == DealRecord::Outcome::kLost) {

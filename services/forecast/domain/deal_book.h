@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,9 +52,11 @@ class DealBook {
   // The deal is gone. False for a stale version.
   bool Remove(const std::string& vendor_id, const std::string& deal_id, int64_t version);
 
-  // Velocity of the vendor's deals ([start, end)), of one partner when partner_id is not empty.
-  // `rates` converts won amounts into the reporting currency (`reporting_currency` is exact).
-  VelocityParts Velocity(const std::string& vendor_id, const std::string& partner_id,
+  // Velocity of the vendor's deals ([start, end)), of the given partners only when `partners`
+  // is set. `rates` converts won amounts into the reporting currency (`reporting_currency` is
+  // exact).
+  VelocityParts Velocity(const std::string& vendor_id,
+                         const std::optional<std::set<std::string>>& partners,
                          absl::Time start, absl::Time end, const std::string& reporting_currency,
                          const RateLookup& rates) const;
 

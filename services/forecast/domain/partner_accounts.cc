@@ -13,11 +13,13 @@ void PartnerAccounts::Unmap(PartnerEntry& entry, const std::string& partner_id) 
 }
 
 bool PartnerAccounts::Set(const std::string& partner_id, int64_t version,
-                          const std::vector<ErpAccount>& accounts) {
+                          const std::vector<ErpAccount>& accounts,
+                          const PartnerProfile& profile) {
   PartnerEntry& entry = partners_[partner_id];
   if (version <= entry.version) return false;
   Unmap(entry, partner_id);
   entry.version = version;
+  entry.profile = profile;
   for (const ErpAccount& account : accounts) {
     auto [it, inserted] = owner_.try_emplace(account, partner_id);
     if (!inserted && it->second != partner_id) {
@@ -59,6 +61,33 @@ std::vector<std::string> PartnerAccounts::PartnersOf(const std::string& vendor_i
     partners.insert(it->second);
   }
   return {partners.begin(), partners.end()};
+}
+
+bool PartnerAccounts::SetTier(const std::string& vendor_id, const std::string& partner_id,
+                              int64_t version, const std::string& tier_id) {
+  TierEntry& entry = tiers_[{vendor_id, partner_id}];
+  if (version <= entry.version) return false;
+  entry.version = version;
+  entry.tier_id = tier_id;
+  return true;
+}
+
+std::vector<std::string> PartnerAccounts::PartnersInSegment(const std::string& vendor_id,
+                                                            const SegmentFilter& segment) const {
+  std::vector<std::string> matching;
+  for (const std::string& partner_id : PartnersOf(vendor_id)) {
+    const PartnerProfile& p = partners_.at(partner_id).profile;
+    auto tier = tiers_.find({vendor_id, partner_id});
+    const std::string tier_id = tier == tiers_.end() ? "" : tier->second.tier_id;
+    auto matches = [](const std::string& want, const std::string& have) {
+      return want.empty() || (want == "-" ? have.empty() : want == have);
+    };
+    if (segment.partner_type != 0 && segment.partner_type != p.partner_type) continue;
+    if (!matches(segment.tier_id, tier_id) || !matches(segment.vertical, p.vertical)) continue;
+    if (!segment.region.empty() && segment.region != p.region) continue;
+    matching.push_back(partner_id);
+  }
+  return matching;
 }
 
 }  // namespace prm::forecast

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace prm::forecast {
@@ -22,12 +23,42 @@ struct ErpAccount {
   friend auto operator<=>(const ErpAccount&, const ErpAccount&) = default;
 };
 
+// The segment dimensions of a partner that do not depend on the vendor (SPEC §7.5): primary type
+// (Partner.types[0], 0 = none), primary region (sales_regions[0], else hq_country_code) and
+// primary vertical (verticals[0], "" = none).
+struct PartnerProfile {
+  int partner_type = 0;
+  std::string region;
+  std::string vertical;
+};
+
+// A segment in a query: unset dimensions (0 or "") match every partner; "-" as tier or vertical
+// matches partners without one.
+struct SegmentFilter {
+  int partner_type = 0;
+  std::string tier_id;
+  std::string region;
+  std::string vertical;
+};
+
 class PartnerAccounts {
  public:
-  // Replaces the partner's accounts (every vendor's) with `accounts`, unless `version` is not
-  // newer than the partner's last applied event (a redelivered or stale snapshot): then returns
-  // false and changes nothing. An account claimed by another partner moves to this one.
-  bool Set(const std::string& partner_id, int64_t version, const std::vector<ErpAccount>& accounts);
+  // Replaces the partner's accounts (every vendor's) with `accounts` and its profile, unless
+  // `version` is not newer than the partner's last applied event (a redelivered or stale
+  // snapshot): then returns false and changes nothing. An account claimed by another partner
+  // moves to this one.
+  bool Set(const std::string& partner_id, int64_t version, const std::vector<ErpAccount>& accounts,
+           const PartnerProfile& profile = {});
+
+  // The partner's current tier at the vendor ("" = none), from TierChanged; false for a stale
+  // enrollment version.
+  bool SetTier(const std::string& vendor_id, const std::string& partner_id, int64_t version,
+               const std::string& tier_id);
+
+  // Partners with accounts at the vendor whose current segment matches `segment`, by id. The
+  // segment is the partner's now, not as of each sale's date.
+  std::vector<std::string> PartnersInSegment(const std::string& vendor_id,
+                                             const SegmentFilter& segment) const;
 
   // The partner is gone: its accounts become unmapped (their sales stay in the vendor totals).
   // False for a stale version, as Set.
@@ -44,12 +75,18 @@ class PartnerAccounts {
   struct PartnerEntry {
     int64_t version = 0;
     std::vector<ErpAccount> accounts;
+    PartnerProfile profile;
+  };
+  struct TierEntry {
+    int64_t version = 0;
+    std::string tier_id;
   };
 
   void Unmap(PartnerEntry& entry, const std::string& partner_id);
 
   std::map<std::string, PartnerEntry> partners_;
   std::map<ErpAccount, std::string> owner_;
+  std::map<std::pair<std::string, std::string>, TierEntry> tiers_;  // (vendor, partner)
 };
 
 }  // namespace prm::forecast

@@ -213,6 +213,21 @@ TEST(PartnerAccountsTest, SnapshotsMapAccountsNewestVersionWins) {
   EXPECT_FALSE(accounts.Set("partner-2", 2, {{"v1", "sap", "a1"}}));
 }
 
+TEST(PartnerAccountsTest, SegmentsMatchTypeTierRegionAndVertical) {
+  PartnerAccounts accounts;
+  accounts.Set("a", 1, {{"v1", "sap", "1"}}, {.partner_type = 2, .region = "EMEA", .vertical = ""});
+  accounts.Set("b", 1, {{"v1", "sap", "2"}}, {.partner_type = 2, .region = "EMEA",
+                                               .vertical = "health"});
+  accounts.Set("c", 1, {{"v2", "sap", "3"}}, {.partner_type = 2, .region = "EMEA"});
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 3, "gold"));
+  EXPECT_FALSE(accounts.SetTier("v1", "a", 2, "silver"));
+  EXPECT_THAT(accounts.PartnersInSegment("v1", {.partner_type = 2}), ElementsAre("a", "b"));
+  EXPECT_THAT(accounts.PartnersInSegment("v1", {.tier_id = "gold"}), ElementsAre("a"));
+  EXPECT_THAT(accounts.PartnersInSegment("v1", {.tier_id = "-"}), ElementsAre("b"));
+  EXPECT_THAT(accounts.PartnersInSegment("v1", {.vertical = "-"}), ElementsAre("a"));
+  EXPECT_TRUE(accounts.PartnersInSegment("v1", {.region = "APAC"}).empty());
+}
+
 TEST_F(SalesLedgerTest, AccountsOfOneErpSystemAreNotThoseOfAnother) {
   ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2026, 1, 5), {Line("net", 10)})));
   Sale other = MakeSale("b", Utc(2026, 1, 5), {Line("net", 5)});

@@ -123,12 +123,16 @@ class ForecastIT : public ::testing::Test {
   // Publishes PartnerCreated (as partner-registry would) for a new partner owning the vendor's
   // ERP accounts `accounts`; returns its id.
   static std::string MapPartner(const std::string& vendor,
-                                const std::vector<std::string>& accounts) {
+                                const std::vector<std::string>& accounts,
+                                common::v1::PartnerType type = common::v1::PARTNER_TYPE_RESELLER,
+                                const std::string& region = "EMEA") {
     const std::string partner_id = testing::UniqueName("partner");
     partner::v1::PartnerCreated created;
     created.mutable_metadata()->set_aggregate_version(1);
     created.mutable_partner()->set_partner_id(partner_id);
     created.mutable_partner()->set_legal_name("Reseller GmbH");
+    created.mutable_partner()->add_types(type);
+    created.mutable_partner()->add_sales_regions(region);
     for (const std::string& account : accounts) {
       partner::v1::ExternalId* id = created.mutable_partner()->add_external_ids();
       id->set_vendor_id(vendor);
@@ -143,6 +147,23 @@ class ForecastIT : public ::testing::Test {
     EXPECT_TRUE(
         producer_->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(30)).ok());
     return partner_id;
+  }
+
+  // Publishes TierChanged (as partner-registry would): the partner's tier at the vendor.
+  static void PublishTier(const std::string& vendor, const std::string& partner_id,
+                          const std::string& tier_id) {
+    partner::v1::TierChanged changed;
+    const std::string event_id = testing::UniqueName("tier-event");
+    changed.mutable_metadata()->set_event_id(event_id);
+    changed.mutable_metadata()->set_vendor_id(vendor);
+    changed.mutable_metadata()->set_aggregate_version(2);
+    changed.set_partner_id(partner_id);
+    changed.set_to_tier_id(tier_id);
+    events::CloudEvent event =
+        events::MakeEvent(changed, "prm.partner.TierChanged.v1", "prm/partner-registry", event_id,
+                          absl::Now(), absl::StrCat(vendor, "/", partner_id));
+    EXPECT_TRUE(
+        producer_->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(30)).ok());
   }
 
   // Publishes a deal snapshot event of `type` (as deal-registration would).
@@ -716,6 +737,39 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
     EXPECT_EQ(Stub()->RunBacktest(ctx.get(), request, &response).error_code(),
               grpc::StatusCode::RESOURCE_EXHAUSTED);
   }
+}
+
+TEST_F(ForecastIT, SegmentSeriesSumTheirPartnersNow) {
+  const std::string vendor = testing::UniqueName("vendor");
+  const absl::Time w1 = FirstWeek();
+  Publish(Sale(vendor, "acct-a", "a-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 30}}));
+  Publish(Sale(vendor, "acct-b", "b-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 20}}));
+  Publish(Sale(vendor, "acct-c", "c-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 5}}));
+  const std::string a = MapPartner(vendor, {"acct-a"});
+  const std::string b = MapPartner(vendor, {"acct-b"});
+  MapPartner(vendor, {"acct-c"}, common::v1::PARTNER_TYPE_DISTRIBUTOR, "APAC");
+  PublishTier(vendor, a, "gold");
+  PublishTier(vendor, b, "silver");
+
+  fv1::GetForecastRequest gold = VendorRequest(vendor);
+  gold.mutable_series()->set_level(fv1::FORECAST_LEVEL_SEGMENT);
+  gold.mutable_series()->mutable_segment()->set_tier_id("gold");
+  fv1::GetForecastResponse response;
+  ASSERT_TRUE(WaitForHistory(gold, {30}, &response));
+  EXPECT_EQ(response.forecast().series().segment().tier_id(), "gold");
+  fv1::GetForecastRequest resellers = gold;
+  resellers.mutable_series()->mutable_segment()->clear_tier_id();
+  resellers.mutable_series()->mutable_segment()->set_partner_type(
+      common::v1::PARTNER_TYPE_RESELLER);
+  ASSERT_TRUE(WaitForHistory(resellers, {50}, &response));
+  fv1::GetForecastRequest apac = gold;
+  apac.mutable_series()->mutable_segment()->clear_tier_id();
+  apac.mutable_series()->mutable_segment()->set_region("APAC");
+  ASSERT_TRUE(WaitForHistory(apac, {5}, &response));
+  fv1::GetForecastRequest untiered_emea = apac;
+  untiered_emea.mutable_series()->mutable_segment()->set_region("EMEA");
+  untiered_emea.mutable_series()->mutable_segment()->set_tier_id("-");
+  EXPECT_EQ(Call(untiered_emea, &response).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 // A measurement, not a check (run with --gtest_also_run_disabled_tests): the time from kill -9
