@@ -33,7 +33,8 @@ TEST(DealBookTest, VelocityIsOpportunitiesTimesWinRateTimesSizeOverCycle) {
   EXPECT_TRUE(book.Apply("d5", 1, Deal("p2", Day(3), O::kWon, Day(4), 1000)));
   EXPECT_FALSE(book.Apply("d3", 1, Deal("p1", Day(2))));  // stale
 
-  VelocityParts v = book.Velocity("v1", std::set<std::string>{"p1"}, Day(0), Day(60), "USD", nullptr);
+  const std::set<std::string> p1 = {"p1"};
+  VelocityParts v = book.Velocity("v1", p1, Day(0), Day(60), "USD", nullptr);
   EXPECT_EQ(v.opportunities, 4);
   EXPECT_EQ(v.won, 2);
   EXPECT_EQ(v.lost, 2);
@@ -44,7 +45,7 @@ TEST(DealBookTest, VelocityIsOpportunitiesTimesWinRateTimesSizeOverCycle) {
   EXPECT_EQ(v.won_by_category.at("net"), 2);
 
   EXPECT_TRUE(book.Remove("v1", "d2", 6));
-  EXPECT_EQ(book.Velocity("v1", std::set<std::string>{"p1"}, Day(0), Day(60), "USD", nullptr).won, 1);
+  EXPECT_EQ(book.Velocity("v1", p1, Day(0), Day(60), "USD", nullptr).won, 1);
   EXPECT_EQ(book.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr).won, 2);
 }
 
