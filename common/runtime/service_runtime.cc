@@ -207,6 +207,9 @@ class RuntimeImpl final : public Runtime {
   prometheus::Registry& metrics() override { return host_.metrics_registry(); }
   const server::Authenticator& authenticator() const override { return authenticator_; }
   const std::string& event_source() const override { return source_; }
+  void AddStreamCloser(std::string name, std::function<void()> closer) override {
+    host_.AddStreamCloser(std::move(name), std::move(closer));
+  }
 
  private:
   std::string name_;

@@ -86,6 +86,9 @@ class Runtime {
   virtual const server::Authenticator& authenticator() const = 0;
   // The source attribute of events this service emits, e.g. "prm/deal-registration".
   virtual const std::string& event_source() const = 0;
+  // Ends the service's long-lived streams when the drain starts (server::ServiceHost::
+  // AddStreamCloser has the contract), so that they do not hold the drain until its timeout.
+  virtual void AddStreamCloser(std::string name, std::function<void()> closer) = 0;
 };
 
 // What a service contributes once the runtime is up. Owned by the runtime; destroyed after the

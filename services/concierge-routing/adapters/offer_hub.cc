@@ -156,12 +156,24 @@ void OfferHub::OnEvent(const std::string& vendor_id, const RoutingEvent& e, bool
   }
 }
 
+void OfferHub::CloseAll() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  for (auto& [key, stream] : streams_) {
+    stream->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+  }
+}
+
 grpc::ServerWriteReactor<v1::WatchOffersResponse>* OfferHub::Watch(const std::string& vendor_id,
                                                                    const std::string& worker_id) {
   std::lock_guard lock(mu_);
   WorkerKey key{vendor_id, worker_id};
   auto* stream = new Stream(*this, key);
   streams_.emplace(key, stream);
+  if (closed_) {
+    stream->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+    return stream;
+  }
   for (const auto& [id, p] : pending_) {
     if (p.worker != key) continue;
     v1::WatchOffersResponse message;

@@ -10,8 +10,8 @@
 // A stream sends every pending offer of its worker first, then each new offer and each
 // withdrawal (TIMED_OUT or RESCINDED reservation), with a heartbeat every 15 seconds. Several
 // streams of one worker receive the same messages. A stream lives until the client cancels it
-// or the server shuts down (the runtime then cancels it with UNAVAILABLE after its drain
-// timeout).
+// or the drain starts (CloseAll: the stream ends with UNAVAILABLE, and the client reconnects to
+// another instance or after the restart).
 //
 // Thread-safe.
 
@@ -39,6 +39,10 @@ class OfferHub {
   // One domain event of `vendor_id`; `live` = pushed to open streams (false on replay).
   void OnEvent(const std::string& vendor_id, const RoutingEvent& event, bool live);
 
+  // Ends every open stream with UNAVAILABLE, and every stream opened from now on at once: the
+  // drain has started (runtime::Runtime::AddStreamCloser).
+  void CloseAll();
+
   // A new stream for the worker's offers.
   grpc::ServerWriteReactor<prm::routing::v1::WatchOffersResponse>* Watch(
       const std::string& vendor_id, const std::string& worker_id);
@@ -65,6 +69,7 @@ class OfferHub {
   std::multimap<WorkerKey, Stream*> streams_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool closed_ = false;  // CloseAll ran
   std::thread heartbeat_;
 };
 

@@ -1223,6 +1223,7 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
     spdlog::info("replayed {} routing commands in {} ms", commands,
                  absl::ToInt64Milliseconds(absl::Now() - start));
     ticker_ = std::make_unique<TimerTicker>(runtime.clock(), store_);
+    runtime.AddStreamCloser("WatchOffers streams", [this] { offers_.CloseAll(); });
     return absl::OkStatus();
   }
 

@@ -527,11 +527,11 @@ TEST_F(ConciergeRoutingIT, WatchOffersStreamsOffersAndWithdrawals) {
   EXPECT_EQ(denied->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
-// An open WatchOffers stream holds the drain until --drain-timeout, then ends UNAVAILABLE (the
-// runtime gives services no hook to close streams when the drain starts).
+// An open WatchOffers stream ends UNAVAILABLE as soon as the drain starts, instead of holding it
+// until --drain-timeout (the service registers a stream closer with the runtime).
 TEST_F(ConciergeRoutingIT, SigtermWithAnOpenOfferStreamDrainsInTime) {
   process_->Kill();
-  Start({"--drain-timeout=5s"});
+  Start({"--drain-timeout=20s"});
   const v1::Worker ana = NewWorker("ana");
   v1::WatchOffersRequest watch;
   watch.set_vendor_id(vendor_);
@@ -544,8 +544,7 @@ TEST_F(ConciergeRoutingIT, SigtermWithAnOpenOfferStreamDrainsInTime) {
   ASSERT_TRUE(stream->Read(&message));
   const auto [wait_status, took] = process_->Terminate();
   EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) << wait_status;
-  EXPECT_LT(took, absl::Seconds(25));
-  EXPECT_GE(took, absl::Seconds(5));  // the stream was still open when the drain began
+  EXPECT_LT(took, absl::Seconds(10)) << "the open stream held the drain";
   while (stream->Read(&message)) {
   }
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
