@@ -223,6 +223,35 @@ class ForecastState {
                           RatesOf(selector.vendor_id));
   }
 
+  // The children of a SEGMENT or VENDOR series for bottom-up reconciliation: each partner's
+  // series, and at VENDOR level the sales of accounts no partner owns (yet). Empty for PARTNER.
+  std::vector<SeriesHistory> Children(const ForecastQuery& query) const {
+    std::shared_lock lock(mu_);
+    std::vector<SeriesHistory> children;
+    if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) return children;
+    const std::string& vendor = query.selector.vendor_id;
+    std::optional<std::set<std::string>> partners = PartnersOf(query.key);
+    if (!partners) {
+      std::vector<std::string> all = accounts_.PartnersOf(vendor);
+      partners.emplace(all.begin(), all.end());
+    }
+    for (const std::string& partner : *partners) {
+      SeriesSelector selector = query.selector;
+      selector.accounts = accounts_.AccountKeys(vendor, partner);
+      absl::StatusOr<SeriesHistory> history = ledger_.Series(
+          selector, query.granularity, query.fiscal_year_start_month, RatesOf(vendor));
+      if (history.ok()) children.push_back(*std::move(history));
+    }
+    if (query.key.level() == fv1::FORECAST_LEVEL_VENDOR) {
+      SeriesSelector unowned = query.selector;
+      unowned.excluded_accounts = accounts_.OwnedAccountKeys(vendor);
+      absl::StatusOr<SeriesHistory> history = ledger_.Series(
+          unowned, query.granularity, query.fiscal_year_start_month, RatesOf(vendor));
+      if (history.ok()) children.push_back(*std::move(history));
+    }
+    return children;
+  }
+
   // The product mix of the key's partners over [start, end].
   std::vector<CategoryAmount> Mix(SeriesSelector selector, const fv1::SeriesKey& key,
                                   absl::Time start, absl::Time end) const {
@@ -507,7 +536,24 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       ASSIGN_OR_RETURN(SeriesForecast forecast,
                        ForecastSeries(std::move(history), query.granularity, query.horizon,
                                       query.fiscal_year_start_month));
+      // Segments and the vendor are the sums of their children's forecasts (bottom-up), with
+      // the aggregated series' own model reported.
+      std::vector<Forecast> children;
+      for (SeriesHistory& child : state_.Children(query)) {
+        ASSIGN_OR_RETURN(SeriesForecast f,
+                         ForecastSeries(std::move(child), query.granularity, query.horizon,
+                                        query.fiscal_year_start_month));
+        children.push_back(std::move(f.forecast));
+      }
+      if (!children.empty()) {
+        ModelSummary model = std::move(forecast.forecast.model);
+        ASSIGN_OR_RETURN(forecast.forecast, SumForecasts(children));
+        forecast.forecast.model = std::move(model);
+      }
       ToProto(query, forecast, state_.clock().Now(), response->mutable_forecast());
+      if (!children.empty()) {
+        response->mutable_forecast()->set_reconciliation(fv1::RECONCILIATION_BOTTOM_UP);
+      }
       return absl::OkStatus();
     });
   }

@@ -54,6 +54,15 @@ std::set<std::string> PartnerAccounts::AccountKeys(const std::string& vendor_id,
   return keys;
 }
 
+std::set<std::string> PartnerAccounts::OwnedAccountKeys(const std::string& vendor_id) const {
+  std::set<std::string> keys;
+  for (auto it = owner_.lower_bound(ErpAccount{vendor_id, "", ""});
+       it != owner_.end() && it->first.vendor_id == vendor_id; ++it) {
+    keys.insert(AccountKey(it->first.erp_system_id, it->first.account_id));
+  }
+  return keys;
+}
+
 std::vector<std::string> PartnerAccounts::PartnersOf(const std::string& vendor_id) const {
   std::set<std::string> partners;
   for (auto it = owner_.lower_bound(ErpAccount{vendor_id, "", ""});

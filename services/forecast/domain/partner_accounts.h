@@ -68,6 +68,9 @@ class PartnerAccounts {
   std::set<std::string> AccountKeys(const std::string& vendor_id,
                                     const std::string& partner_id) const;
 
+  // AccountKey values of every account at `vendor_id` that some partner owns.
+  std::set<std::string> OwnedAccountKeys(const std::string& vendor_id) const;
+
   // Partners with at least one account at `vendor_id`, by id.
   std::vector<std::string> PartnersOf(const std::string& vendor_id) const;
 

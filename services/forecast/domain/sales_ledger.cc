@@ -193,6 +193,7 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
   for (const auto& [key, cell] : book.cells) {
     const auto& [partner, category, measure, currency] = key;
     if (selector.accounts && !selector.accounts->contains(partner)) continue;
+    if (selector.excluded_accounts.contains(partner)) continue;
     if (!selector.product_category.empty() && category != selector.product_category) continue;
     if (measure != selector.measure) continue;
     if (currency == selector.currency_code) {
@@ -250,6 +251,7 @@ std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, abs
   for (const auto& [key, cell] : vendor->second.cells) {
     const auto& [partner, category, measure, currency] = key;
     if (selector.accounts && !selector.accounts->contains(partner)) continue;
+    if (selector.excluded_accounts.contains(partner)) continue;
     if (measure != selector.measure) continue;
     const bool same_currency = currency == selector.currency_code;
     if (!same_currency && !rates) continue;

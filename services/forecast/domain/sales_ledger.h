@@ -86,6 +86,7 @@ std::string AccountKey(const std::string& erp_system_id, const std::string& part
 struct SeriesSelector {
   std::string vendor_id;
   std::optional<std::set<std::string>> accounts;  // AccountKey values
+  std::set<std::string> excluded_accounts;        // left out even when `accounts` is unset
   std::string product_category;
   Measure measure = Measure::kSellIn;
   std::string currency_code;

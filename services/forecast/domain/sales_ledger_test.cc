@@ -196,6 +196,22 @@ TEST_F(SalesLedgerTest, OtherCurrenciesAreConvertedDayByDayOrLeftOutWithoutARate
   EXPECT_EQ(mix[0].amount, (Amount{160, 0}));
 }
 
+TEST(SumForecastsTest, ParentIsTheSumOfItsChildrenWithRootSumOfSquaresBounds) {
+  Forecast a{.mean = {10, 20}, .lower80 = {7, 16}, .upper80 = {13, 24},
+             .lower95 = {5, 14}, .upper95 = {15, 26}};
+  Forecast b{.mean = {1, 2}, .lower80 = {-3, 2}, .upper80 = {5, 2},
+             .lower95 = {-5, 2}, .upper95 = {7, 2}};
+  ASSERT_OK_AND_ASSIGN(Forecast sum, SumForecasts({a, b}));
+  EXPECT_THAT(sum.mean, ElementsAre(11, 22));
+  EXPECT_DOUBLE_EQ(sum.lower80[0], 11 - 5);  // sqrt(3² + 4²)
+  EXPECT_DOUBLE_EQ(sum.upper95[0], 11 + std::sqrt(25.0 + 36.0));
+  EXPECT_DOUBLE_EQ(sum.upper80[1], 22 + 4);
+  Forecast short_child{.mean = {1}, .lower80 = {1}, .upper80 = {1}, .lower95 = {1},
+                       .upper95 = {1}};
+  EXPECT_THAT(SumForecasts({a, short_child}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(PartnerAccountsTest, SnapshotsMapAccountsNewestVersionWins) {
   PartnerAccounts accounts;
   EXPECT_TRUE(accounts.Set("partner-1", 1, {{"v1", "sap", "a1"}, {"v2", "sap", "a1"}}));

@@ -1,5 +1,7 @@
 #include "services/forecast/domain/series_forecast.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "common/status/status_macros.h"
@@ -57,6 +59,35 @@ absl::StatusOr<SeriesForecast> ForecastSeries(SeriesHistory history, Granularity
     start = period.second + 1;
   }
   return result;
+}
+
+absl::StatusOr<Forecast> SumForecasts(const std::vector<Forecast>& children) {
+  if (children.empty()) return absl::InvalidArgumentError("nothing to sum");
+  const size_t h = children.front().mean.size();
+  Forecast sum;
+  sum.mean.assign(h, 0);
+  std::vector<double> lo80(h, 0), hi80(h, 0), lo95(h, 0), hi95(h, 0);
+  for (const Forecast& c : children) {
+    if (c.mean.size() != h || c.lower80.size() != h || c.upper80.size() != h ||
+        c.lower95.size() != h || c.upper95.size() != h) {
+      return absl::InvalidArgumentError("children forecasts have different horizons");
+    }
+    for (size_t i = 0; i < h; ++i) {
+      sum.mean[i] += c.mean[i];
+      lo80[i] += (c.mean[i] - c.lower80[i]) * (c.mean[i] - c.lower80[i]);
+      hi80[i] += (c.upper80[i] - c.mean[i]) * (c.upper80[i] - c.mean[i]);
+      lo95[i] += (c.mean[i] - c.lower95[i]) * (c.mean[i] - c.lower95[i]);
+      hi95[i] += (c.upper95[i] - c.mean[i]) * (c.upper95[i] - c.mean[i]);
+    }
+  }
+  for (size_t i = 0; i < h; ++i) {
+    sum.lower80.push_back(sum.mean[i] - std::sqrt(lo80[i]));
+    sum.upper80.push_back(sum.mean[i] + std::sqrt(hi80[i]));
+    // The 95 % interval is never narrower than the 80 % one.
+    sum.lower95.push_back(std::min(sum.lower80[i], sum.mean[i] - std::sqrt(lo95[i])));
+    sum.upper95.push_back(std::max(sum.upper80[i], sum.mean[i] + std::sqrt(hi95[i])));
+  }
+  return sum;
 }
 
 }  // namespace prm::forecast

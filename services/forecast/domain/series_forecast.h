@@ -40,4 +40,11 @@ absl::StatusOr<SeriesForecast> ForecastSeries(const SalesLedger& ledger,
                                               Granularity granularity, int horizon,
                                               int fiscal_year_start_month = 1);
 
+// Bottom-up reconciliation (SPEC §7.5): the point forecasts are the sums of the children's, so
+// a parent equals the sum of its children exactly; each bound is the sum's mean plus or minus
+// the root sum of squares of the children's distances from their mean to that bound (children
+// taken as independent). Every child must have the same horizon; the model is left empty for
+// the caller. INVALID_ARGUMENT for no children or unequal horizons.
+absl::StatusOr<Forecast> SumForecasts(const std::vector<Forecast>& children);
+
 }  // namespace prm::forecast

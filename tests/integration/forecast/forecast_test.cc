@@ -341,7 +341,11 @@ TEST_F(ForecastIT, BucketsSalesForecastsThemAndReplaysTheSameAfterKill) {
   total.mutable_series()->clear_partner_id();
   fv1::GetForecastResponse vendor_forecast;
   ASSERT_TRUE(WaitForHistory(total, {100, 110, 150}, &vendor_forecast));
-  EXPECT_NEAR(ToDouble(vendor_forecast.forecast().points(0).mean()), 120, 1e-6);
+  // Bottom-up: the vendor's forecast is the sum of its children's, the partner's 110 and the
+  // unowned account acct-2's (one period, 30), not the 120 of its own aggregated series.
+  EXPECT_EQ(vendor_forecast.forecast().reconciliation(), fv1::RECONCILIATION_BOTTOM_UP);
+  EXPECT_NEAR(ToDouble(vendor_forecast.forecast().points(0).mean()), 110 + 30, 1e-6);
+  EXPECT_NEAR(ToDouble(vendor_forecast.forecast().points(1).mean()), 110 + 30, 1e-6);
   fv1::GetForecastRequest security = request;
   security.mutable_series()->set_product_category("security");
   fv1::GetForecastResponse security_forecast;
@@ -762,6 +766,8 @@ TEST_F(ForecastIT, SegmentSeriesSumTheirPartnersNow) {
   resellers.mutable_series()->mutable_segment()->set_partner_type(
       common::v1::PARTNER_TYPE_RESELLER);
   ASSERT_TRUE(WaitForHistory(resellers, {50}, &response));
+  EXPECT_EQ(response.forecast().reconciliation(), fv1::RECONCILIATION_BOTTOM_UP);
+  EXPECT_NEAR(ToDouble(response.forecast().points(0).mean()), 30 + 20, 1e-6);
   fv1::GetForecastRequest apac = gold;
   apac.mutable_series()->mutable_segment()->clear_tier_id();
   apac.mutable_series()->mutable_segment()->set_region("APAC");
