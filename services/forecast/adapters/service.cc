@@ -252,6 +252,40 @@ class ForecastState {
     return children;
   }
 
+  struct SegmentSize {
+    fv1::Segment segment;
+    int32_t partner_count = 0;
+    double trailing_revenue = 0;
+  };
+
+  // The vendor's segments with their partner counts and net sales over [start, end] in
+  // `selector`'s measure and currency.
+  std::vector<SegmentSize> Segments(const SeriesSelector& selector, absl::Time start,
+                                    absl::Time end) const {
+    std::shared_lock lock(mu_);
+    std::vector<SegmentSize> sizes;
+    for (const auto& [key, partners] : accounts_.Segments(selector.vendor_id)) {
+      const auto& [type, tier, region, vertical] = key;
+      SegmentSize size;
+      size.segment.set_partner_type(static_cast<prm::common::v1::PartnerType>(type));
+      size.segment.set_tier_id(tier);
+      size.segment.set_region(region);
+      size.segment.set_vertical(vertical);
+      size.partner_count = static_cast<int32_t>(partners.size());
+      SeriesSelector members = selector;
+      members.accounts.emplace();
+      for (const std::string& partner : partners) {
+        members.accounts->merge(accounts_.AccountKeys(selector.vendor_id, partner));
+      }
+      for (const CategoryAmount& c :
+           ledger_.Mix(members, start, end, RatesOf(selector.vendor_id))) {
+        size.trailing_revenue += c.amount.ToDouble();
+      }
+      sizes.push_back(std::move(size));
+    }
+    return sizes;
+  }
+
   // The product mix of the key's partners over [start, end].
   std::vector<CategoryAmount> Mix(SeriesSelector selector, const fv1::SeriesKey& key,
                                   absl::Time start, absl::Time end) const {
@@ -742,6 +776,62 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
             ToProto(request->vendor_id(), rates[i], response->add_rates());
           }
           if (offset + page_size < rates.size()) {
+            response->set_next_page_token(absl::StrCat(offset + page_size));
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  // Segments of the partners the service knows (partner-registry events) with accounts at the
+  // vendor. Pages are offsets into the ordered list, as decimal tokens. Filters are not
+  // supported yet.
+  grpc::ServerUnaryReactor* ListSegments(grpc::CallbackServerContext* ctx,
+                                         const fv1::ListSegmentsRequest* request,
+                                         fv1::ListSegmentsResponse* response) override {
+    return server::Serve(
+        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+          FieldViolations bad;
+          if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
+          if (request->page_size() < 0) bad.Add("page_size", "must not be negative");
+          size_t offset = 0;
+          if (!request->page_token().empty() &&
+              !absl::SimpleAtoi(request->page_token(), &offset)) {
+            bad.Add("page_token", "is not a token of this list");
+          }
+          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          std::string order = request->order_by().empty() ? "trailing_revenue desc"
+                                                          : request->order_by();
+          const bool desc = absl::EndsWith(order, " desc");
+          if (desc) order.resize(order.size() - 5);
+          if (order != "trailing_revenue" && order != "partner_count") {
+            bad.Add("order_by", "must be trailing_revenue or partner_count, optionally with desc");
+          }
+          RETURN_IF_ERROR(bad.ToStatus("invalid segment list request"));
+          RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
+
+          const ForecastSettings settings = state_.Settings(request->vendor_id());
+          const absl::Time now = state_.clock().Now();
+          auto segments = state_.Segments({.vendor_id = request->vendor_id(),
+                                           .measure = settings.default_measure,
+                                           .currency_code = settings.reporting_currency_code},
+                                          now - absl::Hours(24 * 365), now);
+          // Stable: ties keep the segments' key order.
+          std::stable_sort(segments.begin(), segments.end(), [&](const auto& a, const auto& b) {
+            const double x = order == "partner_count" ? a.partner_count : a.trailing_revenue;
+            const double y = order == "partner_count" ? b.partner_count : b.trailing_revenue;
+            return desc ? x > y : x < y;
+          });
+          const size_t page_size =
+              request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+          for (size_t i = offset; i < segments.size() && i < offset + page_size; ++i) {
+            fv1::SegmentSummary* summary = response->add_segments();
+            *summary->mutable_segment() = segments[i].segment;
+            summary->set_partner_count(segments[i].partner_count);
+            *summary->mutable_trailing_revenue() =
+                ToMoney(Amount::FromDouble(segments[i].trailing_revenue),
+                        settings.reporting_currency_code);
+          }
+          if (offset + page_size < segments.size()) {
             response->set_next_page_token(absl::StrCat(offset + page_size));
           }
           return absl::OkStatus();

@@ -54,6 +54,21 @@ std::set<std::string> PartnerAccounts::AccountKeys(const std::string& vendor_id,
   return keys;
 }
 
+std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
+PartnerAccounts::Segments(const std::string& vendor_id) const {
+  std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
+      segments;
+  for (const std::string& partner_id : PartnersOf(vendor_id)) {
+    const PartnerProfile& p = partners_.at(partner_id).profile;
+    auto tier = tiers_.find({vendor_id, partner_id});
+    const std::string tier_id =
+        tier == tiers_.end() || tier->second.tier_id.empty() ? "-" : tier->second.tier_id;
+    segments[{p.partner_type, tier_id, p.region, p.vertical.empty() ? "-" : p.vertical}]
+        .push_back(partner_id);
+  }
+  return segments;
+}
+
 std::set<std::string> PartnerAccounts::OwnedAccountKeys(const std::string& vendor_id) const {
   std::set<std::string> keys;
   for (auto it = owner_.lower_bound(ErpAccount{vendor_id, "", ""});

@@ -68,6 +68,11 @@ class PartnerAccounts {
   std::set<std::string> AccountKeys(const std::string& vendor_id,
                                     const std::string& partner_id) const;
 
+  // The vendor's partners with accounts grouped by their current segment, every dimension set
+  // ("-" for no tier or no vertical), segments in key order, partners by id.
+  std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
+  Segments(const std::string& vendor_id) const;
+
   // AccountKey values of every account at `vendor_id` that some partner owns.
   std::set<std::string> OwnedAccountKeys(const std::string& vendor_id) const;
 

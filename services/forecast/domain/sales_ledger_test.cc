@@ -242,6 +242,10 @@ TEST(PartnerAccountsTest, SegmentsMatchTypeTierRegionAndVertical) {
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.tier_id = "-"}), ElementsAre("b"));
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.vertical = "-"}), ElementsAre("a"));
   EXPECT_TRUE(accounts.PartnersInSegment("v1", {.region = "APAC"}).empty());
+  auto segments = accounts.Segments("v1");
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_THAT((segments[{2, "gold", "EMEA", "-"}]), ElementsAre("a"));
+  EXPECT_THAT((segments[{2, "-", "EMEA", "health"}]), ElementsAre("b"));
 }
 
 TEST_F(SalesLedgerTest, AccountsOfOneErpSystemAreNotThoseOfAnother) {
