@@ -4,6 +4,7 @@
 // consumer does; published events are read back from the outbox.
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -85,6 +86,7 @@ class TestRuntime final : public runtime::Runtime {
   prometheus::Registry& metrics() override { return registry_; }
   const server::Authenticator& authenticator() const override { return authenticator_; }
   const std::string& event_source() const override { return source_; }
+  void AddStreamCloser(std::string, std::function<void()>) override {}  // no drain in-process
 
  private:
   const Clock& clock_;
