@@ -13,6 +13,14 @@ namespace {
 
 constexpr std::string_view kXProtobuf = "application/x-protobuf";
 
+// Text from the record, bounded and escaped for error messages.
+std::string Clip(std::string_view s) {
+  s = s.substr(0, 256);
+  return absl::CHexEscape(absl::string_view(s.data(), s.size()));
+}
+
+}  // namespace
+
 std::string SerializeDeterministically(const google::protobuf::Message& payload) {
   std::string bytes;
   {
@@ -23,14 +31,6 @@ std::string SerializeDeterministically(const google::protobuf::Message& payload)
   }
   return bytes;
 }
-
-// Text from the record, bounded and escaped for error messages.
-std::string Clip(std::string_view s) {
-  s = s.substr(0, 256);
-  return absl::CHexEscape(absl::string_view(s.data(), s.size()));
-}
-
-}  // namespace
 
 CloudEvent MakeEvent(const google::protobuf::Message& payload, std::string type,
                      std::string source, std::string id, absl::Time time,

@@ -28,6 +28,10 @@ CloudEvent MakeEvent(const google::protobuf::Message& payload, std::string type,
                      std::string subject_and_key,
                      PayloadEncoding encoding = PayloadEncoding::kProtobuf);
 
+// The binary encoding of `message` with deterministic map order: equal messages give equal
+// bytes (event payloads, command-log payloads and replies).
+std::string SerializeDeterministically(const google::protobuf::Message& message);
+
 // Parses the event's data into `out` (cleared first). Accepts datacontenttype
 // application/protobuf, application/x-protobuf and application/json (parameters such as
 // "; charset=utf-8" ignored). JSON is the canonical proto3 mapping and unknown fields are

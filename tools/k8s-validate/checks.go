@@ -650,15 +650,25 @@ func (x *index) checkServiceContainer(where string, d *appsv1.Deployment, c *cor
 	} else if p := listenPort(values["metrics-listen"]); p != metricsPort.ContainerPort {
 		x.fail(where, "metrics-listen %q does not listen on the metrics port %d", values["metrics-listen"], metricsPort.ContainerPort)
 	}
-	for _, l := range []string{"grpc-listen", "metrics-listen"} {
+	// The plaintext health port (--health-listen), when the container has one, is what probes use:
+	// it keeps answering when mutual TLS is on for the grpc port.
+	healthPort := containerPort(spec, "health")
+	probePort := grpcPort
+	if healthPort != nil {
+		probePort = healthPort
+		if p := listenPort(values["health-listen"]); p != healthPort.ContainerPort {
+			x.fail(where, "health-listen %q does not listen on the health port %d", values["health-listen"], healthPort.ContainerPort)
+		}
+	}
+	for _, l := range []string{"grpc-listen", "metrics-listen", "health-listen"} {
 		if h, _, err := net.SplitHostPort(values[l]); err == nil && (h == "127.0.0.1" || h == "localhost" || h == "::1") {
 			x.fail(where, "%s %q listens on loopback only; probes and Services cannot reach it", l, values[l])
 		}
 	}
 	if c.ReadinessProbe == nil || c.ReadinessProbe.GRPC == nil {
 		x.fail(where, "readinessProbe must be a native grpc probe (grpc.health.v1 reflects Kafka)")
-	} else if grpcPort != nil && c.ReadinessProbe.GRPC.Port != grpcPort.ContainerPort {
-		x.fail(where, "readinessProbe grpc port %d is not the grpc port", c.ReadinessProbe.GRPC.Port)
+	} else if probePort != nil && c.ReadinessProbe.GRPC.Port != probePort.ContainerPort {
+		x.fail(where, "readinessProbe grpc port %d is not the %s port", c.ReadinessProbe.GRPC.Port, probePort.Name)
 	} else if s := c.ReadinessProbe.GRPC.Service; s != nil && *s != "" {
 		x.fail(where, "readinessProbe grpc service %q: the server answers NOT_FOUND for names it does not know; use \"\"", *s)
 	}

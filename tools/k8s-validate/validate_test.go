@@ -89,6 +89,8 @@ func TestManifests(t *testing.T) {
 		{"capabilities kept", "base/forecast.yaml", "drop: [ALL]", "drop: [NET_RAW]", "capabilities.drop does not contain ALL"},
 		{"service links", "base/forecast.yaml", "enableServiceLinks: false", "enableServiceLinks: true", "enableServiceLinks must be false"},
 		{"short grace period", "base/forecast.yaml", "terminationGracePeriodSeconds: 40", "terminationGracePeriodSeconds: 20", "terminationGracePeriodSeconds 20"},
+		{"readiness not on the health port", "base/forecast.yaml", "readinessProbe:\n            grpc:\n              port: 8081", "readinessProbe:\n            grpc:\n              port: 50051", "readinessProbe grpc port 50051 is not the health port"},
+		{"health not where the port says", "base/config/prm.env", "PRM_HEALTH_LISTEN=0.0.0.0:8081", "PRM_HEALTH_LISTEN=0.0.0.0:8082", `health-listen "0.0.0.0:8082" does not listen on the health port 8081`},
 		{"metrics on loopback", "base/config/prm.env", "PRM_METRICS_LISTEN=0.0.0.0:9464", "PRM_METRICS_LISTEN=127.0.0.1:9464", "listens on loopback only"},
 		{"dangling targetPort", "base/forecast.yaml", "targetPort: metrics", "targetPort: metric", `targetPort "metric" is not a container port`},
 		{"service port missing", "base/forecast.yaml", "    - name: metrics\n      port: 9464\n", "    - name: metrics\n", `port "metrics": must be between 1 and 65535`},

@@ -36,9 +36,6 @@ absl::Time TimeFromProto(const google::protobuf::Timestamp& t);
 google::protobuf::Duration DurationToProto(absl::Duration d);
 absl::Duration DurationFromProto(const google::protobuf::Duration& d);
 
-// Bytes of `message` in deterministic serialization (map entries sorted), as the command log
-// needs for payloads and replies that must compare equal on replay and retry.
-std::string SerializeDeterministic(const google::protobuf::Message& message);
 
 // The etag of an aggregate at `version`.
 std::string EtagOf(int64_t version);

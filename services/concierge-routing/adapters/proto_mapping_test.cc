@@ -1,3 +1,4 @@
+#include "common/events/payload.h"
 #include "services/concierge-routing/adapters/proto_mapping.h"
 
 #include "gmock/gmock.h"
@@ -33,7 +34,7 @@ TEST(ProtoMapping, DeterministicSerializationIgnoresMapInsertionOrder) {
   (*a.mutable_attributes())["y"] = "2";
   (*b.mutable_attributes())["y"] = "2";
   (*b.mutable_attributes())["x"] = "1";
-  EXPECT_EQ(SerializeDeterministic(a), SerializeDeterministic(b));
+  EXPECT_EQ(events::SerializeDeterministically(a), events::SerializeDeterministically(b));
 }
 
 TEST(ProtoMapping, NewTaskCarriesEveryInputField) {

@@ -33,7 +33,7 @@ using prm::common::v1::Actor;
 // google.rpc.BadRequest bytes of an INVALID_ARGUMENT (possibly empty).
 
 std::string EncodeOk(const google::protobuf::Message& response) {
-  return absl::StrCat("+", SerializeDeterministic(response));
+  return absl::StrCat("+", events::SerializeDeterministically(response));
 }
 
 std::string EncodeError(const absl::Status& status) {
@@ -258,7 +258,7 @@ absl::Status RoutingStore::Execute(const std::string& kind, const std::string& r
                                    google::protobuf::Message* response) {
   ASSIGN_OR_RETURN(std::string reply,
                    log_.Execute({.kind = kind, .request_id = request_id,
-                                 .payload = SerializeDeterministic(request)},
+                                 .payload = events::SerializeDeterministically(request)},
                                 [&](sqlite::Transaction& tx, const Command& c) {
                                   return Apply(c, &tx, actor);
                                 }));
@@ -277,11 +277,11 @@ absl::Status RoutingStore::ApplyEvent(const std::string& type,
   Actor actor;
   actor.set_role(prm::common::v1::ROLE_SERVICE);
   actor.set_subject(type);
+  const Command command{.kind = type, .payload = events::SerializeDeterministically(payload)};
   ASSIGN_OR_RETURN(std::string reply,
-                   log_.ExecuteIn(tx, {.kind = type, .payload = SerializeDeterministic(payload)},
-                                  [&](sqlite::Transaction& t, const Command& c) {
-                                    return Apply(c, &t, actor);
-                                  }));
+                   log_.ExecuteIn(tx, command, [&](sqlite::Transaction& t, const Command& c) {
+                     return Apply(c, &t, actor);
+                   }));
   google::protobuf::Empty ignored;
   const absl::Status status = DecodeReply(reply, &ignored);
   // An event about something this service does not know (e.g. a task already closed) has no

@@ -36,17 +36,6 @@ bool IsConsumedKind(std::string_view kind) {
          kind == kEnrollmentStateChanged || kind == kEnrollmentUpdated || kind == kTierChanged;
 }
 
-std::string Serialize(const google::protobuf::Message& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
 absl::Status Parse(std::string_view bytes, google::protobuf::Message* message) {
   if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError(
@@ -79,8 +68,8 @@ std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask, Deal
 }  // namespace
 
 std::string EncodeCommand(const Actor& actor, const google::protobuf::Message& request) {
-  const std::string actor_bytes = Serialize(ToProto(actor));
-  const std::string request_bytes = Serialize(request);
+  const std::string actor_bytes = events::SerializeDeterministically(ToProto(actor));
+  const std::string request_bytes = events::SerializeDeterministically(request);
   std::string out;
   {
     google::protobuf::io::StringOutputStream stream(&out);
@@ -178,7 +167,7 @@ absl::Status DurableDealBook::ApplyEvent(const events::CloudEvent& event,
                                          sqlite::Transaction& tx) {
   if (!IsConsumedKind(event.type)) return absl::OkStatus();  // not used here; not logged
   return log_
-      .ExecuteIn(tx, {.kind = event.type, .payload = Serialize(payload)},
+      .ExecuteIn(tx, {.kind = event.type, .payload = events::SerializeDeterministically(payload)},
                  [&](sqlite::Transaction& tx, const Command& command) {
                    return Apply(command, &tx);
                  })
@@ -265,7 +254,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
   auto deal_reply = [&](auto response, const CommandResult& result) -> std::string {
     Record(result, emit);
     ToProto(result.deal, response.mutable_deal());
-    return Serialize(response);
+    return events::SerializeDeterministically(response);
   };
 
   if (kind == "CreateDeal") {
@@ -294,7 +283,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     ASSIGN_OR_RETURN(CommandResult r,
                      book_.Delete(req.vendor_id(), req.deal_id(), actor, expected));
     Record(r, emit);
-    return Serialize(v1::DeleteDealResponse());
+    return events::SerializeDeterministically(v1::DeleteDealResponse());
   }
   if (kind == "SubmitDeal") {
     v1::SubmitDealRequest req;
@@ -321,7 +310,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     ToProto(r.deal, response.mutable_deal());
     response.set_has_conflict(!r.conflicts.empty());
     response.set_auto_approved(r.transitions.size() > 1);
-    return Serialize(response);
+    return events::SerializeDeterministically(response);
   }
   if (kind == "StartReview") {
     v1::StartReviewRequest req;
@@ -416,7 +405,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     }
     v1::CreateDealNoteResponse response;
     *response.mutable_note() = std::move(note);
-    return Serialize(response);
+    return events::SerializeDeterministically(response);
   }
   if (kind == "UpdateDealPolicy") {
     v1::UpdateDealPolicyRequest req;
@@ -444,7 +433,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     response.mutable_policy()->set_version(updated.version);
     response.mutable_policy()->set_etag(Etag(updated.version));
     *response.mutable_policy()->mutable_update_time() = ToTimestamp(command.time);
-    return Serialize(response);
+    return events::SerializeDeterministically(response);
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown command kind ", kind));
 }

@@ -67,17 +67,6 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-std::string SerializeDeterministic(const google::protobuf::Message& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
-
 // Who may read a series (SPEC §3.2; the service's access rules): vendor staff and services their
 // vendors' series; partner users only PARTNER-level series of their own partner. ERP
 // integrations publish sales and read nothing.
@@ -117,8 +106,8 @@ absl::Status SegmentsNotYetSupported() {
 // caller's reply) and the request, both deterministic bytes: "<actor length>:<actor><request>".
 std::string EncodeCommand(const auth::Principal& principal,
                           const google::protobuf::Message& request) {
-  const std::string actor = SerializeDeterministic(ActorOf(principal));
-  return absl::StrCat(actor.size(), ":", actor, SerializeDeterministic(request));
+  const std::string actor = events::SerializeDeterministically(ActorOf(principal));
+  return absl::StrCat(actor.size(), ":", actor, events::SerializeDeterministically(request));
 }
 
 absl::Status DecodeCommand(const std::string& payload, prm::common::v1::Actor* actor,
@@ -180,7 +169,9 @@ class ForecastState {
   // INVALID_ARGUMENT (to the DLQ) when it breaks the sales contract.
   absl::Status ApplySale(const google::protobuf::Message& payload, sqlite::Transaction& tx) {
     return log_
-        .ExecuteIn(tx, {.kind = kSaleRecordedType, .payload = SerializeDeterministic(payload)},
+        .ExecuteIn(tx,
+                   {.kind = kSaleRecordedType,
+                    .payload = events::SerializeDeterministically(payload)},
                    [&](sqlite::Transaction& t, const command_log::Command& command) {
                      return Apply(command, &t);
                    })
@@ -332,7 +323,7 @@ class ForecastState {
                                  const google::protobuf::Message& payload,
                                  sqlite::Transaction& tx) {
     return log_
-        .ExecuteIn(tx, {.kind = type, .payload = SerializeDeterministic(payload)},
+        .ExecuteIn(tx, {.kind = type, .payload = events::SerializeDeterministically(payload)},
                    [&](sqlite::Transaction& t, const command_log::Command& command) {
                      return Apply(command, &t);
                    })
@@ -486,7 +477,7 @@ class ForecastState {
       }
       fv1::UpdateForecastSettingsResponse response;
       ToProto(updated, response.mutable_settings());
-      return SerializeDeterministic(response);
+      return events::SerializeDeterministically(response);
     }
     if (command.kind == kSetRatesKind) {
       fv1::SetExchangeRatesRequest request;
@@ -502,7 +493,7 @@ class ForecastState {
       for (const ExchangeRate& rate : stored) {
         ToProto(request.vendor_id(), rate, response.add_rates());
       }
-      return SerializeDeterministic(response);
+      return events::SerializeDeterministically(response);
     }
     if (command.kind == kDeleteRateKind) {
       fv1::DeleteExchangeRateRequest request;
@@ -512,7 +503,7 @@ class ForecastState {
       std::unique_lock lock(mu_);
       RETURN_IF_ERROR(settings_.DeleteRate(request.vendor_id(), request.currency_code(), *day));
       RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
-      return SerializeDeterministic(fv1::DeleteExchangeRateResponse());
+      return events::SerializeDeterministically(fv1::DeleteExchangeRateResponse());
     }
     return absl::InternalError(absl::StrCat("unknown command kind ", command.kind));
   }

@@ -7,6 +7,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/events/payload.h"
 #include "common/server/call_context.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
@@ -29,17 +30,6 @@ using auth::Role;
 
 constexpr int kMaxLeads = 100;
 constexpr int kMaxResultsPerLead = 50;
-
-std::string Deterministic(const google::protobuf::Message& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
 
 absl::Status Denied() {
   return absl::PermissionDeniedError("the caller's token does not cover this object");
@@ -102,12 +92,12 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
     }
     internal::v1::LoggedCall call;
     *call.mutable_caller() = ToCaller(who);
-    call.set_request(Deterministic(request));
+    call.set_request(events::SerializeDeterministically(request));
     call.set_request_id(request_id);
     command_log::Command command{
         .kind = method,
         .request_id = request_id.empty() ? "" : absl::StrCat(who.subject, "\x1f", request_id),
-        .payload = Deterministic(call)};
+        .payload = events::SerializeDeterministically(call)};
     ASSIGN_OR_RETURN(std::string reply,
                      log_.Execute(std::move(command),
                                   [&](sqlite::Transaction& tx, const command_log::Command& c) {
@@ -556,7 +546,7 @@ class Parts final : public PartnerRegistryParts {
       return absl::OkStatus();  // other events of the consumed topics do not concern us
     }
     return log_
-        .ExecuteIn(tx, {.kind = event.type, .payload = Deterministic(payload)},
+        .ExecuteIn(tx, {.kind = event.type, .payload = events::SerializeDeterministically(payload)},
                    [&](sqlite::Transaction& t, const command_log::Command& c) {
                      return commands_.Apply(c, &t);
                    })
