@@ -671,12 +671,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(ChangeFromProto(*request).status());
       RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->settings().vendor_id(), true));
-      ASSIGN_OR_RETURN(std::string reply,
-                       state_.Execute({.kind = kUpdateSettingsKind,
-                                       .request_id = request->request_id(),
-                                       .payload = EncodeCommand(call.principal(), *request)}));
-      if (!response->ParseFromString(reply)) return absl::InternalError("unreadable logged reply");
-      return absl::OkStatus();
+      return ExecuteInto(kUpdateSettingsKind, call.principal(), *request, response);
     });
   }
 
@@ -693,14 +688,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           }
           RETURN_IF_ERROR(bad.ToStatus("invalid exchange rates"));
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), true));
-          ASSIGN_OR_RETURN(std::string reply,
-                           state_.Execute({.kind = kSetRatesKind,
-                                           .request_id = request->request_id(),
-                                           .payload = EncodeCommand(call.principal(), *request)}));
-          if (!response->ParseFromString(reply)) {
-            return absl::InternalError("unreadable logged reply");
-          }
-          return absl::OkStatus();
+          return ExecuteInto(kSetRatesKind, call.principal(), *request, response);
         });
   }
 
@@ -718,14 +706,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           CheckRequestId(request->request_id(), bad);
           RETURN_IF_ERROR(bad.ToStatus("invalid exchange rate deletion"));
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), true));
-          ASSIGN_OR_RETURN(std::string reply,
-                           state_.Execute({.kind = kDeleteRateKind,
-                                           .request_id = request->request_id(),
-                                           .payload = EncodeCommand(call.principal(), *request)}));
-          if (!response->ParseFromString(reply)) {
-            return absl::InternalError("unreadable logged reply");
-          }
-          return absl::OkStatus();
+          return ExecuteInto(kDeleteRateKind, call.principal(), *request, response);
         });
   }
 
@@ -922,6 +903,19 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
   }
 
  private:
+  // Runs a write request through the command log (a retried request_id gets the logged reply)
+  // and fills `response` from the reply.
+  template <typename Request>
+  absl::Status ExecuteInto(const char* kind, const auth::Principal& principal,
+                           const Request& request, google::protobuf::Message* response) {
+    ASSIGN_OR_RETURN(std::string reply,
+                     state_.Execute({.kind = kind,
+                                     .request_id = request.request_id(),
+                                     .payload = EncodeCommand(principal, request)}));
+    if (!response->ParseFromString(reply)) return absl::InternalError("unreadable logged reply");
+    return absl::OkStatus();
+  }
+
   runtime::Runtime& runtime_;
   ForecastState& state_;
 };

@@ -35,6 +35,15 @@ absl::Status Denied() {
   return absl::PermissionDeniedError("the caller's token does not cover this object");
 }
 
+// Vendor staff name the vendor they act for, and it must be in their token; services and partner
+// users are scoped otherwise (every vendor; their own partner).
+absl::Status CheckStaffVendor(const Principal& who, const std::string& vendor_id) {
+  if (who.role == Role::kService || who.role == Role::kPartnerUser) return absl::OkStatus();
+  if (vendor_id.empty()) return InvalidField("vendor_id", "is required");
+  if (!who.CoversVendor(vendor_id)) return Denied();
+  return absl::OkStatus();
+}
+
 bool ValidRequestId(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -153,11 +162,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
                                           pb::LookupPartnerResponse* response) override {
     return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext& call) {
       const Principal& who = call.principal();
-      const bool staff = who.role != Role::kService && who.role != Role::kPartnerUser;
-      if (staff) {
-        if (request->vendor_id().empty()) return InvalidField("vendor_id", "is required");
-        if (!who.CoversVendor(request->vendor_id())) return Denied();
-      }
+      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id()));
       std::optional<std::string> id;
       switch (request->key_case()) {
         case pb::LookupPartnerRequest::kExternalId: {
@@ -202,11 +207,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
                                          pb::ListPartnersResponse* response) override {
     return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext& call) {
       const Principal& who = call.principal();
-      const bool staff = who.role != Role::kService && who.role != Role::kPartnerUser;
-      if (staff) {
-        if (request->vendor_id().empty()) return InvalidField("vendor_id", "is required");
-        if (!who.CoversVendor(request->vendor_id())) return Denied();
-      }
+      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id()));
       ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request->page_size()));
       ASSIGN_OR_RETURN(OrderBy order,
                        ParseOrderBy(request->order_by(),
