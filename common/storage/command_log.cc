@@ -46,7 +46,8 @@ sqlite::Schema Schema() {
             " request_id TEXT, at_us INTEGER NOT NULL, payload BLOB NOT NULL,"
             " reply BLOB NOT NULL);"
             "CREATE UNIQUE INDEX commands_request_id ON commands(request_id)"
-            " WHERE request_id IS NOT NULL;"}}};
+            " WHERE request_id IS NOT NULL;"},
+           {2, "command inputs", "ALTER TABLE commands ADD COLUMN inputs BLOB;"}}};
 }
 
 absl::Time CommandClock::Now() const {
@@ -104,8 +105,8 @@ absl::StatusOr<std::string> CommandLog::ExecuteIn(sqlite::Transaction& tx, Comma
     ASSIGN_OR_RETURN(reply, apply(tx, command));
   }
   ASSIGN_OR_RETURN(sqlite::Statement * insert,
-                   tx.Prepare("INSERT INTO commands(seq, kind, request_id, at_us, payload, reply)"
-                              " VALUES(?,?,?,?,?,?)"));
+                   tx.Prepare("INSERT INTO commands(seq, kind, request_id, at_us, payload, reply,"
+                              " inputs) VALUES(?,?,?,?,?,?,?)"));
   insert->Bind(1, command.seq).Bind(2, command.kind);
   if (command.request_id.empty()) {
     insert->Bind(3, nullptr);
@@ -115,6 +116,11 @@ absl::StatusOr<std::string> CommandLog::ExecuteIn(sqlite::Transaction& tx, Comma
   insert->Bind(4, absl::ToUnixMicros(command.time))
       .Bind(5, sqlite::Blob{command.payload})
       .Bind(6, sqlite::Blob{reply});
+  if (command.inputs.empty()) {
+    insert->Bind(7, nullptr);
+  } else {
+    insert->Bind(7, sqlite::Blob{command.inputs});
+  }
   if (absl::Status logged = insert->Run(); !logged.ok()) {
     // The domain took the command but it cannot be logged: memory is ahead of the store.
     spdlog::critical("command {} was applied but cannot be logged ({}); restarting to rebuild "
@@ -130,7 +136,7 @@ absl::StatusOr<CommandLog::Replayed> CommandLog::Replay(
   Replayed replayed;
   RETURN_IF_ERROR(db_.Read([&](sqlite::Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(sqlite::Statement * rows,
-                     tx.Prepare("SELECT seq, kind, request_id, at_us, payload, reply"
+                     tx.Prepare("SELECT seq, kind, request_id, at_us, payload, reply, inputs"
                                 " FROM commands ORDER BY seq"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, rows->Step());
@@ -138,6 +144,7 @@ absl::StatusOr<CommandLog::Replayed> CommandLog::Replay(
       Command command{.kind = rows->Text(1),
                       .request_id = rows->IsNull(2) ? "" : rows->Text(2),
                       .payload = rows->Text(4),
+                      .inputs = rows->IsNull(6) ? "" : rows->Text(6),
                       .seq = rows->Int(0),
                       .time = absl::FromUnixMicros(rows->Int(3))};
       absl::StatusOr<std::string> reply;

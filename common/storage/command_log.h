@@ -51,6 +51,12 @@ struct Command {
   std::string kind;        // e.g. "CreatePartner", or a consumed event's type
   std::string request_id;  // the client's request_id; "" for none (no deduplication)
   std::string payload;     // the serialized request or event payload (deterministic bytes)
+  // What the command was decided on besides the payload and the clock, fetched before it is
+  // logged — e.g. another service's answer (deal-registration's enrollment check). Logged and
+  // replayed with the command, so replay never asks again and gives the same reply; not part of
+  // the request's identity: a retried request_id with the same kind and payload gets the logged
+  // reply whatever its inputs. "" for none.
+  std::string inputs;
   // Filled in by the log:
   int64_t seq = 0;         // position in the log, from 1
   absl::Time time;         // when it was accepted (microsecond precision)

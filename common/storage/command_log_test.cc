@@ -146,3 +146,46 @@ TEST_F(CommandLogTest, ReplayReportsADomainThatNoLongerAcceptsACommand) {
 
 }  // namespace
 }  // namespace prm::command_log
+
+namespace prm::command_log {
+namespace {
+
+// Inputs fetched before logging are replayed with the command and are not part of a request's
+// identity.
+TEST(CommandLogInputs, AreReplayedAndIgnoredWhenARequestIdIsRetried) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() /
+      ("prm-command-log-inputs-" + std::to_string(::getpid()) + ".sqlite");
+  std::filesystem::remove(path);
+  FakeClock clock;
+  auto apply = [](const Command& c) -> absl::StatusOr<std::string> {
+    return absl::StrCat(c.payload, " decided on ", c.inputs);
+  };
+  {
+    auto db = sqlite::Database::Open({.path = path.string()}, {Schema()});
+    ASSERT_OK(db.status());
+    CommandLog log(**db, clock);
+    auto run = [&](std::string inputs) {
+      return log.Execute(
+          {.kind = "Submit", .request_id = "r1", .payload = "deal-1", .inputs = inputs},
+          [&](sqlite::Transaction&, const Command& c) { return apply(c); });
+    };
+    EXPECT_EQ(*run("ACTIVE"), "deal-1 decided on ACTIVE");
+    EXPECT_EQ(*run("TERMINATED"), "deal-1 decided on ACTIVE");  // the logged reply
+  }
+  auto db = sqlite::Database::Open({.path = path.string()}, {Schema()});
+  ASSERT_OK(db.status());
+  CommandLog log(**db, clock);
+  std::vector<std::string> seen;
+  auto replayed = log.Replay([&](const Command& c) {
+    seen.push_back(c.inputs);
+    return apply(c);
+  });
+  ASSERT_OK(replayed.status());
+  EXPECT_EQ(replayed->changed_replies, 0);
+  EXPECT_EQ(seen, std::vector<std::string>{"ACTIVE"});
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace prm::command_log
