@@ -1,5 +1,6 @@
 #include "common/server/call_context.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,8 @@
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "common/log/log.h"
+#include "common/server/call_limits.h"
+#include "common/server/rate_limiter.h"
 #include "common/status/grpc_status.h"
 #include "spdlog/spdlog.h"
 
@@ -77,8 +80,11 @@ bool IsUsableRequestId(std::string_view request_id) {
   return true;
 }
 
-CallContext::CallContext(grpc::CallbackServerContext* server_context)
-    : server_context_(server_context) {
+CallContext::CallContext(grpc::CallbackServerContext* server_context, CallLimits limits)
+    : server_context_(server_context),
+      deadline_(limits.deadline),
+      error_domain_(limits.error_domain.empty() ? std::string(kDefaultErrorDomain)
+                                                : std::move(limits.error_domain)) {
   const std::string_view request_id = Metadata(*server_context, "x-request-id");
   request_id_ = IsUsableRequestId(request_id) ? std::string(request_id) : NewRequestId();
   trace_id_ = TraceIdFromTraceparent(Metadata(*server_context, "traceparent"));
@@ -92,14 +98,35 @@ const auth::Principal& CallContext::principal() const {
   return *principal_;
 }
 
-absl::Time CallContext::deadline() const {
-  const std::chrono::system_clock::time_point deadline = server_context_->deadline();
+namespace {
+
+absl::Time ClientDeadline(const grpc::CallbackServerContext& server_context) {
+  const std::chrono::system_clock::time_point deadline = server_context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
   return absl::FromChrono(deadline);
 }
 
+// The host's limits for the call; outside a ServiceHost, the client's deadline.
+CallLimits LimitsOf(grpc::CallbackServerContext* server_context) {
+  CallLimits limits = LimitsOfCall(server_context);
+  limits.deadline = std::min(limits.deadline, ClientDeadline(*server_context));
+  return limits;
+}
+
+absl::StatusOr<CallContext> Admit(grpc::CallbackServerContext* server_context,
+                                  const Authenticator& authenticator, CallLimits limits);
+
+}  // namespace
+
 absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext* server_context,
                                       const Authenticator& authenticator) {
+  return Admit(server_context, authenticator, LimitsOf(server_context));
+}
+
+namespace {
+
+absl::StatusOr<CallContext> Admit(grpc::CallbackServerContext* server_context,
+                                  const Authenticator& authenticator, CallLimits limits) {
   if (!authenticator) {
     std::fprintf(stderr, "AdmitCall: no authenticator was wired into this service\n");
     std::abort();
@@ -110,13 +137,25 @@ absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext* server_contex
   }
   absl::StatusOr<auth::Principal> principal = authenticator(authorization);
   if (!principal.ok()) return std::move(principal).status();
-  CallContext call(server_context);
-  call.principal_ = *std::move(principal);
+  if (limits.rate_limiter != nullptr) {
+    if (absl::Status admitted = limits.rate_limiter->Admit(*principal); !admitted.ok()) {
+      return admitted;
+    }
+  }
+  return CallContext::Admitted(server_context, std::move(limits), *std::move(principal));
+}
+
+}  // namespace
+
+CallContext CallContext::Admitted(grpc::CallbackServerContext* server_context, CallLimits limits,
+                                  std::optional<auth::Principal> principal) {
+  CallContext call(server_context, std::move(limits));
+  call.principal_ = std::move(principal);
   return call;
 }
 
 CallContext AdmitUnauthenticatedCall(grpc::CallbackServerContext* server_context) {
-  return CallContext(server_context);
+  return CallContext::Admitted(server_context, LimitsOf(server_context), std::nullopt);
 }
 
 absl::Status RunHandler(const CallContext& call,
@@ -144,13 +183,16 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
                                 const Authenticator& authenticator,
                                 absl::FunctionRef<absl::Status(const CallContext&)> handler) {
   grpc::ServerUnaryReactor* reactor = server_context->DefaultReactor();
-  absl::StatusOr<CallContext> call = AdmitCall(server_context, authenticator);
+  CallLimits limits = LimitsOf(server_context);
+  const std::string domain = limits.error_domain.empty() ? std::string(kDefaultErrorDomain)
+                                                         : limits.error_domain;
+  absl::StatusOr<CallContext> call = Admit(server_context, authenticator, std::move(limits));
   if (!call.ok()) {
-    spdlog::debug("call not authenticated: {}", call.status().ToString());
-    reactor->Finish(ToGrpcStatus(call.status()));
+    spdlog::debug("call not admitted: {}", call.status().ToString());
+    reactor->Finish(ToGrpcStatus(call.status(), domain));
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(RunHandler(*call, handler)));
+  reactor->Finish(ToGrpcStatus(RunHandler(*call, handler), domain));
   return reactor;
 }
 
@@ -159,7 +201,7 @@ grpc::ServerUnaryReactor* ServeUnauthenticated(
     absl::FunctionRef<absl::Status(const CallContext&)> handler) {
   grpc::ServerUnaryReactor* reactor = server_context->DefaultReactor();
   const CallContext call = AdmitUnauthenticatedCall(server_context);
-  reactor->Finish(ToGrpcStatus(RunHandler(call, handler)));
+  reactor->Finish(ToGrpcStatus(RunHandler(call, handler), call.error_domain()));
   return reactor;
 }
 

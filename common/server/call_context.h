@@ -23,8 +23,12 @@
 // W3C `traceparent`, otherwise empty). Serve runs the handler inside a ScopedLogContext with
 // both, so every log line the handler writes on this thread carries them.
 //
-// Deadlines are the client's; gRPC cannot shorten them server-side. A handler that does long
-// work checks call.deadline() (absl::InfiniteFuture() when the client set none).
+// Limits (call_limits.h, set by ServiceHost from ServerOptions): after authentication the
+// caller's request rate is checked (RESOURCE_EXHAUSTED, reason RATE_LIMITED, with a RetryInfo
+// when over), and call.deadline() is the client's deadline bounded by the host's cap
+// (--max-deadline, --max-stream-duration): a handler that does long work checks it, and the
+// host cancels a call still running at the cap. Errors carry a google.rpc.ErrorInfo whose
+// domain is the service's package (grpc_status.h).
 //
 // A handler must not throw; if it does anyway, Serve catches std::exception and anything else,
 // logs it once, and answers INTERNAL.
@@ -42,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/auth/principal.h"
+#include "common/server/call_limits.h"
 #include "grpcpp/server_context.h"
 
 namespace prm::server {
@@ -66,23 +71,30 @@ class CallContext {
 
   const std::string& request_id() const { return request_id_; }
   const std::string& trace_id() const { return trace_id_; }  // 32 lowercase hex digits or ""
-  absl::Time deadline() const;
+  // The client's deadline bounded by the host's cap; absl::InfiniteFuture() for neither.
+  absl::Time deadline() const { return deadline_; }
+  // The ErrorInfo domain of this call's errors: the service's package, or "prm".
+  const std::string& error_domain() const { return error_domain_; }
   grpc::CallbackServerContext& server_context() const { return *server_context_; }
 
+  // For the admission functions below only.
+  static CallContext Admitted(grpc::CallbackServerContext* server_context, CallLimits limits,
+                              std::optional<auth::Principal> principal);
+
  private:
-  friend absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext*,
-                                               const Authenticator&);
-  friend CallContext AdmitUnauthenticatedCall(grpc::CallbackServerContext*);
-  explicit CallContext(grpc::CallbackServerContext* server_context);
+  CallContext(grpc::CallbackServerContext* server_context, CallLimits limits);
 
   grpc::CallbackServerContext* server_context_;
+  absl::Time deadline_;
+  std::string error_domain_;
   std::optional<auth::Principal> principal_;
   std::string request_id_;
   std::string trace_id_;
 };
 
-// Reads the call's metadata and authenticates it. UNAUTHENTICATED when the `authorization`
-// metadata is missing; otherwise whatever `authenticator` returns on failure. An empty
+// Reads the call's metadata, authenticates it and applies the host's rate limit.
+// UNAUTHENTICATED when the `authorization` metadata is missing; whatever `authenticator`
+// returns on failure; RESOURCE_EXHAUSTED (RATE_LIMITED, RetryInfo) over the rate limit. An empty
 // `authenticator` is a wiring bug and aborts.
 absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext* server_context,
                                       const Authenticator& authenticator);

@@ -9,6 +9,8 @@
 namespace prm::server {
 namespace {
 
+constexpr int64_t kMaxRateSetting = 1'000'000'000;
+
 bool IsHostPort(std::string_view address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return false;
@@ -59,6 +61,18 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.tls_reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls-reload-interval: must be at least 1s");
   }
+  if (options.rate_limit < 0 || options.rate_limit > kMaxRateSetting) {
+    return absl::InvalidArgumentError("--rate-limit: must be between 0 (no limit) and 10^9");
+  }
+  if (options.rate_limit_burst < 1 || options.rate_limit_burst > kMaxRateSetting) {
+    return absl::InvalidArgumentError("--rate-limit-burst: must be between 1 and 10^9");
+  }
+  if (options.max_deadline < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--max-deadline: must be at least 1s");
+  }
+  if (options.max_stream_duration < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--max-stream-duration: must be at least 1s");
+  }
   bool known_level = false;
   for (const std::string& level : logging::LogLevelNames()) {
     known_level |= level == options.log_level;
@@ -99,6 +113,16 @@ void RegisterServerFlags(FlagSet& flags, ServerOptions* options) {
   flags.String("health-listen", &options->health_listen,
                "plaintext host:port serving only grpc.health.v1, for probes when mutual TLS is "
                "on; empty: health only on --grpc-listen");
+  flags.Int("rate-limit", &options->rate_limit,
+            "calls per second each caller (token subject and role) may make; more fail with "
+            "RESOURCE_EXHAUSTED and a retry delay; 0: no limit; `service` callers are exempt",
+            0, kMaxRateSetting);
+  flags.Int("rate-limit-burst", &options->rate_limit_burst,
+            "calls a caller may make at once before --rate-limit applies", 1, kMaxRateSetting);
+  flags.Duration("max-deadline", &options->max_deadline,
+                 "longest a unary call may run: a longer or missing client deadline is bounded");
+  flags.Duration("max-stream-duration", &options->max_stream_duration,
+                 "longest a streaming call (WatchOffers...) may stay open; clients reconnect");
   flags.Check([options]() -> std::string {
     absl::Status status = ValidateServerOptions(*options);
     return status.ok() ? std::string() : std::string(status.message());

@@ -18,6 +18,10 @@
 //   --tls-reload-interval      PRM_TLS_RELOAD_INTERVAL      how often the three files are re-read
 //   --health-listen            PRM_HEALTH_LISTEN            plaintext host:port serving only
 //                                                           grpc.health.v1 ("" = none)
+//   --rate-limit               PRM_RATE_LIMIT               calls/s per caller (0 = no limit)
+//   --rate-limit-burst         PRM_RATE_LIMIT_BURST         calls a caller may make at once
+//   --max-deadline             PRM_MAX_DEADLINE             bound on a unary call's deadline
+//   --max-stream-duration      PRM_MAX_STREAM_DURATION      bound on a streaming call's life
 //
 // TLS: certificates are watched, not loaded once: replace the files (atomically, e.g. by a
 // Kubernetes Secret volume's symlink swap) and new connections use the new ones within
@@ -26,9 +30,12 @@
 //
 // Limits (SPEC §3.1): a request larger than max_receive_message_bytes fails with
 // RESOURCE_EXHAUSTED before any handler runs; a response larger than max_send_message_bytes
-// fails the call with RESOURCE_EXHAUSTED. Deadlines are the client's: gRPC cannot shorten a
-// deadline on the server, so handlers that do long work read CallContext::deadline() and stop
-// early; calls with no deadline are bounded only by shutdown (drain_timeout).
+// fails the call with RESOURCE_EXHAUSTED. Each caller (token subject and role; `service`
+// exempt) may make rate_limit calls/s with bursts of rate_limit_burst; beyond that calls fail
+// with RESOURCE_EXHAUSTED, reason RATE_LIMITED and a RetryInfo (rate_limiter.h). A call's
+// deadline is the client's bounded by max_deadline (unary) or max_stream_duration (streams):
+// CallContext::deadline() reports the bound, and the host cancels a call still running at it
+// (the client sees CANCELLED). Page size, filter length and batch size: limits.h.
 
 #include <cstdint>
 #include <string>
@@ -60,10 +67,15 @@ struct ServerOptions {
   std::string tls_client_ca_file;  // empty: no client certificates asked for
   absl::Duration tls_reload_interval = absl::Seconds(60);
   std::string health_listen;       // empty: health only on the gRPC port
+  int64_t rate_limit = 1000;        // calls/s per caller; 0: no limit
+  int64_t rate_limit_burst = 2000;  // at least 1
+  absl::Duration max_deadline = absl::Seconds(60);
+  absl::Duration max_stream_duration = absl::Hours(1);
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad setting (addresses must be host:port with a
-// port in 0..65535, sizes positive, drain_timeout below kMaxShutdownTime, TLS certificate and
+// port in 0..65535, sizes positive, drain_timeout below kMaxShutdownTime, a rate limit of
+// 0 or more with a burst of at least 1, deadline caps of at least 1 s, TLS certificate and
 // key given together, a client CA only with them, a reload interval of at least 1 s).
 absl::Status ValidateServerOptions(const ServerOptions& options);
 

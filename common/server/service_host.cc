@@ -13,7 +13,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/call_limits.h"
 #include "common/server/termination_signals.h"
+#include "common/time/clock.h"
+#include "grpcpp/alarm.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
@@ -39,31 +42,70 @@ void Timed(std::string_view what, Fn&& fn) {
 
 // Counts the calls the server is handling: from the moment gRPC matches a call to a method
 // until the call is done. The drain uses the count to stop waiting as soon as in-flight calls
-// are over.
-class CallCounter final : public grpc::experimental::Interceptor {
+// are over. Also registers the call's limits (call_limits.h) for AdmitCall, and cancels the
+// call when it is still running at the host's deadline cap.
+class CallTracker final : public grpc::experimental::Interceptor {
  public:
-  explicit CallCounter(std::atomic<int64_t>& calls) : calls_(calls) {
-    calls_.fetch_add(1, std::memory_order_relaxed);
+  CallTracker(ServiceHost::CallPolicy& policy, grpc::experimental::ServerRpcInfo* info)
+      : policy_(policy), ctx_(info->server_context()) {
+    policy_.calls.fetch_add(1, std::memory_order_relaxed);
+    const bool unary = info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY;
+    const absl::Time cap =
+        absl::Now() + (unary ? policy_.max_deadline : policy_.max_stream_duration);
+    const std::chrono::system_clock::time_point client = ctx_->deadline();
+    const absl::Time client_deadline = client == std::chrono::system_clock::time_point::max()
+                                           ? absl::InfiniteFuture()
+                                           : absl::FromChrono(client);
+    internal::RegisterCall(ctx_, CallLimits{
+                                     .rate_limiter = policy_.rate_limiter.get(),
+                                     .deadline = std::min(cap, client_deadline),
+                                     .error_domain = PackageOfMethod(info->method()),
+                                 });
+    if (cap < client_deadline) {
+      // gRPC cannot shorten the client's deadline; cancel the call at the cap instead. The
+      // alarm may fire while the call ends, hence the shared flag under its lock.
+      guard_ = std::make_shared<Guard>();
+      guard_->ctx = ctx_;
+      alarm_.Set(absl::ToChronoTime(cap), [guard = guard_](bool fired) {
+        if (!fired) return;
+        absl::MutexLock lock(&guard->mu);
+        if (guard->ctx != nullptr) guard->ctx->TryCancel();
+      });
+    }
   }
-  ~CallCounter() override { calls_.fetch_sub(1, std::memory_order_release); }
+  ~CallTracker() override {
+    if (guard_ != nullptr) {
+      absl::MutexLock lock(&guard_->mu);
+      guard_->ctx = nullptr;
+    }
+    internal::UnregisterCall(ctx_);
+    policy_.calls.fetch_sub(1, std::memory_order_release);
+  }
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     methods->Proceed();
   }
 
  private:
-  std::atomic<int64_t>& calls_;
+  struct Guard {
+    absl::Mutex mu;
+    grpc::ServerContextBase* ctx ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  ServiceHost::CallPolicy& policy_;
+  grpc::ServerContextBase* const ctx_;
+  std::shared_ptr<Guard> guard_;
+  grpc::Alarm alarm_;  // destroyed (cancelled) before guard_ is released
 };
 
-class CallCounterFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+class CallTrackerFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CallCounterFactory(std::atomic<int64_t>& calls) : calls_(calls) {}
+  explicit CallTrackerFactory(ServiceHost::CallPolicy& policy) : policy_(policy) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* /*info*/) override {
-    return new CallCounter(calls_);
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new CallTracker(policy_, info);
   }
 
  private:
-  std::atomic<int64_t>& calls_;
+  ServiceHost::CallPolicy& policy_;
 };
 
 }  // namespace
@@ -87,6 +129,12 @@ ServiceHost::ServiceHost(ServerOptions options, std::string service_name, std::s
       version_(std::move(version)),
       registry_(registry != nullptr ? std::move(registry)
                                     : std::make_shared<prometheus::Registry>()) {
+  policy_.max_deadline = options_.max_deadline;
+  policy_.max_stream_duration = options_.max_stream_duration;
+  policy_.rate_limiter = std::make_unique<RateLimiter>(
+      RateLimit{.per_second = static_cast<double>(options_.rate_limit),
+                .burst = static_cast<double>(options_.rate_limit_burst)},
+      SystemClock::Instance());
   metrics::AddBuildInfo(*registry_, service_name_, version_);
 }
 
@@ -127,7 +175,7 @@ absl::Status ServiceHost::Start() {
 
   grpc::ServerBuilder builder;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-  creators.push_back(std::make_unique<CallCounterFactory>(in_flight_calls_));
+  creators.push_back(std::make_unique<CallTrackerFactory>(policy_));
   if (options_.rpc_metrics) {
     rpc_metrics_ = std::make_unique<metrics::GrpcServerMetrics>(*registry_);
     for (const Registration& r : services_) {
@@ -337,11 +385,11 @@ void ServiceHost::StopServer() {
   grpc_server_shutdown_and_notify(server_->c_server(), shutdown_cq, &shutdown_tag);
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
   bool shut_down = false;
-  while (!shut_down && in_flight_calls_.load(std::memory_order_acquire) > 0) {
+  while (!shut_down && policy_.calls.load(std::memory_order_acquire) > 0) {
     const absl::Time now = absl::Now();
     if (now >= deadline) {
       spdlog::warn("drain: cancelling {} call(s) still in flight after {}",
-                   in_flight_calls_.load(), absl::FormatDuration(options_.drain_timeout));
+                   policy_.calls.load(), absl::FormatDuration(options_.drain_timeout));
       break;
     }
     const int64_t wait_ms =

@@ -50,6 +50,7 @@
 #include "common/metrics/grpc_server_metrics.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/server/health_service.h"
+#include "common/server/rate_limiter.h"
 #include "common/server/server_options.h"
 #include "grpcpp/impl/service_type.h"
 #include "grpcpp/server.h"
@@ -121,7 +122,15 @@ class ServiceHost {
   void Shutdown();
 
   // Calls the server is handling right now (all services, health and reflection included).
-  int64_t in_flight_calls() const { return in_flight_calls_.load(); }
+  int64_t in_flight_calls() const { return policy_.calls.load(); }
+
+  // What the per-call interceptor applies (ServerOptions limits) and counts.
+  struct CallPolicy {
+    std::atomic<int64_t> calls{0};
+    std::unique_ptr<RateLimiter> rate_limiter;
+    absl::Duration max_deadline;
+    absl::Duration max_stream_duration;
+  };
 
   prometheus::Registry& metrics_registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> shared_metrics_registry() const { return registry_; }
@@ -162,7 +171,7 @@ class ServiceHost {
   HealthService plain_health_;  // the --health-listen copy; outlives health_server_
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;
-  std::atomic<int64_t> in_flight_calls_{0};
+  CallPolicy policy_;
   std::unique_ptr<grpc::Server> server_;
 
   std::once_flag drain_once_;

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "common/metrics/testing/http_get.h"
 #include "common/server/call_context.h"
+#include "common/status/error_info.h"
 #include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
 #include "common/testing/status_matchers.h"
@@ -148,9 +149,13 @@ TEST(Serve, FieldViolationsReachTheClientAsBadRequestDetails) {
   google::rpc::Status rpc_status;
   ASSERT_TRUE(rpc_status.ParseFromString(status.error_details()));
   EXPECT_EQ(rpc_status.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
-  ASSERT_EQ(rpc_status.details_size(), 1);
+  ASSERT_EQ(rpc_status.details_size(), 2);  // BadRequest, ErrorInfo
   google::rpc::BadRequest bad_request;
   ASSERT_TRUE(rpc_status.details(0).UnpackTo(&bad_request));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(rpc_status.details(1).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "INVALID_FIELD");
+  EXPECT_EQ(info.domain(), "prm.testing.v1");  // the service's package
   ASSERT_EQ(bad_request.field_violations_size(), 2);
   EXPECT_EQ(bad_request.field_violations(0).field(), "name");
   EXPECT_EQ(bad_request.field_violations(0).description(), "must not be empty");
@@ -158,7 +163,7 @@ TEST(Serve, FieldViolationsReachTheClientAsBadRequestDetails) {
   EXPECT_EQ(bad_request.field_violations(1).description(), "must be between 1 and 1000");
 }
 
-TEST(Serve, OtherCodesAndMessagesPassThroughUnchanged) {
+TEST(Serve, OtherCodesAndMessagesPassThroughWithTheirReason) {
   TestServer server;
   ASSERT_OK(server.Start());
 
@@ -171,7 +176,76 @@ TEST(Serve, OtherCodesAndMessagesPassThroughUnchanged) {
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(status.error_message(), "deal is already approved");
-  EXPECT_EQ(status.error_details(), "");
+  EXPECT_EQ(ErrorReasonOf(FromGrpcStatus(status)), "ILLEGAL_STATE_TRANSITION");
+}
+
+// --- Limits: per-caller rate, deadline cap ---------------------------------------------------
+
+absl::StatusOr<auth::Principal> PartnerAuthenticate(std::string_view authorization) {
+  if (authorization != kGoodAuthorization) return absl::UnauthenticatedError("invalid token");
+  return auth::Principal{.subject = "partner-user-1", .role = auth::Role::kPartnerUser,
+                         .vendor_ids = {"v1"}, .partner_id = "p1"};
+}
+
+TEST(Limits, ACallerOverItsRateGetsResourceExhaustedWithRetryInfo) {
+  ServerOptions options = TestOptions();
+  options.rate_limit = 1;
+  options.rate_limit_burst = 2;
+  ProbeService probe(PartnerAuthenticate);
+  ServiceHost host(options, "probe-test", "9.9.9");
+  host.Register(&probe, Probe::service_full_name());
+  ASSERT_OK(host.Start());
+  auto stub = Probe::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host.selected_port()),
+                                                 grpc::InsecureChannelCredentials()));
+  // Five calls at once: at most 2 (burst) + 1 per elapsed second get through.
+  grpc::Status refused;
+  int ok = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto ctx = AuthorizedContext();
+    PingResponse response;
+    grpc::Status status = stub->Ping(ctx.get(), PingRequest(), &response);
+    if (status.ok()) ++ok;
+    else refused = status;
+  }
+  EXPECT_GE(ok, 2);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  const absl::Status back = FromGrpcStatus(refused);
+  EXPECT_EQ(ErrorReasonOf(back), "RATE_LIMITED");
+  ASSERT_TRUE(RetryDelayOf(back).has_value());
+  EXPECT_GT(*RetryDelayOf(back), absl::ZeroDuration());
+  EXPECT_LE(*RetryDelayOf(back), absl::Seconds(1));
+  host.Shutdown();
+}
+
+TEST(Limits, ACallWithoutDeadlineIsCancelledAtTheHostsCap) {
+  ServerOptions options = TestOptions();
+  options.max_deadline = absl::Seconds(1);
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  grpc::ClientContext ctx;  // no deadline
+  ctx.AddMetadata("authorization", kGoodAuthorization);
+  SleepRequest request;
+  request.set_milliseconds(60'000);
+  SleepResponse response;
+  const grpc::Status status = server.probe_stub->Sleep(&ctx, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  server.host.Shutdown();
+}
+
+TEST(Limits, AShorterClientDeadlineIsKept) {
+  ServerOptions options = TestOptions();
+  options.max_deadline = absl::Seconds(30);
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", kGoodAuthorization);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  SleepRequest request;
+  request.set_milliseconds(60'000);
+  SleepResponse response;
+  const grpc::Status status = server.probe_stub->Sleep(&ctx, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  server.host.Shutdown();
 }
 
 TEST(Serve, CallWithoutAuthorizationIsUnauthenticatedAndTheHandlerDoesNotRun) {

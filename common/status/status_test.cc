@@ -1,3 +1,4 @@
+#include "common/status/error_info.h"
 #include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -64,8 +65,74 @@ TEST(GrpcStatus, MapsCodeAndMessage) {
   grpc::Status status = ToGrpcStatus(absl::NotFoundError("deal d-1 not found"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(), "deal d-1 not found");
-  EXPECT_TRUE(status.error_details().empty());
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+// The google.rpc.ErrorInfo detail of `status`, or an empty one.
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status rpc_status;
+  google::rpc::ErrorInfo info;
+  if (!rpc_status.ParseFromString(status.error_details())) return info;
+  for (const auto& detail : rpc_status.details()) {
+    if (detail.UnpackTo(&info)) return info;
+  }
+  return info;
+}
+
+TEST(GrpcStatus, EveryClientFacingCodeCarriesAReasonInTheGivenDomain) {
+  const std::pair<absl::Status, std::string> cases[] = {
+      {absl::InvalidArgumentError("x"), "INVALID_FIELD"},
+      {absl::NotFoundError("x"), "NOT_FOUND"},
+      {absl::AlreadyExistsError("x"), "DUPLICATE"},
+      {absl::PermissionDeniedError("x"), "ACCESS_DENIED"},
+      {absl::UnauthenticatedError("x"), "INVALID_TOKEN"},
+      {absl::AbortedError("x"), "STALE_ETAG"},
+      {absl::FailedPreconditionError("x"), "ILLEGAL_STATE_TRANSITION"},
+      {absl::ResourceExhaustedError("x"), "LIMIT_EXCEEDED"},
+      {absl::UnavailableError("x"), "SERVICE_UNAVAILABLE"},
+  };
+  for (const auto& [status, reason] : cases) {
+    const google::rpc::ErrorInfo info = ErrorInfoOf(ToGrpcStatus(status, "prm.deal.v1"));
+    EXPECT_EQ(info.reason(), reason) << status;
+    EXPECT_EQ(info.domain(), "prm.deal.v1") << status;
+  }
+  EXPECT_EQ(ErrorInfoOf(ToGrpcStatus(absl::NotFoundError("x"))).domain(), "prm");
+}
+
+TEST(GrpcStatus, ServerFailuresCarryNoReasonAndNoDetails) {
+  for (const absl::Status& status : {absl::InternalError("x"), absl::UnknownError("x"),
+                                     absl::DataLossError("x"), absl::CancelledError("x")}) {
+    EXPECT_EQ(ToGrpcStatus(status).error_details(), "") << status;
+  }
+}
+
+TEST(GrpcStatus, AnExplicitReasonOverridesTheDefaultAndSurvivesTheRoundTrip) {
+  const absl::Status status =
+      WithReason(absl::FailedPreconditionError("program has enrollments"), "IN_USE");
+  EXPECT_EQ(ErrorInfoOf(ToGrpcStatus(status)).reason(), "IN_USE");
+  EXPECT_EQ(ErrorReasonOf(FromGrpcStatus(ToGrpcStatus(status))), "IN_USE");
+  EXPECT_EQ(ErrorReasonOf(FromGrpcStatus(ToGrpcStatus(absl::AbortedError("x")))), "STALE_ETAG");
+  EXPECT_THAT(WithReason(absl::OkStatus(), "IN_USE"), IsOk());
+}
+
+TEST(GrpcStatus, RetryDelayTravelsAsRetryInfo) {
+  const absl::Status status = WithReason(
+      WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Milliseconds(1250)),
+      kReasonRateLimited);
+  const grpc::Status wire = ToGrpcStatus(status);
+  google::rpc::Status rpc_status;
+  ASSERT_TRUE(rpc_status.ParseFromString(wire.error_details()));
+  google::rpc::RetryInfo retry;
+  bool found = false;
+  for (const auto& detail : rpc_status.details()) found |= detail.UnpackTo(&retry);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(retry.retry_delay().seconds(), 1);
+  EXPECT_EQ(retry.retry_delay().nanos(), 250'000'000);
+  EXPECT_EQ(ErrorInfoOf(wire).reason(), "RATE_LIMITED");
+  const absl::Status back = FromGrpcStatus(wire);
+  EXPECT_EQ(RetryDelayOf(back), absl::Milliseconds(1250));
+  EXPECT_EQ(ErrorReasonOf(back), "RATE_LIMITED");
+  EXPECT_EQ(RetryDelayOf(absl::ResourceExhaustedError("x")), std::nullopt);
 }
 
 TEST(GrpcStatus, AttachesBadRequestDetails) {
@@ -74,9 +141,10 @@ TEST(GrpcStatus, AttachesBadRequestDetails) {
   google::rpc::Status rpc_status;
   ASSERT_TRUE(rpc_status.ParseFromString(status.error_details()));
   EXPECT_EQ(rpc_status.code(), grpc::StatusCode::INVALID_ARGUMENT);
-  ASSERT_EQ(rpc_status.details_size(), 1);
+  ASSERT_EQ(rpc_status.details_size(), 2);  // BadRequest, then ErrorInfo
   google::rpc::BadRequest bad_request;
   ASSERT_TRUE(rpc_status.details(0).UnpackTo(&bad_request));
+  EXPECT_EQ(ErrorInfoOf(status).reason(), "INVALID_FIELD");
   ASSERT_EQ(bad_request.field_violations_size(), 1);
   EXPECT_EQ(bad_request.field_violations(0).field(), "vendor_id");
 }

@@ -1,0 +1,39 @@
+#pragma once
+
+// The request-size limits every PRM API applies (SPEC §3.1 "Limits"), in one place so that the
+// four services agree and docs/operations.md has one table to show:
+//
+//   message size     --max-message-bytes (4 MiB in) / --max-send-message-bytes (16 MiB out):
+//                    larger → RESOURCE_EXHAUSTED from gRPC before any handler runs
+//   page size        0 → kDefaultPageSize; above kMaxPageSize → kMaxPageSize; negative →
+//                    INVALID_ARGUMENT naming page_size
+//   filter           at most kMaxFilterLength bytes → else INVALID_ARGUMENT naming filter
+//   batch            each batch field documents its own maximum in its .proto comment (e.g.
+//                    FindPartners leads, SetExchangeRates rates); over → INVALID_ARGUMENT
+//                    naming the field
+//   request rate     --rate-limit / --rate-limit-burst per caller (rate_limiter.h)
+//   deadline         --max-deadline / --max-stream-duration (call_context.h)
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace prm::server {
+
+inline constexpr int32_t kDefaultPageSize = 50;
+inline constexpr int32_t kMaxPageSize = 500;
+inline constexpr size_t kMaxFilterLength = 2048;
+
+// The page size to use for a List request's `page_size`, or INVALID_ARGUMENT for a negative one.
+absl::StatusOr<int32_t> EffectivePageSize(int32_t requested);
+
+// OK, or INVALID_ARGUMENT naming `field` when `filter` is longer than kMaxFilterLength.
+absl::Status CheckFilterLength(std::string_view filter, std::string_view field = "filter");
+
+// OK, or INVALID_ARGUMENT naming `field` when a batch of `size` items exceeds `max`.
+absl::Status CheckBatchSize(size_t size, size_t max, std::string_view field);
+
+}  // namespace prm::server
