@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
                                             .out = std::cout,
                                             .err = std::cerr,
                                             .clock = prm::SystemClock::Instance(),
-                                            .version = PRM_VERSION};
+                                            .version = PRM_VERSION,
+                                            .err_is_terminal = isatty(STDERR_FILENO) == 1};
   return prm::prmctl::RunPrmctl(argc, argv, context);
 }

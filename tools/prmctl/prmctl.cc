@@ -4,33 +4,41 @@
 #include <string>
 
 #include "tools/prmctl/health_command.h"
+#include "tools/prmctl/rpc_command.h"
+#include "tools/prmctl/sales_command.h"
 #include "tools/prmctl/token_command.h"
 
 namespace prm::prmctl {
 namespace {
 
-// Every command of prmctl. Planned: partners, programs, deals, tasks, offers, forecasts, sales.
-constexpr std::array<Subcommand, 2> kSubcommands = {{
+// The commands besides the RPC nouns of rpc_command.cc.
+constexpr std::array<Subcommand, 3> kSubcommands = {{
     {"health", "ask a service whether it is SERVING", &RunHealth},
     {"token", "print a development bearer token for calling the services", &RunToken},
+    {"sales", "publish: send ERP sales from a CSV file to Kafka", &RunSales},
 }};
 
 const Subcommand* Find(std::string_view name) {
   for (const Subcommand& command : kSubcommands) {
     if (command.name == name) return &command;
   }
-  return nullptr;
+  static constexpr Subcommand kRpc = {"", "", &RunRpcNoun};
+  return IsRpcNoun(name) ? &kRpc : nullptr;
 }
 
 void PrintUsage(std::ostream& out) {
   out << "prmctl — command-line client for PRM, the partner relationship management platform\n\n"
-         "Usage: prmctl <command> [--flag=value ...]\n\nCommands:\n";
+         "Usage: prmctl <noun> <verb> [--flag=value ...]\n\nResources and their verbs:\n";
+  PrintRpcUsage(out);
+  out << "\nOther commands:\n";
   for (const Subcommand& command : kSubcommands) {
     const size_t pad = command.name.size() < 12 ? 12 - command.name.size() : 1;
     out << "  " << command.name << std::string(pad, ' ') << command.summary << "\n";
   }
-  out << "\n  prmctl <command> --help   the command's flags\n"
-         "  prmctl --version          the version\n";
+  out << "\n  prmctl <noun> --help          the noun's verbs\n"
+         "  prmctl <noun> <verb> --help   the verb's flags: one per request field, --request=JSON,\n"
+         "                                --json output, --token, the service's address\n"
+         "  prmctl --version              the version\n";
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 
 // prmctl, the command-line client for people (SPEC §8): `prmctl <command> [--flag=value ...]`.
 // Each command is one entry of a table (prmctl.cc) with its own FlagSet; adding a command
-// (partners, deals, tasks, forecasts, …) means writing one Run function and adding one row.
+// means writing one Run function and adding one row. The RPC nouns (`prmctl <noun> <verb>`:
+// partners, deals, tasks, forecast, …) are rows of one generic mechanism (rpc_command.h).
 //
 // Exit codes: 0 success, 1 the command failed, 2 usage error (unknown command or flag, bad or
 // missing value). Not thread-safe: one command runs per process.
@@ -25,6 +26,7 @@ struct CommandContext {
   std::ostream& err;       // diagnostics
   const Clock& clock;
   std::string_view version;
+  bool err_is_terminal = false;  // `err` is a terminal: progress bars redraw in place
 };
 
 struct Subcommand {
