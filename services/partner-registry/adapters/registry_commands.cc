@@ -588,10 +588,15 @@ absl::Status RegistryCommands::UpdateEnrollment(const Principal& who,
   if (!e.etag().empty() && e.etag() != EnrollmentEtag(current)) {
     return absl::AbortedError("enrollment changed since it was read (stale etag)");
   }
-  if (Contains(paths, "program_id") && e.program_id() != current.program_id()) {
-    return absl::UnimplementedError("moving an enrollment to another program is not supported");
+  // Every bad field in one INVALID_ARGUMENT; the program must be one of this vendor's (another
+  // vendor's program is not named as such: it is outside the caller's namespace).
+  const bool move = Contains(paths, "program_id") && e.program_id() != current.program_id();
+  const absl::Status fields = CheckEnrollmentFields(e, paths, "enrollment.");
+  for (const FieldViolation& v : FieldViolationsOf(fields)) bad.Add(v.field, v.description);
+  if (move && !directory_.GetProgram(e.vendor_id(), e.program_id()).ok()) {
+    bad.Add("enrollment.program_id", absl::StrCat("is not a program of vendor ", e.vendor_id()));
   }
-  RETURN_IF_ERROR(CheckEnrollmentFields(e, paths, "enrollment."));
+  RETURN_IF_ERROR(bad.ToStatus("enrollment is invalid"));
   if (current.state() == EnrollmentState::kTerminated) {
     return absl::FailedPreconditionError("enrollment is TERMINATED");
   }
@@ -600,6 +605,12 @@ absl::Status RegistryCommands::UpdateEnrollment(const Principal& who,
     fx.events.insert(fx.events.end(), more->begin(), more->end());
     return absl::OkStatus();
   };
+  // The move first, so that points are evaluated under the new program's requirements. It is
+  // the only path that can still fail (eligibility, currency), before anything changed.
+  if (move) {
+    RETURN_IF_ERROR(
+        append(directory_.ChangeProgram(e.vendor_id(), e.partner_id(), e.program_id())));
+  }
   for (const std::string& p : paths) {
     if (p == "channel_manager_worker_id") {
       RETURN_IF_ERROR(append(directory_.SetChannelManager(e.vendor_id(), e.partner_id(),

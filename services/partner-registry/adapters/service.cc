@@ -360,6 +360,10 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
         if (as_of > now) return InvalidField("as_of", "must not be in the future");
         ASSIGN_OR_RETURN(EnrollmentAsOf view, directory().GetEnrollmentAsOf(
                                                   request->vendor_id(), request->partner_id(), as_of));
+        out->set_program_id(view.program_id);
+        out->set_state(static_cast<pb::EnrollmentState>(view.state));
+        out->set_state_reason(view.state_reason);
+        ToProto(view.state_change_time, out->mutable_state_change_time());
         out->set_tier_id(view.tier_id);
         out->set_tier_rank(view.tier_rank);
         out->clear_tier_start_time();

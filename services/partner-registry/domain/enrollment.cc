@@ -68,6 +68,7 @@ Enrollment Enrollment::Create(std::string partner_id, const Program& program, ab
   e.metrics_.trailing_revenue.currency_code = ProgramCurrency(program);
   e.metrics_.compute_time = now;
   e.tier_history_.push_back({absl::InfinitePast(), "", 0});
+  e.RecordState(now);
   out.push_back(EnrollmentStateChanged{e.NextMeta(now), e.program_id_,
                                        EnrollmentState::kUnspecified, EnrollmentState::kProspect,
                                        "enrolled"});
@@ -96,7 +97,38 @@ absl::Status Enrollment::Transition(EnrollmentState to, std::string_view reason,
   state_ = to;
   state_reason_ = std::string(reason);
   state_change_time_ = now;
+  RecordState(now);
   out.push_back(EnrollmentStateChanged{NextMeta(now), program_id_, from, to, state_reason_});
+  return absl::OkStatus();
+}
+
+void Enrollment::RecordState(absl::Time now) {
+  state_history_.push_back({now, program_id_, state_, state_reason_, state_change_time_});
+}
+
+absl::Status Enrollment::ChangeProgram(const Program& to, absl::Time now,
+                                       std::vector<DomainEvent>& out) {
+  if (to.vendor_id != vendor_id_) {
+    return InvalidField("program_id", absl::StrCat("must be a program of vendor ", vendor_id_));
+  }
+  RETURN_IF_ERROR(CheckNotTerminated());
+  if (to.program_id == program_id_) return absl::OkStatus();
+  std::string& currency = metrics_.trailing_revenue.currency_code;
+  const std::string to_currency = ProgramCurrency(to);
+  if (!currency.empty() && !to_currency.empty() && to_currency != currency) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "program ", to.program_id, " measures revenue in ", to_currency,
+        " but the enrollment's figures are in ", currency));
+  }
+  if (currency.empty()) currency = to_currency;
+  program_id_ = to.program_id;
+  pending_.reset();
+  RecordState(now);
+  out.push_back(EnrollmentUpdated{NextMeta(now), {"program_id"}});
+  const TierEvaluation eval = Evaluate(to, now, EvaluationTrigger::kProgram);
+  if (!tier_id_.empty() || !eval.qualified_tier_id.empty()) {
+    ChangeTier(to, eval, std::nullopt, now, out);
+  }
   return absl::OkStatus();
 }
 
@@ -479,6 +511,13 @@ absl::StatusOr<EnrollmentAsOf> Enrollment::AsOf(absl::Time as_of) const {
   }
   EnrollmentAsOf view;
   view.as_of = as_of;
+  for (const StatePeriod& p : state_history_) {
+    if (p.start > as_of) break;
+    view.program_id = p.program_id;
+    view.state = p.state;
+    view.state_reason = p.state_reason;
+    view.state_change_time = p.state_change;
+  }
   for (const TierPeriod& p : tier_history_) {
     if (p.start > as_of) break;
     view.tier_id = p.tier_id;

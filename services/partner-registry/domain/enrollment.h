@@ -95,9 +95,14 @@ struct DealOutcome {
   absl::Time close_time;  // kWon/kLost/kExpired
 };
 
-// What GetEnrollment(as_of = D) returns: tier and competencies valid at D.
+// What GetEnrollment(as_of = D) returns: program, lifecycle state, tier and competencies valid
+// at D.
 struct EnrollmentAsOf {
   absl::Time as_of;
+  std::string program_id;
+  EnrollmentState state = EnrollmentState::kUnspecified;
+  std::string state_reason;
+  absl::Time state_change_time = absl::InfinitePast();
   std::string tier_id;
   int tier_rank = 0;
   absl::Time tier_start_time = absl::InfinitePast();
@@ -116,6 +121,16 @@ class Enrollment {
   // EnrollmentStateChanged. reason: at most 1024 characters (INVALID_ARGUMENT otherwise).
   absl::Status Transition(EnrollmentState to, std::string_view reason, absl::Time now,
                           std::vector<DomainEvent>& out);
+
+  // Moves the enrollment to `to`, another program of the same vendor (INVALID_ARGUMENT
+  // "program_id" otherwise; FAILED_PRECONDITION when TERMINATED or when `to` measures revenue in
+  // another currency than the enrollment's figures). Nothing happens when it is the current
+  // program. The tier is evaluated under the new program's requirements at once (trigger
+  // PROGRAM, no downgrade grace: the old tier belongs to another ladder) and a pending downgrade
+  // is dropped. Emits EnrollmentUpdated {"program_id"}, then TierChanged unless the enrollment
+  // had no tier and still has none. Competencies held stay held (they are the partner's
+  // certifications at the vendor) and count under the new program's requirements.
+  absl::Status ChangeProgram(const Program& to, absl::Time now, std::vector<DomainEvent>& out);
 
   // Grants a competency defined in the program (INVALID_ARGUMENT: unknown id, level outside
   // 0..max_level, certified people outside 0..1e6, grant_time in the future, expire_time not
@@ -180,7 +195,8 @@ class Enrollment {
   TierEvaluation Evaluate(const Program& program, absl::Time now,
                           EvaluationTrigger trigger) const;
 
-  // Tier and competencies valid at `as_of`; NOT_FOUND when the enrollment did not exist yet.
+  // Program, state, tier and competencies valid at `as_of`; NOT_FOUND when the enrollment did
+  // not exist yet.
   absl::StatusOr<EnrollmentAsOf> AsOf(absl::Time as_of) const;
 
   // Competencies counting at `t` (ACTIVE or IN_GRACE).
@@ -208,6 +224,14 @@ class Enrollment {
   absl::Time update_time() const { return update_time_; }
 
  private:
+  // From `start` on, the enrollment was in `program_id` and `state` (entered at state_change).
+  struct StatePeriod {
+    absl::Time start;
+    std::string program_id;
+    EnrollmentState state = EnrollmentState::kUnspecified;
+    std::string state_reason;
+    absl::Time state_change;
+  };
   struct TierPeriod {
     absl::Time start;
     std::string tier_id;
@@ -228,6 +252,7 @@ class Enrollment {
   absl::Status CheckNotTerminated() const;
   Competency* FindCompetency(std::string_view competency_id);
   void RecordCompetency(const Competency& c, absl::Time now);
+  void RecordState(absl::Time now);
   void ChangeTier(const Program& program, const TierEvaluation& eval,
                   std::optional<absl::Time> grace_start, absl::Time now,
                   std::vector<DomainEvent>& out);
@@ -254,6 +279,7 @@ class Enrollment {
   absl::Time create_time_;
   absl::Time update_time_;
 
+  std::vector<StatePeriod> state_history_;
   std::vector<TierPeriod> tier_history_;
   std::vector<CompetencySnapshot> competency_history_;
   std::vector<Sale> sales_;  // within the trailing window

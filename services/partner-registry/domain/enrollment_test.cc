@@ -265,5 +265,102 @@ TEST(EnrollmentFields, AttributesAreValidatedAndEmitOnChange) {
   EXPECT_EQ(e.attributes().at("segment"), "smb");
 }
 
+
+// A second program of the same vendor whose silver needs EUR 300k instead of 100k.
+Program StricterProgram(std::string vendor_id) {
+  Program p = MakeProgram(std::move(vendor_id));
+  p.program_id = "strict";
+  p.tiers[1].requirements.min_trailing_revenue = Money::FromUnits("EUR", 300'000);
+  return p;
+}
+
+TEST(EnrollmentProgram, MoveReevaluatesUnderTheNewRequirementsAtOnce) {
+  Program program = MakeProgram("v1");
+  program.program_id = "standard";
+  std::vector<DomainEvent> out;
+  Enrollment e = NewEnrollment(program, out);
+  ASSERT_THAT(e.ApplySale(MakeSale(kT0, SaleKind::kSellIn, "storage", 150'000), program, kT0, out),
+              IsOk());
+  ASSERT_EQ(e.tier_id(), "silver");
+  const int64_t version = e.version();
+  out.clear();
+  const absl::Time t1 = kT0 + absl::Hours(1);
+  ASSERT_THAT(e.ChangeProgram(StricterProgram("v1"), t1, out), IsOk());
+  EXPECT_EQ(e.program_id(), "strict");
+  // A downgrade by the move applies at once: the grace is for a ladder the partner stays on.
+  EXPECT_EQ(e.tier_id(), "registered");
+  EXPECT_FALSE(e.pending_downgrade().has_value());
+  ASSERT_EQ(out.size(), 2u);
+  const auto& updated = std::get<EnrollmentUpdated>(out[0]);
+  EXPECT_EQ(updated.changed_paths, std::vector<std::string>{"program_id"});
+  EXPECT_EQ(updated.meta.aggregate_version, version + 1);
+  const auto& tier = std::get<TierChanged>(out[1]);
+  EXPECT_EQ(tier.program_id, "strict");
+  EXPECT_EQ(tier.from_tier_id, "silver");
+  EXPECT_EQ(tier.to_tier_id, "registered");
+  EXPECT_EQ(tier.evaluation.trigger, EvaluationTrigger::kProgram);
+  EXPECT_FALSE(tier.grace_start_time.has_value());
+  EXPECT_EQ(tier.meta.aggregate_version, version + 2);
+  // The same program again changes nothing.
+  out.clear();
+  ASSERT_THAT(e.ChangeProgram(StricterProgram("v1"), t1, out), IsOk());
+  EXPECT_TRUE(out.empty());
+  // as_of before the move: the old program and tier; after: the new ones.
+  absl::StatusOr<EnrollmentAsOf> before = e.AsOf(kT0 + absl::Minutes(30));
+  ASSERT_THAT(before.status(), IsOk());
+  EXPECT_EQ(before->program_id, "standard");
+  EXPECT_EQ(before->tier_id, "silver");
+  absl::StatusOr<EnrollmentAsOf> after = e.AsOf(t1);
+  ASSERT_THAT(after.status(), IsOk());
+  EXPECT_EQ(after->program_id, "strict");
+  EXPECT_EQ(after->tier_id, "registered");
+}
+
+TEST(EnrollmentProgram, AnotherVendorsProgramOrCurrencyOrTerminatedIsRefused) {
+  Program program = MakeProgram("v1");
+  program.program_id = "standard";
+  std::vector<DomainEvent> out;
+  Enrollment e = NewEnrollment(program, out);
+  out.clear();
+  EXPECT_THAT(e.ChangeProgram(StricterProgram("v2"), kT0, out),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("program_id")));
+  Program dollars = StricterProgram("v1");
+  for (Tier& t : dollars.tiers) {
+    if (t.requirements.min_trailing_revenue) {
+      t.requirements.min_trailing_revenue->currency_code = "USD";
+    }
+  }
+  EXPECT_THAT(e.ChangeProgram(dollars, kT0, out),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("USD")));
+  ASSERT_THAT(e.Transition(S::kTerminated, "gone", kT0, out), IsOk());
+  out.clear();
+  EXPECT_THAT(e.ChangeProgram(StricterProgram("v1"), kT0, out),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(e.program_id(), "standard");
+}
+
+TEST(EnrollmentAsOf, ReturnsTheLifecycleStateValidAtTheInstant) {
+  const Program program = MakeProgram("v1");
+  std::vector<DomainEvent> out;
+  Enrollment e = NewEnrollment(program, out);
+  const absl::Time t1 = kT0 + absl::Hours(1), t2 = kT0 + absl::Hours(2), t3 = kT0 + absl::Hours(3);
+  ASSERT_THAT(e.Transition(S::kOnboarding, "", t1, out), IsOk());
+  ASSERT_THAT(e.Transition(S::kActive, "", t2, out), IsOk());
+  ASSERT_THAT(e.Transition(S::kSuspended, "unpaid invoices", t3, out), IsOk());
+  auto state_at = [&](absl::Time t) { return e.AsOf(t)->state; };
+  EXPECT_EQ(state_at(kT0), S::kProspect);
+  EXPECT_EQ(state_at(t1 - absl::Seconds(1)), S::kProspect);
+  EXPECT_EQ(state_at(t1), S::kOnboarding);
+  EXPECT_EQ(state_at(t2 + absl::Minutes(59)), S::kActive);
+  absl::StatusOr<EnrollmentAsOf> now = e.AsOf(t3 + absl::Hours(1));
+  ASSERT_THAT(now.status(), IsOk());
+  EXPECT_EQ(now->state, S::kSuspended);
+  EXPECT_EQ(now->state_reason, "unpaid invoices");
+  EXPECT_EQ(now->state_change_time, t3);
+  EXPECT_EQ(e.AsOf(t2)->state_change_time, t2);
+  EXPECT_THAT(e.AsOf(kT0 - absl::Seconds(1)).status(), StatusIs(absl::StatusCode::kNotFound));
+}
+
 }  // namespace
 }  // namespace prm::partner

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "services/partner-registry/domain/access.h"
 
@@ -356,6 +357,26 @@ absl::StatusOr<Events> PartnerDirectory::Transition(std::string_view vendor_id,
                             e.Reevaluate(p, now, EvaluationTrigger::kEnrollment, out);
                             return absl::OkStatus();
                           });
+}
+
+absl::StatusOr<Events> PartnerDirectory::ChangeProgram(std::string_view vendor_id,
+                                                       std::string_view partner_id,
+                                                       std::string_view program_id) {
+  std::unique_lock lock(mu_);
+  auto prog = programs_.find(Key(vendor_id, program_id));
+  if (prog == programs_.end()) {
+    return InvalidField("program_id",
+                        absl::StrCat("is not a program of vendor ", std::string(vendor_id)));
+  }
+  const Program& to = prog->second;
+  auto p = partners_.find(absl::string_view(partner_id.data(), partner_id.size()));
+  if (p != partners_.end() && !to.Accepts(p->second.types)) {
+    return absl::FailedPreconditionError("the partner's types are not eligible for the program");
+  }
+  return MutateEnrollmentLocked(vendor_id, partner_id,
+                                [&](Enrollment& e, const Program&, absl::Time now, Events& out) {
+                                  return e.ChangeProgram(to, now, out);
+                                });
 }
 
 absl::StatusOr<Events> PartnerDirectory::GrantCompetency(std::string_view vendor_id,

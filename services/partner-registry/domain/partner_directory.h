@@ -93,6 +93,11 @@ class PartnerDirectory {
                                 std::string_view program_id);
   absl::StatusOr<Events> Transition(std::string_view vendor_id, std::string_view partner_id,
                                     EnrollmentState to, std::string_view reason);
+  // Enrollment::ChangeProgram to the vendor's program `program_id`: INVALID_ARGUMENT
+  // "program_id" when the vendor has no such program (another vendor's program included);
+  // FAILED_PRECONDITION when the partner's types are not eligible for it.
+  absl::StatusOr<Events> ChangeProgram(std::string_view vendor_id, std::string_view partner_id,
+                                       std::string_view program_id);
   absl::StatusOr<Events> GrantCompetency(std::string_view vendor_id, std::string_view partner_id,
                                          Competency competency);
   absl::StatusOr<Events> RenewCompetency(std::string_view vendor_id, std::string_view partner_id,
