@@ -151,7 +151,7 @@ TEST_F(PrmctlTest, UsageErrorsExitWithTwo) {
        "--colour: unknown flag"},
       {{"token", "extra", "--role=service", "--jwt-secret", kSecret}, "extra: unexpected"},
       {{"tokens"}, "unknown command \"tokens\""},
-      {{}, "Usage: prmctl <command>"},
+      {{}, "Usage: prmctl <noun> <verb>"},
   };
   for (const Case& c : cases) {
     Outcome run = Prmctl(c.args);

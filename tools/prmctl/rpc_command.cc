@@ -584,8 +584,17 @@ void PrintRpcUsage(std::ostream& out) {
       if (absl::string_view(w.noun) == v.noun) verbs.emplace_back(w.verb);
     }
     const size_t len = std::strlen(v.noun);
-    const size_t pad = len < 12 ? 12 - len : 1;
-    out << "  " << v.noun << std::string(pad, ' ') << absl::StrJoin(verbs, " ") << "\n";
+    std::string line = absl::StrCat("  ", v.noun, std::string(len < 12 ? 12 - len : 1, ' '));
+    for (size_t i = 0; i < verbs.size(); ++i) {
+      if (i > 0 && line.size() + 1 + verbs[i].size() > 96) {
+        out << line << "\n";
+        line = std::string(14, ' ');
+      } else if (i > 0) {
+        line += ' ';
+      }
+      line += verbs[i];
+    }
+    out << line << "\n";
   }
 }
 
