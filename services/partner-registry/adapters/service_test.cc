@@ -241,9 +241,10 @@ class PartnerServiceTest : public ::testing::Test {
     return resp.partner();
   }
 
-  // A program of `vendor`: registered (no requirements) < silver (EUR 1000 trailing revenue) <
-  // gold (EUR 5000 and the "cloud" competency); a 30-day downgrade grace.
-  pb::Program CreateProgram(const std::string& token, const std::string& vendor) {
+  // A program of `vendor`: registered (no requirements) < silver (EUR `silver` trailing revenue,
+  // 1000 by default) < gold (EUR 5000 and the "cloud" competency); a 30-day downgrade grace.
+  pb::Program CreateProgram(const std::string& token, const std::string& vendor,
+                            int64_t silver = 1000) {
     pb::CreateProgramRequest req;
     pb::Program* p = req.mutable_program();
     p->set_vendor_id(vendor);
@@ -265,7 +266,7 @@ class PartnerServiceTest : public ::testing::Test {
       if (cloud) t->mutable_requirements()->add_required_competencies()->set_competency_id("cloud");
     };
     tier("registered", 0, false);
-    tier("silver", 1000, false);
+    tier("silver", silver, false);
     tier("gold", 5000, true);
     p->mutable_downgrade_grace_period()->set_seconds(absl::ToInt64Seconds(30 * kDay));
     pb::CreateProgramResponse resp;
@@ -745,6 +746,41 @@ TEST_F(PartnerServiceTest, TwoVendorsHoldDifferentTiersAndNeverSeeEachOther) {
                  &resp));
   ASSERT_THAT(resp.enrollments(), SizeIs(1));
   EXPECT_EQ(resp.enrollments(0).tier_id(), "silver");
+
+  // A competency granted at globex: acme's enrollment never shows it, and globex staff never
+  // read acme's enrollment (tier, competencies, figures) in any way.
+  pb::GrantCompetencyRequest grant;
+  grant.set_vendor_id("globex");
+  grant.set_partner_id(id);
+  grant.mutable_competency()->set_competency_id("cloud");
+  grant.mutable_competency()->mutable_expire_time()->set_seconds(
+      absl::ToUnixSeconds(clock_.Now() + 60 * kDay));
+  pb::GrantCompetencyResponse granted;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GrantCompetency, kGlobex, grant, &granted));
+  EXPECT_THAT(granted.enrollment().competencies(), SizeIs(1));
+  const pb::Enrollment at_acme = GetEnrollment(kAcme, "acme", id);
+  EXPECT_THAT(at_acme.competencies(), IsEmpty());
+  EXPECT_EQ(at_acme.metrics().trailing_revenue().units(), 2000);
+  pb::GetEnrollmentRequest other;
+  other.set_vendor_id("acme");
+  other.set_partner_id(id);
+  pb::GetEnrollmentResponse denied;
+  EXPECT_THAT(Call(&pb::PartnerRegistry::Stub::GetEnrollment, kGlobex, other, &denied),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_FALSE(denied.has_enrollment());
+  list.set_vendor_id("acme");
+  EXPECT_THAT(Call(&pb::PartnerRegistry::Stub::ListEnrollments, kGlobex, list, &resp),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  list.set_vendor_id("globex");
+  list.set_filter("tier_id = \"silver\"");
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::ListEnrollments, kGlobex, list, &resp));
+  EXPECT_THAT(resp.enrollments(), IsEmpty());
+  pb::GetPartnerRequest gp;
+  gp.set_partner_id(id);
+  pb::GetPartnerResponse partner;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GetPartner, kGlobex, gp, &partner));
+  ASSERT_THAT(partner.partner().external_ids(), SizeIs(1));
+  EXPECT_EQ(partner.partner().external_ids(0).vendor_id(), "globex");
 }
 
 // ---- programs, enrollments, tiers -------------------------------------------------------
@@ -978,6 +1014,122 @@ TEST_F(PartnerServiceTest, AsOfReadsBeforeAndAfterATierChange) {
   req.mutable_as_of()->set_seconds(absl::ToUnixSeconds(before - 30 * kDay));
   EXPECT_THAT(Call(&pb::PartnerRegistry::Stub::GetEnrollment, kAcme, req, &resp),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(PartnerServiceTest, AsOfReadsReturnTheLifecycleStateAtThatInstant) {
+  const absl::Time enrolled = clock_.Now();
+  const std::string id = ActiveAcmePartner();  // PROSPECT → ONBOARDING → ACTIVE at `enrolled`
+  clock_.Advance(kDay);
+  pb::SuspendEnrollmentRequest suspend;
+  suspend.set_vendor_id("acme");
+  suspend.set_partner_id(id);
+  suspend.set_reason("unpaid invoices");
+  pb::SuspendEnrollmentResponse suspended;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::SuspendEnrollment, kAcme, suspend, &suspended));
+  const absl::Time suspend_time = clock_.Now();
+  clock_.Advance(kDay);
+  pb::GetEnrollmentRequest req;
+  req.set_vendor_id("acme");
+  req.set_partner_id(id);
+  pb::GetEnrollmentResponse resp;
+  req.mutable_as_of()->set_seconds(absl::ToUnixSeconds(enrolled + absl::Hours(1)));
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GetEnrollment, kAcme, req, &resp));
+  EXPECT_EQ(resp.enrollment().state(), pb::ENROLLMENT_STATE_ACTIVE);
+  EXPECT_EQ(resp.enrollment().state_reason(), "");
+  EXPECT_EQ(resp.enrollment().program_id(), program_);
+  req.mutable_as_of()->set_seconds(absl::ToUnixSeconds(suspend_time + absl::Hours(1)));
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GetEnrollment, kAcme, req, &resp));
+  EXPECT_EQ(resp.enrollment().state(), pb::ENROLLMENT_STATE_SUSPENDED);
+  EXPECT_EQ(resp.enrollment().state_reason(), "unpaid invoices");
+  EXPECT_EQ(resp.enrollment().state_change_time().seconds(), absl::ToUnixSeconds(suspend_time));
+  // Without as_of: the current state, which is what the as_of read after the change returned.
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).state(), pb::ENROLLMENT_STATE_SUSPENDED);
+}
+
+TEST_F(PartnerServiceTest, UpdateEnrollmentMovesToAnotherProgramOfTheVendor) {
+  const std::string id = ActiveAcmePartner();
+  ASSERT_OK(Sale("acme", "A-1", "inv-1", 1500));
+  ASSERT_EQ(GetEnrollment(kAcme, "acme", id).tier_id(), "silver");
+  const std::string standard = program_;
+  const std::string strict = CreateProgram(kAcme, "acme", /*silver=*/2000).program_id();
+  const std::string globex = CreateProgram(kGlobex, "globex").program_id();
+  const absl::Time before_move = clock_.Now();
+  clock_.Advance(kDay);
+  const int64_t version = GetEnrollment(kAcme, "acme", id).version();
+  const size_t tier_events = OutboxOfType("prm.partner.TierChanged.v1").size();
+
+  pb::UpdateEnrollmentRequest req;
+  req.mutable_enrollment()->set_vendor_id("acme");
+  req.mutable_enrollment()->set_partner_id(id);
+  req.mutable_update_mask()->add_paths("program_id");
+  pb::UpdateEnrollmentResponse resp;
+  // Another vendor's program, or none, is a bad field; together with every other bad field.
+  req.mutable_enrollment()->set_program_id(globex);
+  req.mutable_enrollment()->set_points(-1);
+  req.mutable_update_mask()->add_paths("points");
+  absl::Status bad = Call(&pb::PartnerRegistry::Stub::UpdateEnrollment, kAcme, req, &resp);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  std::set<std::string> fields;
+  for (const FieldViolation& v : FieldViolationsOf(bad)) fields.insert(v.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"enrollment.program_id", "enrollment.points"}));
+  req.mutable_update_mask()->mutable_paths()->RemoveLast();
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).program_id(), standard);
+
+  // The move: re-evaluated under the new program's requirements at once (1500 < 2000).
+  req.mutable_enrollment()->set_program_id(strict);
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::UpdateEnrollment, kAcme, req, &resp));
+  EXPECT_EQ(resp.enrollment().program_id(), strict);
+  EXPECT_EQ(resp.enrollment().tier_id(), "registered");
+  EXPECT_FALSE(resp.enrollment().has_pending_downgrade());
+  EXPECT_EQ(resp.enrollment().version(), version + 2);
+  pb::EnrollmentUpdated updated;
+  ASSERT_OK(events::UnpackPayload(OutboxOfType("prm.partner.EnrollmentUpdated.v1").back().event,
+                                  &updated));
+  EXPECT_THAT(updated.changed_paths(), ElementsAre("program_id"));
+  EXPECT_EQ(updated.metadata().aggregate_version(), version + 1);
+  std::vector<Published> tier_changed = OutboxOfType("prm.partner.TierChanged.v1");
+  ASSERT_EQ(tier_changed.size(), tier_events + 1);
+  pb::TierChanged tc;
+  ASSERT_OK(events::UnpackPayload(tier_changed.back().event, &tc));
+  EXPECT_EQ(tc.program_id(), strict);
+  EXPECT_EQ(tc.from_tier_id(), "silver");
+  EXPECT_EQ(tc.to_tier_id(), "registered");
+  EXPECT_EQ(tc.evaluation().trigger(), pb::EVALUATION_TRIGGER_PROGRAM);
+  EXPECT_EQ(tc.metadata().aggregate_version(), version + 2);
+
+  // as_of before the move: the old program and tier.
+  pb::GetEnrollmentRequest get;
+  get.set_vendor_id("acme");
+  get.set_partner_id(id);
+  get.mutable_as_of()->set_seconds(absl::ToUnixSeconds(before_move));
+  pb::GetEnrollmentResponse got;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::GetEnrollment, kAcme, get, &got));
+  EXPECT_EQ(got.enrollment().program_id(), standard);
+  EXPECT_EQ(got.enrollment().tier_id(), "silver");
+
+  // The old program is no longer in use; the move survives a restart (replay).
+  pb::DeleteProgramRequest del;
+  del.set_vendor_id("acme");
+  del.set_program_id(standard);
+  pb::DeleteProgramResponse deleted;
+  EXPECT_OK(Call(&pb::PartnerRegistry::Stub::DeleteProgram, kAcme, del, &deleted));
+  Restart();
+  pb::Enrollment after = GetEnrollment(kAcme, "acme", id);
+  EXPECT_EQ(after.program_id(), strict);
+  EXPECT_EQ(after.tier_id(), "registered");
+  EXPECT_EQ(after.version(), version + 2);
+
+  // A TERMINATED enrollment moves nowhere.
+  pb::TerminateEnrollmentRequest terminate;
+  terminate.set_vendor_id("acme");
+  terminate.set_partner_id(id);
+  terminate.set_reason("contract ended");
+  pb::TerminateEnrollmentResponse terminated;
+  ASSERT_OK(Call(&pb::PartnerRegistry::Stub::TerminateEnrollment, kAcme, terminate, &terminated));
+  const std::string third = CreateProgram(kAcme, "acme").program_id();
+  req.mutable_enrollment()->set_program_id(third);
+  EXPECT_THAT(Call(&pb::PartnerRegistry::Stub::UpdateEnrollment, kAcme, req, &resp),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(PartnerServiceTest, UpdateProgramReevaluatesItsEnrollments) {
