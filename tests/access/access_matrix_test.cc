@@ -1,0 +1,696 @@
+// The access-control matrix (issue 7, SPEC §3.2 and §10): generated from the protos at run
+// time, against the four real service binaries on the real broker.
+//
+// Two vendors are seeded through the APIs by their rightful owners: at V1 partners A and B, a
+// deal of B, workers Wa and Wb, a queue, a workflow and a task of B that routing reserved for
+// Wb; at V2 partner C with the same kinds of objects and an exchange rate. Then every RPC of
+// every service (streams included) is called by reflection — the request built from the
+// method's input descriptor, every id-carrying field (vendor, partner, deal, task, worker ...,
+// nested and repeated ones too) set to the other party's ids, list filters naming them — as
+//
+//   partner-A     partner_user of A at V1, on B's objects
+//   manager-V1    channel_manager of V1, on V2's objects
+//   admin-V1      vendor_admin of V1, on V2's objects
+//   concierge-Wa  concierge Wa at V1, on Wb's worker, task and reservation
+//   erp-V1        erp_integration of V1, on V2's objects
+//
+// and each answer must be a denial (PERMISSION_DENIED, NOT_FOUND or INVALID_ARGUMENT); the same
+// call naming ids that do not exist ("ghosts") must get the same code, so that a denial does not
+// reveal whether the object exists; and no byte string of the other party's data (ids, names,
+// amounts, rates) may appear in any reply, error message or error detail unless the caller sent
+// it. Calls that name only ids the caller may use (its own vendor, the vendor's shared
+// configuration) may succeed; they are checked for leaks only. An RPC whose request has no
+// id field to aim at the other party fails the test: a new RPC is either covered or noticed.
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "common/auth/principal.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/completion_queue.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "gtest/gtest.h"
+#include "prm/deal/v1/deal_service.grpc.pb.h"
+#include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/partner/v1/partner_service.grpc.pb.h"
+#include "prm/routing/v1/routing_service.grpc.pb.h"
+#include "tests/integration/kafka_fixture.h"
+#include "tests/integration/service_process.h"
+
+namespace prm::access {
+namespace {
+
+namespace pb = ::google::protobuf;
+namespace pv1 = ::prm::partner::v1;
+namespace dv1 = ::prm::deal::v1;
+namespace rv1 = ::prm::routing::v1;
+namespace fv1 = ::prm::forecast::v1;
+using ::prm::testing::Token;
+
+constexpr int kMaxDepth = 4;
+
+// The kind of object an id field names, from its name; nullopt for fields that name no object
+// the matrix aims at (request_id, step_id ...). Longest suffix first.
+std::optional<std::string> KindOf(absl::string_view field) {
+  static const std::vector<std::pair<std::string, std::string>> kSuffixes = {
+      {"business_calendar_id", "calendar"}, {"reservation_id", "reservation"},
+      {"competency_id", "competency"},      {"erp_system_id", "erp_system"},
+      {"workflow_id", "workflow"},          {"activity_id", "activity"},
+      {"program_id", "program"},            {"partner_id", "partner"},
+      {"partner_ids", "partner"},           {"worker_ids", "worker"},
+      {"account_id", "account"},            {"vendor_id", "vendor"},
+      {"worker_id", "worker"},              {"queue_id", "queue"},
+      {"deal_id", "deal"},                  {"task_id", "task"},
+      {"tier_id", "tier"},                  {"tax_id", "tax"},
+  };
+  for (const auto& [suffix, kind] : kSuffixes) {
+    if (absl::EndsWith(field, suffix)) return kind;
+  }
+  return std::nullopt;
+}
+
+// What one attacker aims at: the victim's ids by kind, the ids it may name legitimately, and
+// the victim's data that must never reach it.
+struct Target {
+  std::string name;
+  std::string token;
+  std::string owner_token;  // the victim's own: the positive control
+  std::map<std::string, std::string> victim;  // kind → the other party's id
+  std::map<std::string, std::string> shared;  // kind → an id the caller may name
+  std::vector<std::string> secrets;
+};
+
+// A different id of the same shape: the last letter or digit moved on by one.
+std::string Ghost(std::string id) {
+  for (auto it = id.rbegin(); it != id.rend(); ++it) {
+    char& c = *it;
+    if (c >= '0' && c <= '8') return ++c, id;
+    if (c == '9') return c = '0', id;
+    if ((c >= 'a' && c < 'z') || (c >= 'A' && c < 'Z')) return ++c, id;
+  }
+  return id + "0";
+}
+
+struct Built {
+  std::string bytes;
+  bool names_victim = false;  // some field names one of the victim's objects
+  bool has_id_field = false;  // some field names an object at all
+  bool has_filter = false;
+  std::set<std::string> unknown_kinds;  // id kinds this target has no value for
+};
+
+// Sets every id-carrying field of `m` (recursively) from `ids`, and `filter` fields to `filter`.
+void Fill(pb::Message& m, const Target& target, bool ghost, const std::string& filter,
+          int depth, Built& built) {
+  const pb::Descriptor& d = *m.GetDescriptor();
+  const pb::Reflection& r = *m.GetReflection();
+  for (int i = 0; i < d.field_count(); ++i) {
+    const pb::FieldDescriptor& f = *d.field(i);
+    if (f.cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING &&
+        f.type() == pb::FieldDescriptor::TYPE_STRING) {
+      std::string value;
+      if (f.name() == "request_id") {
+        static int counter = 0;
+        value = absl::StrCat("access-matrix-", ++counter, "-", absl::ToUnixNanos(absl::Now()));
+      } else if (f.name() == "filter") {
+        built.has_filter = true;
+        value = filter;
+      } else if (std::optional<std::string> kind = KindOf(f.name())) {
+        built.has_id_field = true;
+        if (auto it = target.victim.find(*kind); it != target.victim.end()) {
+          value = ghost ? Ghost(it->second) : it->second;
+          built.names_victim = true;
+        } else if (auto s = target.shared.find(*kind); s != target.shared.end()) {
+          value = s->second;
+        } else {
+          built.unknown_kinds.insert(*kind);
+          continue;
+        }
+      } else {
+        continue;
+      }
+      if (f.is_repeated()) {
+        r.AddString(&m, &f, value);
+      } else {
+        r.SetString(&m, &f, value);
+      }
+    } else if (f.cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE && depth < kMaxDepth &&
+               !absl::StartsWith(f.message_type()->full_name(), "google.")) {
+      if (f.is_map()) continue;
+      pb::Message* child = f.is_repeated() ? r.AddMessage(&m, &f) : r.MutableMessage(&m, &f);
+      Fill(*child, target, ghost, filter, depth + 1, built);
+    }
+  }
+}
+
+Built Build(const pb::MethodDescriptor& method, const Target& target, bool ghost,
+            const std::string& filter) {
+  std::unique_ptr<pb::Message> request(
+      pb::MessageFactory::generated_factory()->GetPrototype(method.input_type())->New());
+  Built built;
+  Fill(*request, target, ghost, filter, 0, built);
+  built.bytes = request->SerializeAsString();
+  return built;
+}
+
+// True when the response lists things (has a repeated message field): a listing scoped to the
+// caller may succeed as long as it shows none of the victim's data.
+bool IsListing(const pb::MethodDescriptor& method) {
+  const pb::Descriptor& d = *method.output_type();
+  for (int i = 0; i < d.field_count(); ++i) {
+    if (d.field(i)->is_repeated() && d.field(i)->message_type() != nullptr) return true;
+  }
+  return false;
+}
+
+struct Reply {
+  grpc::Status status;
+  std::vector<std::string> messages;
+};
+
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+// One call of any kind (unary or streaming) with serialized bytes, through the generic stub.
+Reply CallRaw(grpc::GenericStub& stub, const std::string& path, const std::string& token,
+              const std::string& request, bool streaming) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", token);
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   (streaming ? std::chrono::seconds(2) : std::chrono::seconds(10)));
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call = stub.PrepareCall(&ctx, path, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  Reply reply;
+  if (ok) {
+    grpc::Slice slice(request);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->WriteLast(buffer, grpc::WriteOptions(), reinterpret_cast<void*>(2));
+    cq.Next(&tag, &ok);
+    while (ok && reply.messages.size() < 1000) {
+      grpc::ByteBuffer in;
+      call->Read(&in, reinterpret_cast<void*>(3));
+      cq.Next(&tag, &ok);
+      if (ok) reply.messages.push_back(ToString(in));
+    }
+  }
+  call->Finish(&reply.status, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return reply;
+}
+
+bool IsDenial(grpc::StatusCode code) {
+  return code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::NOT_FOUND ||
+         code == grpc::StatusCode::INVALID_ARGUMENT;
+}
+
+// The victim's byte strings found in `reply` that the request did not carry.
+std::vector<std::string> Leaks(const Reply& reply, const std::string& request,
+                               const std::vector<std::string>& secrets) {
+  std::vector<std::string> found;
+  for (const std::string& secret : secrets) {
+    if (secret.empty() || absl::StrContains(request, secret)) continue;
+    bool leaked = absl::StrContains(reply.status.error_message(), secret) ||
+                  absl::StrContains(reply.status.error_details(), secret);
+    for (const std::string& m : reply.messages) leaked |= absl::StrContains(m, secret);
+    if (leaked) found.push_back(secret);
+  }
+  return found;
+}
+
+// ---- the world ----------------------------------------------------------------------------
+
+class AccessMatrix : public ::testing::Test {
+ public:
+  static constexpr const char* kServices[] = {"partner-registry", "deal-registration",
+                                              "concierge-routing", "forecast"};
+
+  void SetUp() override {
+    run_ = testing::UniqueName("acm");
+    root_ = absl::StrCat("/tmp/", run_);
+    for (const char* service : kServices) {
+      processes_[service] = std::make_unique<testing::ServiceProcess>(
+          service, absl::StrCat(root_, "/", service), absl::StrCat(run_, "-", service));
+      processes_[service]->Start();
+    }
+    for (const char* service : kServices) {
+      ASSERT_TRUE(testing::WaitForHealth(processes_[service]->address(),
+                                         grpc::health::v1::HealthCheckResponse::SERVING,
+                                         absl::Seconds(60)))
+          << service << " did not become SERVING";
+    }
+    partners_ = pv1::PartnerRegistry::NewStub(processes_["partner-registry"]->channel());
+    deals_ = dv1::DealRegistration::NewStub(processes_["deal-registration"]->channel());
+    routing_ = rv1::ConciergeRouting::NewStub(processes_["concierge-routing"]->channel());
+    forecast_ = fv1::Forecast::NewStub(processes_["forecast"]->channel());
+  }
+
+  void TearDown() override {
+    for (auto& [name, process] : processes_) process->Terminate();
+    processes_.clear();
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  Resp Must(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub& stub,
+            const std::string& token, const Req& request, const char* what) {
+    Resp response;
+    auto ctx = testing::Context(token);
+    const grpc::Status status = (stub.*method)(ctx.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << "seeding " << what << ": " << status.error_code() << " "
+                             << status.error_message();
+    return response;
+  }
+
+  std::string Admin(const std::string& vendor) {
+    return Token({.subject = "admin-" + vendor, .role = auth::Role::kVendorAdmin,
+                  .vendor_ids = {vendor}});
+  }
+  std::string Manager(const std::string& vendor) {
+    return Token({.subject = "manager-" + vendor, .role = auth::Role::kChannelManager,
+                  .vendor_ids = {vendor}});
+  }
+  std::string PartnerUser(const std::string& vendor, const std::string& partner) {
+    return Token({.subject = "user-" + partner, .role = auth::Role::kPartnerUser,
+                  .vendor_ids = {vendor}, .partner_id = partner});
+  }
+
+ public:
+  // One vendor's objects, created by their owners.
+  struct VendorWorld {
+    std::string vendor, program, queue, workflow;
+    struct PartnerWorld {
+      std::string id, legal_name, tax_id, domain, account, deal, deal_title, customer, amount,
+          task, task_title, reservation;
+    };
+    std::map<std::string, PartnerWorld> partners;  // by letter
+    struct WorkerWorld {
+      std::string id, name, email;
+    };
+    std::map<std::string, WorkerWorld> workers;  // by label
+  };
+
+  VendorWorld SeedVendor(const std::string& label, const std::vector<std::string>& partners,
+                         const std::vector<std::string>& workers, const std::string& task_owner,
+                         int64_t amount) {
+    VendorWorld w;
+    w.vendor = absl::StrCat(run_, "-", label);
+    const std::string admin = Admin(w.vendor);
+
+    pv1::CreateProgramRequest program;
+    program.mutable_program()->set_vendor_id(w.vendor);
+    program.mutable_program()->set_display_name(absl::StrCat("Program ", label, " ", run_));
+    auto* tier = program.mutable_program()->add_tiers();
+    tier->set_tier_id("registered");
+    tier->set_display_name("registered");
+    tier->mutable_benefits()->set_deal_protection_days(90);
+    tier->mutable_benefits()->set_routing_priority(10);
+    w.program = Must(&pv1::PartnerRegistry::Stub::CreateProgram, *partners_, admin, program,
+                     "CreateProgram")
+                    .program()
+                    .program_id();
+
+    for (const std::string& letter : partners) {
+      VendorWorld::PartnerWorld p;
+      p.legal_name = absl::StrCat(letter, "-secret-corp-", run_);
+      p.tax_id = absl::StrCat("TX", letter, absl::ToUnixMicros(absl::Now()) % 100000000);
+      p.domain = absl::StrCat(letter, "-", run_, ".example");
+      p.account = absl::StrCat(letter, "-acct-", run_);
+      pv1::CreatePartnerRequest create;
+      create.set_vendor_id(w.vendor);
+      pv1::Partner* partner = create.mutable_partner();
+      partner->set_legal_name(p.legal_name);
+      partner->set_tax_id(p.tax_id);
+      partner->add_web_domains(p.domain);
+      partner->set_hq_country_code("US");
+      partner->add_types(common::v1::PARTNER_TYPE_RESELLER);
+      auto* ext = partner->add_external_ids();
+      ext->set_vendor_id(w.vendor);
+      ext->set_erp_system_id("erp-" + run_);
+      ext->set_account_id(p.account);
+      p.id = Must(&pv1::PartnerRegistry::Stub::CreatePartner, *partners_, admin, create,
+                  "CreatePartner")
+                 .partner()
+                 .partner_id();
+
+      pv1::CreateEnrollmentRequest enroll;
+      enroll.mutable_enrollment()->set_vendor_id(w.vendor);
+      enroll.mutable_enrollment()->set_partner_id(p.id);
+      enroll.mutable_enrollment()->set_program_id(w.program);
+      Must(&pv1::PartnerRegistry::Stub::CreateEnrollment, *partners_, admin, enroll,
+           "CreateEnrollment");
+      pv1::StartEnrollmentOnboardingRequest onboard;
+      onboard.set_vendor_id(w.vendor);
+      onboard.set_partner_id(p.id);
+      Must(&pv1::PartnerRegistry::Stub::StartEnrollmentOnboarding, *partners_,
+           Manager(w.vendor), onboard, "StartEnrollmentOnboarding");
+      pv1::ActivateEnrollmentRequest activate;
+      activate.set_vendor_id(w.vendor);
+      activate.set_partner_id(p.id);
+      Must(&pv1::PartnerRegistry::Stub::ActivateEnrollment, *partners_, Manager(w.vendor),
+           activate, "ActivateEnrollment");
+
+      // A deal registered by the partner's own user.
+      p.deal_title = absl::StrCat(letter, "-secret-deal-", run_);
+      p.customer = absl::StrCat(letter, "-secret-customer-", run_);
+      p.amount = absl::StrCat(amount);
+      dv1::CreateDealRequest deal;
+      dv1::Deal* d = deal.mutable_deal();
+      d->set_vendor_id(w.vendor);
+      d->set_partner_id(p.id);
+      d->set_title(p.deal_title);
+      d->mutable_end_customer()->set_legal_name(p.customer);
+      d->mutable_end_customer()->set_country_code("US");
+      auto* line = d->add_products();
+      line->set_sku("SKU-1");
+      line->set_product_category("security");
+      line->set_quantity(1);
+      line->mutable_amount()->set_currency_code("USD");
+      line->mutable_amount()->set_units(amount);
+      d->mutable_value()->set_currency_code("USD");
+      d->mutable_value()->set_units(amount);
+      const absl::CivilDay close =
+          absl::ToCivilDay(absl::Now() + absl::Hours(24 * 60), absl::UTCTimeZone());
+      d->mutable_expected_close_date()->set_year(static_cast<int32_t>(close.year()));
+      d->mutable_expected_close_date()->set_month(close.month());
+      d->mutable_expected_close_date()->set_day(close.day());
+      p.deal = Must(&dv1::DealRegistration::Stub::CreateDeal, *deals_,
+                    PartnerUser(w.vendor, p.id), deal, "CreateDeal")
+                   .deal()
+                   .deal_id();
+      w.partners[letter] = p;
+    }
+
+    // Workers: the first in APAC (never eligible), the others in EMEA.
+    for (size_t i = 0; i < workers.size(); ++i) {
+      VendorWorld::WorkerWorld ww;
+      ww.name = absl::StrCat(workers[i], "-secret-worker-", run_);
+      ww.email = absl::StrCat(workers[i], "-", run_, "@vendor.example");
+      rv1::CreateWorkerRequest r;
+      rv1::Worker* worker = r.mutable_worker();
+      worker->set_vendor_id(w.vendor);
+      worker->set_display_name(ww.name);
+      worker->set_role(rv1::WORKER_ROLE_CONCIERGE);
+      worker->set_activity_id("available");
+      worker->set_email(ww.email);
+      worker->add_regions(i == 0 && workers.size() > 1 ? "APAC" : "EMEA");
+      rv1::Skill* s = worker->add_skills();
+      s->set_skill("pricing");
+      s->set_level(5);
+      rv1::ChannelCapacity* c = worker->add_capacities();
+      c->set_channel(rv1::CHANNEL_EMAIL);
+      c->set_capacity(1);
+      ww.id = Must(&rv1::ConciergeRouting::Stub::CreateWorker, *routing_, admin, r,
+                   "CreateWorker")
+                  .worker()
+                  .worker_id();
+      w.workers[workers[i]] = ww;
+    }
+    rv1::CreateQueueRequest queue;
+    queue.mutable_queue()->set_vendor_id(w.vendor);
+    queue.mutable_queue()->set_display_name("EMEA pricing");
+    queue.mutable_queue()->set_target_workers("worker.regions HAS 'EMEA'");
+    w.queue = Must(&rv1::ConciergeRouting::Stub::CreateQueue, *routing_, admin, queue,
+                   "CreateQueue")
+                  .queue()
+                  .queue_id();
+    rv1::CreateWorkflowRequest workflow;
+    rv1::Workflow* wf = workflow.mutable_workflow();
+    wf->set_vendor_id(w.vendor);
+    wf->set_display_name("pricing");
+    wf->set_task_filter("task.category == 'pricing'");
+    rv1::WorkflowStep* step = wf->add_steps();
+    step->set_step_id("pricing-pool");
+    step->set_queue_id(w.queue);
+    step->set_target("worker.skills.pricing >= 3");
+    wf->mutable_reservation_timeout()->set_seconds(3600);
+    w.workflow = Must(&rv1::ConciergeRouting::Stub::CreateWorkflow, *routing_, admin, workflow,
+                      "CreateWorkflow")
+                     .workflow()
+                     .workflow_id();
+
+    // The task owner's request, reserved at once for the eligible worker.
+    VendorWorld::PartnerWorld& owner = w.partners[task_owner];
+    owner.task_title = absl::StrCat(task_owner, "-secret-task-", run_);
+    rv1::CreateTaskRequest task;
+    rv1::Task* t = task.mutable_task();
+    t->set_vendor_id(w.vendor);
+    t->set_partner_id(owner.id);
+    t->set_channel(rv1::CHANNEL_EMAIL);
+    t->set_category(rv1::TASK_CATEGORY_PRICING);
+    t->set_region("EMEA");
+    t->set_title(owner.task_title);
+    t->set_workflow_id(w.workflow);
+    const rv1::Task created =
+        Must(&rv1::ConciergeRouting::Stub::CreateTask, *routing_, admin, task, "CreateTask")
+            .task();
+    owner.task = created.task_id();
+    owner.reservation = created.reservation_id();
+    EXPECT_FALSE(owner.reservation.empty()) << "the task was not reserved for a worker";
+
+    // Forecast: a vendor-specific exchange rate.
+    fv1::SetExchangeRatesRequest rates;
+    rates.set_vendor_id(w.vendor);
+    fv1::ExchangeRate* rate = rates.add_rates();
+    rate->set_vendor_id(w.vendor);
+    rate->set_currency_code("EUR");
+    rate->mutable_effective_date()->set_year(2026);
+    rate->mutable_effective_date()->set_month(1);
+    rate->mutable_effective_date()->set_day(1);
+    rate->set_rate(rate_);
+    Must(&fv1::Forecast::Stub::SetExchangeRates, *forecast_, admin, rates, "SetExchangeRates");
+    return w;
+  }
+
+  std::string run_;
+  std::string root_;
+  const std::string rate_ = "1.23456789";
+  std::map<std::string, std::unique_ptr<testing::ServiceProcess>> processes_;
+  std::unique_ptr<pv1::PartnerRegistry::Stub> partners_;
+  std::unique_ptr<dv1::DealRegistration::Stub> deals_;
+  std::unique_ptr<rv1::ConciergeRouting::Stub> routing_;
+  std::unique_ptr<fv1::Forecast::Stub> forecast_;
+};
+
+std::vector<std::string> PartnerSecrets(const AccessMatrix::VendorWorld::PartnerWorld& p) {
+  return {p.id,       p.legal_name, p.tax_id,     p.domain, p.account, p.deal, p.deal_title,
+          p.customer, p.amount,     p.task,       p.task_title, p.reservation};
+}
+
+TEST_F(AccessMatrix, EveryRpcDeniesEveryPrincipalOnTheOtherPartysObjects) {
+  const VendorWorld v1 = SeedVendor("v1", {"a", "b"}, {"wa", "wb"}, "b", 7'654'321);
+  const VendorWorld v2 = SeedVendor("v2", {"c"}, {"w2"}, "c", 8'765'432);
+  ASSERT_FALSE(HasFailure()) << "seeding failed";
+  const auto& a = v1.partners.at("a");
+  const auto& b = v1.partners.at("b");
+  const auto& c = v2.partners.at("c");
+  const auto& wa = v1.workers.at("wa");
+  const auto& wb = v1.workers.at("wb");
+  const auto& w2 = v2.workers.at("w2");
+
+  // Ids of vendor configuration the same-vendor callers may name.
+  const std::map<std::string, std::string> v1_config = {
+      {"vendor", v1.vendor},     {"program", v1.program},  {"queue", v1.queue},
+      {"workflow", v1.workflow}, {"activity", "available"}, {"tier", "registered"},
+      {"calendar", "none"},      {"competency", "none"},   {"erp_system", "erp-" + run_}};
+
+  std::vector<Target> targets;
+  {  // partner A on partner B's objects at the same vendor
+    Target t{.name = "partner-A", .token = PartnerUser(v1.vendor, a.id)};
+    t.victim = {{"partner", b.id},   {"deal", b.deal},         {"task", b.task},
+                {"reservation", b.reservation}, {"tax", b.tax_id}, {"account", b.account}};
+    t.shared = v1_config;
+    t.shared["worker"] = wb.id;
+    t.secrets = PartnerSecrets(b);
+    t.owner_token = PartnerUser(v1.vendor, b.id);
+    targets.push_back(t);
+  }
+  const std::map<std::string, std::string> v2_all = {
+      {"vendor", v2.vendor},     {"program", v2.program}, {"queue", v2.queue},
+      {"workflow", v2.workflow}, {"partner", c.id},       {"deal", c.deal},
+      {"task", c.task},          {"reservation", c.reservation}, {"worker", w2.id},
+      {"tax", c.tax_id},         {"account", c.account}};
+  std::vector<std::string> v2_secrets = PartnerSecrets(c);
+  for (const std::string& s : {v2.vendor, v2.program, v2.queue, v2.workflow, w2.id, w2.name,
+                               w2.email, rate_}) {
+    v2_secrets.push_back(s);
+  }
+  for (const auto& [name, token] :
+       {std::pair{"manager-V1", Manager(v1.vendor)}, std::pair{"admin-V1", Admin(v1.vendor)}}) {
+    Target t{.name = name, .token = token, .victim = v2_all};
+    t.shared = {{"activity", "available"}, {"tier", "registered"}, {"calendar", "none"},
+                {"competency", "none"},    {"erp_system", "erp-" + run_}};
+    t.secrets = v2_secrets;
+    t.owner_token = Admin(v2.vendor);
+    targets.push_back(t);
+  }
+  {  // concierge Wa on Wb's worker, task and reservation
+    Target t{.name = "concierge-Wa",
+             .token = Token({.subject = wa.id, .role = auth::Role::kConcierge,
+                             .vendor_ids = {v1.vendor}, .worker_id = wa.id})};
+    t.victim = {{"worker", wb.id}, {"task", b.task}, {"reservation", b.reservation}};
+    t.shared = v1_config;
+    for (const auto& [k, v] : std::map<std::string, std::string>{
+             {"partner", b.id}, {"deal", b.deal}, {"tax", b.tax_id}, {"account", b.account}}) {
+      t.shared[k] = v;
+    }
+    t.secrets = {wb.id, wb.name, wb.email, b.task, b.task_title, b.reservation};
+    t.owner_token = Token({.subject = wb.id, .role = auth::Role::kConcierge,
+                           .vendor_ids = {v1.vendor}, .worker_id = wb.id});
+    targets.push_back(t);
+  }
+  {  // an ERP integration of V1 on V2's objects (at its own vendor it may read partners and
+     // deals and mark deals won or lost: docs/deal-registration.md, docs/partner-registry.md)
+    Target t{.name = "erp-V1",
+             .token = Token({.subject = "erp-" + run_, .role = auth::Role::kErpIntegration,
+                             .vendor_ids = {v1.vendor}}),
+             .victim = v2_all};
+    t.shared = {{"activity", "available"}, {"tier", "registered"}, {"calendar", "none"},
+                {"competency", "none"},    {"erp_system", "erp-" + run_}};
+    t.secrets = v2_secrets;
+    t.owner_token = Admin(v2.vendor);
+    targets.push_back(t);
+  }
+
+  const std::vector<std::pair<std::string, const pb::ServiceDescriptor*>> services = {
+      {"partner-registry", pv1::CreatePartnerRequest::descriptor()->file()->FindServiceByName(
+                               "PartnerRegistry")},
+      {"deal-registration",
+       dv1::CreateDealRequest::descriptor()->file()->FindServiceByName("DealRegistration")},
+      {"concierge-routing",
+       rv1::CreateTaskRequest::descriptor()->file()->FindServiceByName("ConciergeRouting")},
+      {"forecast", fv1::GetForecastRequest::descriptor()->file()->FindServiceByName("Forecast")},
+  };
+
+  int rpcs = 0, calls = 0, denied = 0, ghost_calls = 0, scoped_ok = 0;
+  std::map<std::string, int> by_code;
+  std::vector<std::string> failures;
+  for (const auto& [binary, service] : services) {
+    ASSERT_NE(service, nullptr) << binary;
+    grpc::GenericStub stub(processes_.at(binary)->channel());
+    for (int m = 0; m < service->method_count(); ++m) {
+      const pb::MethodDescriptor& method = *service->method(m);
+      ++rpcs;
+      const std::string path = absl::StrCat("/", service->full_name(), "/", method.name());
+      const bool streaming = method.client_streaming() || method.server_streaming();
+      for (const Target& target : targets) {
+        const Built probe = Build(method, target, false, "");
+        if (!probe.has_id_field) {
+          failures.push_back(absl::StrCat(path, ": the matrix cannot aim this RPC at another "
+                                                "party (no id-carrying field in its request)"));
+          break;
+        }
+        if (!probe.unknown_kinds.empty()) {
+          failures.push_back(absl::StrCat(path, " as ", target.name, ": no value for id kinds ",
+                                          absl::StrJoin(probe.unknown_kinds, ", ")));
+          continue;
+        }
+        std::vector<std::string> filters = {""};
+        if (probe.has_filter && target.victim.count("partner") > 0) {
+          filters.push_back(absl::StrCat("partner_id = \"", target.victim.at("partner"), "\""));
+        }
+        for (const std::string& filter : filters) {
+          const Built built = Build(method, target, false, filter);
+          const Reply reply = CallRaw(stub, path, target.token, built.bytes, streaming);
+          ++calls;
+          ++by_code[absl::StrCat(reply.status.error_code())];
+          const std::string where =
+              absl::StrCat(path, " as ", target.name, filter.empty() ? "" : " filter " + filter);
+          for (const std::string& leak : Leaks(reply, built.bytes, target.secrets)) {
+            failures.push_back(absl::StrCat(where, ": reply carries the other party's \"", leak,
+                                            "\""));
+          }
+          if (!built.names_victim) {
+            ++scoped_ok;  // only the caller's own scope named: leak-checked above
+            continue;
+          }
+          if (reply.status.ok() && IsListing(method) && !streaming) {
+            ++scoped_ok;  // a listing scoped to the caller, without the victim's data
+            continue;
+          }
+          if (!IsDenial(reply.status.error_code())) {
+            failures.push_back(absl::StrCat(where, ": not denied: code ",
+                                            reply.status.error_code(), " \"",
+                                            reply.status.error_message(), "\""));
+            continue;
+          }
+          ++denied;
+          // The same call on ids that do not exist must be refused the same way.
+          const Built ghost = Build(method, target, true, filter);
+          const Reply ghost_reply = CallRaw(stub, path, target.token, ghost.bytes, streaming);
+          ++ghost_calls;
+          if (ghost_reply.status.error_code() != reply.status.error_code()) {
+            failures.push_back(absl::StrCat(
+                where, ": existing objects get code ", reply.status.error_code(), " (\"",
+                reply.status.error_message(), "\"), missing ones ",
+                ghost_reply.status.error_code(), " (\"", ghost_reply.status.error_message(),
+                "\"): the answer reveals existence"));
+          }
+        }
+      }
+    }
+  }
+
+  // Positive control, after the matrix (the owners' calls may change or delete their objects):
+  // the same requests made by the victim's own principal do return the victim's data, so the
+  // matrix's requests reach real objects and its leak check would see a leak.
+  std::map<std::string, int> owner_sees;
+  for (const auto& [binary, service] : services) {
+    grpc::GenericStub stub(processes_.at(binary)->channel());
+    for (const Target& target : targets) {
+      for (int m = 0; m < service->method_count(); ++m) {
+        const pb::MethodDescriptor& method = *service->method(m);
+        const Built built = Build(method, target, false, "");
+        const Reply reply =
+            CallRaw(stub, absl::StrCat("/", service->full_name(), "/", method.name()),
+                    target.owner_token, built.bytes,
+                    method.client_streaming() || method.server_streaming());
+        if (!Leaks(reply, built.bytes, target.secrets).empty()) ++owner_sees[binary];
+      }
+    }
+    EXPECT_GT(owner_sees[binary], 0)
+        << binary << ": no owner call returned the owner's data; the matrix proves nothing there";
+  }
+
+  std::string codes;
+  for (const auto& [code, n] : by_code) absl::StrAppend(&codes, " code", code, "=", n);
+  std::printf("access matrix: %d RPCs x %zu principals: %d calls (+%d ghost calls), %d aimed at "
+              "the other party and denied, %d in the caller's own scope (leak-checked only), "
+              "%zu failures;%s\n",
+              rpcs, targets.size(), calls, ghost_calls, denied, scoped_ok, failures.size(),
+              codes.c_str());
+  for (const std::string& f : failures) std::printf("  FAIL %s\n", f.c_str());
+  std::printf("positive control: the owners' own calls returned their data in");
+  for (const auto& [binary, n] : owner_sees) std::printf(" %s=%d", binary.c_str(), n);
+  std::printf(" replies\n");
+  EXPECT_GE(rpcs, 90);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failures, listed above";
+}
+
+}  // namespace
+}  // namespace prm::access
