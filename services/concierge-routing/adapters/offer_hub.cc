@@ -119,6 +119,27 @@ void OfferHub::OnEvent(const std::string& vendor_id, const RoutingEvent& e, bool
       pending_[key] = std::move(p);
       return;
     }
+    case RoutingEventType::kOfferEnded: {
+      // One of several parallel offers ended; the task's other offers stay pending.
+      if (!e.reservation) return;
+      const std::string key = absl::StrCat(vendor_id, "/", e.reservation->reservation_id);
+      if (auto by_task = pending_by_task_.find(task_key); by_task != pending_by_task_.end()) {
+        by_task->second.erase(key);
+        if (by_task->second.empty()) pending_by_task_.erase(by_task);
+      }
+      auto offer = pending_.find(key);
+      if (offer == pending_.end()) return;
+      const WorkerKey worker = offer->second.worker;
+      pending_.erase(offer);
+      if (live && (e.reservation->state == ReservationState::kTimedOut ||
+                   e.reservation->state == ReservationState::kRescinded)) {
+        v1::WatchOffersResponse message;
+        *message.mutable_withdrawn()->mutable_reservation() =
+            ReservationToProto(*e.reservation, vendor_id);
+        Send(worker, message);
+      }
+      return;
+    }
     case RoutingEventType::kTaskRequeued:
     case RoutingEventType::kTaskAssigned:
     case RoutingEventType::kTaskCanceled:

@@ -272,6 +272,9 @@ void ValidateWorkflow(const v1::Workflow& workflow,
     if (s.priority_increase() < -10000 || s.priority_increase() > 10000) {
       bad.Add(f + ".priority_increase", "must be -10000..10000");
     }
+    if (s.parallel_offers() < 0 || s.parallel_offers() > 10) {
+      bad.Add(f + ".parallel_offers", "must be 0..10 (0 = 1)");
+    }
   }
   if (workflow.has_reservation_timeout()) {
     const absl::Duration d = DurationFromProto(workflow.reservation_timeout());
@@ -305,7 +308,7 @@ Workflow WorkflowFromProto(const v1::Workflow& workflow) {
     step.timeout = s.has_timeout() ? DurationFromProto(s.timeout()) : absl::InfiniteDuration();
     step.priority_increase = s.priority_increase();
     step.skip_if_nobody_available = s.skip_if_nobody_available();
-    step.parallel_offers = 1;  // not in the proto (yet)
+    step.parallel_offers = s.parallel_offers() == 0 ? 1 : s.parallel_offers();
     w.steps.push_back(std::move(step));
   }
   if (workflow.has_reservation_timeout()) {
@@ -326,13 +329,7 @@ void ValidateNewTask(const v1::Task& task, FieldViolations& bad, const std::stri
       !v1::TaskCategory_IsValid(task.category())) {
     bad.Add(p + "category", "is required");
   }
-  if (task.language().size() > 35) bad.Add(p + "language", "must be a BCP 47 tag");
-  if (task.region().size() > 64) bad.Add(p + "region", "at most 64 characters");
-  if (task.title().size() > 256) bad.Add(p + "title", "at most 256 characters");
-  ValidateAttributes(task.attributes(), 4096, p + "attributes", bad);
-  if (task.has_priority() && (task.priority() < 0 || task.priority() > 10000)) {
-    bad.Add(p + "priority", "must be 0..10000");
-  }
+  ValidateTaskFields(task, kTaskWritablePaths, bad, prefix);
   if (task.dedupe_key().size() > 256) bad.Add(p + "dedupe_key", "at most 256 characters");
   if (task.has_ttl()) {
     const absl::Duration d = DurationFromProto(task.ttl());
@@ -342,6 +339,38 @@ void ValidateNewTask(const v1::Task& task, FieldViolations& bad, const std::stri
   }
   if (task.related_deal_id().size() > 128) bad.Add(p + "related_deal_id", "at most 128 characters");
   if (task.workflow_id().size() > 128) bad.Add(p + "workflow_id", "at most 128 characters");
+}
+
+void ValidateTaskFields(const v1::Task& task, const std::vector<std::string>& paths,
+                        FieldViolations& bad, const std::string& prefix) {
+  const std::string& p = prefix;
+  auto has = [&](const char* path) {
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+  };
+  if (has("language") && task.language().size() > 35) {
+    bad.Add(p + "language", "must be a BCP 47 tag");
+  }
+  if (has("region") && task.region().size() > 64) bad.Add(p + "region", "at most 64 characters");
+  if (has("title") && task.title().size() > 256) bad.Add(p + "title", "at most 256 characters");
+  if (has("attributes")) ValidateAttributes(task.attributes(), 4096, p + "attributes", bad);
+  if (has("priority") && task.has_priority() && (task.priority() < 0 || task.priority() > 10000)) {
+    bad.Add(p + "priority", "must be 0..10000");
+  }
+}
+
+TaskUpdate TaskUpdateFromProto(const v1::Task& task, const std::vector<std::string>& paths) {
+  TaskUpdate u;
+  for (const std::string& path : paths) {
+    if (path == "title") u.title = task.title();
+    if (path == "language") u.language = task.language();
+    if (path == "region") u.region = task.region();
+    if (path == "attributes") {
+      u.attributes.emplace();
+      for (const auto& [k, v] : task.attributes()) (*u.attributes)[k] = v;
+    }
+    if (path == "priority" && task.has_priority()) u.priority = task.priority();
+  }
+  return u;
 }
 
 NewTask NewTaskFromProto(const v1::Task& task, std::string task_id) {
@@ -416,6 +445,7 @@ v1::Task TaskToProto(const Task& t, const std::string& vendor_id) {
   out.set_etag(EtagOf(t.version));
   *out.mutable_create_time() = TimeToProto(t.create_time);
   *out.mutable_update_time() = TimeToProto(t.update_time);
+  out.set_previous_worker_id(t.previous_worker_id);
   return out;
 }
 

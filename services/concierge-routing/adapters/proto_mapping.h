@@ -82,22 +82,32 @@ Queue QueueFromProto(const prm::routing::v1::Queue& queue);
 void ValidateWorkflow(const prm::routing::v1::Workflow& workflow,
                       const std::function<bool(const std::string&)>& queue_exists,
                       FieldViolations& bad, const std::string& prefix = "workflow.");
-// WorkflowStep has no parallel_offers in the proto: every step offers to one worker at a time.
 Workflow WorkflowFromProto(const prm::routing::v1::Workflow& workflow);
 
 // ---- tasks and reservations ------------------------------------------------------------------
 
 void ValidateNewTask(const prm::routing::v1::Task& task, FieldViolations& bad,
                      const std::string& prefix = "task.");
+// The writable fields of a task (UpdateTask's update_mask paths).
+inline const std::vector<std::string> kTaskWritablePaths = {"title", "language", "region",
+                                                            "attributes", "priority"};
+// Adds a violation for every bad field among `paths` (of kTaskWritablePaths).
+void ValidateTaskFields(const prm::routing::v1::Task& task, const std::vector<std::string>& paths,
+                        FieldViolations& bad, const std::string& prefix = "task.");
+// The domain update setting the fields named by `paths` ("priority" unset = no change).
+TaskUpdate TaskUpdateFromProto(const prm::routing::v1::Task& task,
+                               const std::vector<std::string>& paths);
 // The domain request for a valid proto task; `task_id` is the id to create it under.
 NewTask NewTaskFromProto(const prm::routing::v1::Task& task, std::string task_id);
-// Task has no previous_worker_id in the proto: that routing input stays internal.
 prm::routing::v1::Task TaskToProto(const Task& task, const std::string& vendor_id);
 prm::routing::v1::Reservation ReservationToProto(const Reservation& reservation,
                                                  const std::string& vendor_id);
 
 // ---- calendars and SLA policy ---------------------------------------------------------------
 
+// The writable fields of a business calendar (UpdateBusinessCalendar's update_mask paths).
+inline const std::vector<std::string> kCalendarWritablePaths = {"display_name", "time_zone",
+                                                                "weekly_hours", "holidays"};
 // Fields BusinessCalendar::Create does not check itself (display name, days, times, dates).
 void ValidateCalendar(const prm::routing::v1::BusinessCalendar& calendar, FieldViolations& bad,
                       const std::string& prefix = "calendar.");

@@ -208,6 +208,7 @@ std::unique_ptr<google::protobuf::Message> ToApiEvent(const RoutingEvent& e,
       return with_task(std::move(m));
     }
     case RoutingEventType::kWorkerActivityChanged:
+    case RoutingEventType::kOfferEnded:
       return nullptr;
   }
   return nullptr;
@@ -224,6 +225,10 @@ Actor SystemActor() {
   a.set_role(prm::common::v1::ROLE_SYSTEM);
   a.set_subject("concierge-routing");
   return a;
+}
+
+void Erase(std::vector<std::string>& ids, const std::string& id) {
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
 }
 
 absl::Status CheckEtag(const std::string& given, int64_t version) {
@@ -449,6 +454,93 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   a.set_etag(EtagOf(a.version()));
                   *a.mutable_update_time() = TimeToProto(now);
                   *out.mutable_activity() = it->second = std::move(a);
+                  return absl::OkStatus();
+                });
+  } else if (k == "DeleteActivity") {
+    reply = run(v1::DeleteActivityRequest(), v1::DeleteActivityResponse(),
+                [&](const v1::DeleteActivityRequest& r, v1::DeleteActivityResponse&) -> absl::Status {
+                  VendorState& v = vendor(r.vendor_id());
+                  auto it = v.activities.find(r.activity_id());
+                  if (it != v.activities.end()) RETURN_IF_ERROR(CheckEtag(r.etag(), it->second.version()));
+                  RETURN_IF_ERROR(v.router->DeleteActivity(r.activity_id()));
+                  v.activities.erase(r.activity_id());
+                  Erase(v.activity_ids, r.activity_id());
+                  return absl::OkStatus();
+                });
+  } else if (k == "UpdateBusinessCalendar") {
+    reply = run(v1::UpdateBusinessCalendarRequest(), v1::UpdateBusinessCalendarResponse(),
+                [&](const v1::UpdateBusinessCalendarRequest& r,
+                    v1::UpdateBusinessCalendarResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.calendar().vendor_id());
+                  auto it = v.calendars.find(r.calendar().business_calendar_id());
+                  if (it == v.calendars.end()) {
+                    return absl::NotFoundError(absl::StrCat(
+                        "business calendar ", r.calendar().business_calendar_id(), " not found"));
+                  }
+                  RETURN_IF_ERROR(CheckEtag(r.calendar().etag(), it->second.version()));
+                  v1::BusinessCalendar cal =
+                      Merged(it->second, r.calendar(), r.update_mask(), kCalendarWritablePaths);
+                  ASSIGN_OR_RETURN(BusinessCalendar domain, CalendarFromProto(cal));
+                  RETURN_IF_ERROR(v.router->PutCalendar(cal.business_calendar_id(), std::move(domain)));
+                  cal.set_version(cal.version() + 1);
+                  cal.set_etag(EtagOf(cal.version()));
+                  *cal.mutable_update_time() = TimeToProto(now);
+                  *out.mutable_calendar() = it->second = std::move(cal);
+                  return absl::OkStatus();
+                });
+  } else if (k == "DeleteBusinessCalendar") {
+    reply = run(v1::DeleteBusinessCalendarRequest(), v1::DeleteBusinessCalendarResponse(),
+                [&](const v1::DeleteBusinessCalendarRequest& r,
+                    v1::DeleteBusinessCalendarResponse&) -> absl::Status {
+                  VendorState& v = vendor(r.vendor_id());
+                  auto it = v.calendars.find(r.business_calendar_id());
+                  if (it != v.calendars.end()) RETURN_IF_ERROR(CheckEtag(r.etag(), it->second.version()));
+                  RETURN_IF_ERROR(v.router->DeleteCalendar(r.business_calendar_id()));
+                  v.calendars.erase(r.business_calendar_id());
+                  Erase(v.calendar_ids, r.business_calendar_id());
+                  return absl::OkStatus();
+                });
+  } else if (k == "DeleteQueue") {
+    reply = run(v1::DeleteQueueRequest(), v1::DeleteQueueResponse(),
+                [&](const v1::DeleteQueueRequest& r, v1::DeleteQueueResponse&) -> absl::Status {
+                  VendorState& v = vendor(r.vendor_id());
+                  auto it = v.queues.find(r.queue_id());
+                  if (it != v.queues.end()) RETURN_IF_ERROR(CheckEtag(r.etag(), it->second.version()));
+                  RETURN_IF_ERROR(v.router->DeleteQueue(r.queue_id()));
+                  v.queues.erase(r.queue_id());
+                  Erase(v.queue_ids, r.queue_id());
+                  return absl::OkStatus();
+                });
+  } else if (k == "DeleteWorkflow") {
+    reply = run(v1::DeleteWorkflowRequest(), v1::DeleteWorkflowResponse(),
+                [&](const v1::DeleteWorkflowRequest& r, v1::DeleteWorkflowResponse&) -> absl::Status {
+                  VendorState& v = vendor(r.vendor_id());
+                  auto it = v.workflows.find(r.workflow_id());
+                  if (it != v.workflows.end()) RETURN_IF_ERROR(CheckEtag(r.etag(), it->second.version()));
+                  RETURN_IF_ERROR(v.router->DeleteWorkflow(r.workflow_id()));
+                  v.workflows.erase(r.workflow_id());
+                  Erase(v.workflow_ids, r.workflow_id());
+                  return absl::OkStatus();
+                });
+  } else if (k == "UpdateTask") {
+    reply = run(v1::UpdateTaskRequest(), v1::UpdateTaskResponse(),
+                [&](const v1::UpdateTaskRequest& r, v1::UpdateTaskResponse& out) -> absl::Status {
+                  VendorState& v = vendor(r.task().vendor_id());
+                  ASSIGN_OR_RETURN(Task before, v.router->GetTask(r.task().task_id()));
+                  RETURN_IF_ERROR(CheckEtag(r.task().etag(), before.version));
+                  std::vector<std::string> paths;
+                  for (const std::string& path : r.update_mask().paths()) {
+                    if (path == "*") {
+                      paths.insert(paths.end(), kTaskWritablePaths.begin(), kTaskWritablePaths.end());
+                    } else {
+                      paths.push_back(path);
+                    }
+                  }
+                  RETURN_IF_ERROR(PrefixFields(
+                      v.router->UpdateTask(r.task().task_id(), TaskUpdateFromProto(r.task(), paths)),
+                      "task."));
+                  ASSIGN_OR_RETURN(Task task, v.router->GetTask(r.task().task_id()));
+                  *out.mutable_task() = TaskToProto(task, v.vendor_id);
                   return absl::OkStatus();
                 });
   } else if (k == "CreateQueue") {
@@ -679,6 +771,12 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   // The tier's routing priority benefit feeds derived task priorities.
                   p.tier_routing_priority =
                       std::clamp(e.to_tier_benefits().routing_priority(), 0, 10000);
+                  // The tier's first-response SLA: the fallback when no SlaPolicy target matches.
+                  const absl::Duration sla =
+                      DurationFromProto(e.to_tier_benefits().first_response_sla());
+                  p.context.first_response_sla =
+                      sla > absl::ZeroDuration() && sla <= absl::Hours(24 * 30) ? sla
+                                                                                : absl::ZeroDuration();
                   v.router->PutPartner(e.partner_id(), p.context, p.tier_routing_priority);
                   return absl::OkStatus();
                 });
@@ -741,6 +839,10 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
   for (VendorState* v : touched) {
     if (!drained.insert(v).second) continue;
     for (const RoutingEvent& e : v->router->DrainEvents()) {
+      if (e.type == RoutingEventType::kOfferEnded) {
+        offers_.OnEvent(v->vendor_id, e, /*live=*/tx != nullptr);
+        continue;
+      }
       if (e.type == RoutingEventType::kWorkerActivityChanged) {
         if (auto meta = v->workers.find(e.worker_id); meta != v->workers.end()) {
           meta->second.activity_change_time = e.time;

@@ -234,9 +234,20 @@ absl::Duration StatisticsWindow(const v1::GetQueueStatisticsRequest& r, FieldVio
   return d;
 }
 
+// Validates a Delete* request (vendor, id, etag length) for an admin; `id_field` names the id.
+absl::Status CheckDelete(const Principal& p, const std::string& vendor_id, const std::string& id,
+                         const std::string& id_field, const std::string& etag) {
+  FieldViolations bad;
+  RETURN_IF_ERROR(CheckVendor(p, vendor_id, "vendor_id", bad));
+  if (!vendor_id.empty() && !IsAdmin(p)) return Denied();
+  RequireId(id, id_field, bad);
+  if (etag.size() > 64) bad.Add("etag", "at most 64 characters");
+  return bad.ToStatus();
+}
+
 // ---- the handler -----------------------------------------------------------------------------
 
-// The gRPC API (prm.routing.v1.ConciergeRouting). RPCs not overridden here answer UNIMPLEMENTED.
+// The gRPC API (prm.routing.v1.ConciergeRouting): every RPC of the service.
 class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackService {
  public:
   ConciergeRoutingHandler(runtime::Runtime& runtime, RoutingStore& store, OfferHub& offers)
@@ -415,6 +426,18 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     });
   }
 
+  grpc::ServerUnaryReactor* DeleteActivity(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteActivityRequest* request,
+                                           v1::DeleteActivityResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->activity_id(), "activity_id",
+                                  request->etag()));
+      return store_.Execute("DeleteActivity", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
   grpc::ServerUnaryReactor* GetActivity(grpc::CallbackServerContext* ctx,
                                         const v1::GetActivityRequest* request,
                                         v1::GetActivityResponse* response) override {
@@ -556,6 +579,29 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       RETURN_IF_ERROR(found);
       RETURN_IF_ERROR(bad.ToStatus("invalid queue update"));
       return store_.Execute("UpdateQueue", request->request_id(), *request, ActorOf(p), response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* DeleteQueue(grpc::CallbackServerContext* ctx,
+                                        const v1::DeleteQueueRequest* request,
+                                        v1::DeleteQueueResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      RETURN_IF_ERROR(
+          CheckDelete(p, request->vendor_id(), request->queue_id(), "queue_id", request->etag()));
+      return store_.Execute("DeleteQueue", request->request_id(), *request, ActorOf(p), response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* DeleteWorkflow(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteWorkflowRequest* request,
+                                           v1::DeleteWorkflowResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->workflow_id(), "workflow_id",
+                                  request->etag()));
+      return store_.Execute("DeleteWorkflow", request->request_id(), *request, ActorOf(p),
+                            response);
     });
   }
 
@@ -735,6 +781,54 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     });
   }
 
+  grpc::ServerUnaryReactor* UpdateBusinessCalendar(
+      grpc::CallbackServerContext* ctx, const v1::UpdateBusinessCalendarRequest* request,
+      v1::UpdateBusinessCalendarResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      const v1::BusinessCalendar& cal = request->calendar();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, cal.vendor_id(), "calendar.vendor_id", bad));
+      if (!cal.vendor_id().empty() && !IsAdmin(p)) return Denied();
+      RequireId(cal.business_calendar_id(), "calendar.business_calendar_id", bad);
+      CheckMask(request->update_mask(), kCalendarWritablePaths, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid business calendar update"));
+      absl::Status found = absl::NotFoundError(
+          absl::StrCat("business calendar ", cal.business_calendar_id(), " not found"));
+      store_.Read(cal.vendor_id(), [&](const VendorState* v) {
+        if (v == nullptr) return;
+        auto it = v->calendars.find(cal.business_calendar_id());
+        if (it == v->calendars.end()) return;
+        found = absl::OkStatus();
+        // The merged calendar must be valid as a whole, named like CreateBusinessCalendar's.
+        const v1::BusinessCalendar merged =
+            Merged(it->second, cal, request->update_mask(), kCalendarWritablePaths);
+        ValidateCalendar(merged, bad);
+        if (bad.empty()) {
+          for (FieldViolation& fv : FieldViolationsOf(CalendarFromProto(merged).status())) {
+            bad.Add(fv.field, fv.description);
+          }
+        }
+      });
+      RETURN_IF_ERROR(found);
+      RETURN_IF_ERROR(bad.ToStatus("invalid business calendar update"));
+      return store_.Execute("UpdateBusinessCalendar", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* DeleteBusinessCalendar(
+      grpc::CallbackServerContext* ctx, const v1::DeleteBusinessCalendarRequest* request,
+      v1::DeleteBusinessCalendarResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->business_calendar_id(),
+                                  "business_calendar_id", request->etag()));
+      return store_.Execute("DeleteBusinessCalendar", request->request_id(), *request, ActorOf(p),
+                            response);
+    });
+  }
+
   grpc::ServerUnaryReactor* GetSlaPolicy(grpc::CallbackServerContext* ctx,
                                          const v1::GetSlaPolicyRequest* request,
                                          v1::GetSlaPolicyResponse* response) override {
@@ -810,6 +904,31 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       ValidateNewTask(r.task(), bad);
       RETURN_IF_ERROR(bad.ToStatus("invalid task"));
       return store_.Execute("CreateTask", r.request_id(), r, ActorOf(p), response);
+    });
+  }
+
+  grpc::ServerUnaryReactor* UpdateTask(grpc::CallbackServerContext* ctx,
+                                       const v1::UpdateTaskRequest* request,
+                                       v1::UpdateTaskResponse* response) override {
+    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+      const Principal& p = call.principal();
+      const v1::Task& t = request->task();
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckVendor(p, t.vendor_id(), "task.vendor_id", bad));
+      if (!t.vendor_id().empty() && !IsStaff(p)) return Denied();
+      RequireId(t.task_id(), "task.task_id", bad);
+      CheckMask(request->update_mask(), kTaskWritablePaths, bad);
+      std::vector<std::string> paths;
+      for (const std::string& path : request->update_mask().paths()) {
+        if (path == "*") {
+          paths.insert(paths.end(), kTaskWritablePaths.begin(), kTaskWritablePaths.end());
+        } else {
+          paths.push_back(path);
+        }
+      }
+      ValidateTaskFields(t, paths, bad);
+      RETURN_IF_ERROR(bad.ToStatus("invalid task update"));
+      return store_.Execute("UpdateTask", request->request_id(), *request, ActorOf(p), response);
     });
   }
 

@@ -86,6 +86,9 @@ struct PartnerContext {
   std::string concierge_worker_id;
   std::string channel_manager_worker_id;
   std::string time_zone;  // IANA name; empty = unknown
+  // The tier's first-response SLA benefit; the task's SLA target when no SlaPolicy target
+  // matches. Zero = none.
+  absl::Duration first_response_sla = absl::ZeroDuration();
 };
 
 // A person who handles tasks (SPEC §6.1).

@@ -635,6 +635,9 @@ struct Router::Impl {
   void Requeue(TaskRec& tr, const ReservationRec& r) {
     if (tr.t.state != TaskState::kReserved || !tr.offers.empty()) {
       Touch(tr);
+      if (tr.t.state == TaskState::kReserved) {
+        EmitWithReservation(RoutingEventType::kOfferEnded, tr, r);
+      }
       return;
     }
     tr.t.state = TaskState::kPending;
@@ -958,8 +961,158 @@ absl::Status Router::PutActivity(Activity activity) {
 
 absl::Status Router::PutCalendar(const std::string& calendar_id, BusinessCalendar calendar) {
   std::lock_guard lock(mu_);
+  Impl& m = *impl_;
   if (calendar_id.empty()) return InvalidField("business_calendar_id", "is required");
-  impl_->calendars[calendar_id] = std::make_shared<const BusinessCalendar>(std::move(calendar));
+  auto cal = std::make_shared<const BusinessCalendar>(std::move(calendar));
+  auto it = m.calendars.find(calendar_id);
+  if (it == m.calendars.end()) {
+    m.calendars[calendar_id] = std::move(cal);
+    return absl::OkStatus();
+  }
+  // A replacement: the workers on it get the new hours now, the SLA policy for new tasks.
+  m.AdvanceTo(m.clock.Now());
+  it->second = cal;
+  for (auto& w : m.workers) {
+    if (w->deleted || w->w.business_calendar_id != calendar_id) continue;
+    w->calendar = cal;
+    w->in_hours = cal->IsOpen(m.now);
+    ++w->hours_gen;
+    m.Schedule(cal->NextChange(m.now), TimerKind::kWorkerHours, w->ordinal, w->hours_gen);
+    m.Reindex(*w);
+    if (w->in_hours) m.FillWorker(*w);
+  }
+  if (m.sla_policy.business_calendar_id == calendar_id) {
+    m.sla_calendar = cal;
+    m.sla_calendar_by_zone.clear();
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// FAILED_PRECONDITION "<what> is in use: <users>" listing at most ten users.
+absl::Status InUse(const std::string& what, const std::vector<std::string>& users) {
+  std::string list;
+  for (size_t i = 0; i < users.size() && i < 10; ++i) {
+    absl::StrAppend(&list, i == 0 ? "" : ", ", users[i]);
+  }
+  if (users.size() > 10) absl::StrAppend(&list, " and ", users.size() - 10, " more");
+  return absl::FailedPreconditionError(absl::StrCat(what, " is in use: ", list));
+}
+
+bool Open(const Task& t) {
+  return t.state != TaskState::kCompleted && t.state != TaskState::kCanceled;
+}
+
+const std::vector<std::string>& BuiltInActivityIds() {
+  static const auto* kIds = new std::vector<std::string>{"available", "busy",   "break",
+                                                         "offline",   "missed", "paused"};
+  return *kIds;
+}
+
+}  // namespace
+
+absl::Status Router::DeleteActivity(const std::string& activity_id) {
+  std::lock_guard lock(mu_);
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  if (!m.activities.contains(activity_id)) {
+    return absl::NotFoundError(absl::StrCat("activity ", activity_id, " not found"));
+  }
+  const std::string what = absl::StrCat("activity ", activity_id);
+  const auto& built_in = BuiltInActivityIds();
+  if (activity_id == m.options.paused_activity_id ||
+      std::find(built_in.begin(), built_in.end(), activity_id) != built_in.end()) {
+    return InUse(what, {"built-in activity"});
+  }
+  std::vector<std::string> users;
+  for (const auto& [id, wf] : m.workflows) {
+    if (wf->workflow.missed_activity_id == activity_id) {
+      users.push_back(absl::StrCat("workflow ", id, " (missed_activity_id)"));
+    }
+  }
+  for (const auto& w : m.workers) {
+    if (!w->deleted && w->w.activity_id == activity_id) {
+      users.push_back(absl::StrCat("worker ", w->w.worker_id, " (current activity)"));
+    }
+  }
+  if (!users.empty()) return InUse(what, users);
+  m.activities.erase(activity_id);
+  return absl::OkStatus();
+}
+
+absl::Status Router::DeleteCalendar(const std::string& calendar_id) {
+  std::lock_guard lock(mu_);
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  if (!m.calendars.contains(calendar_id)) {
+    return absl::NotFoundError(absl::StrCat("business calendar ", calendar_id, " not found"));
+  }
+  std::vector<std::string> users;
+  if (m.sla_policy.business_calendar_id == calendar_id) users.push_back("the SLA policy");
+  for (const auto& w : m.workers) {
+    if (!w->deleted && w->w.business_calendar_id == calendar_id) {
+      users.push_back(absl::StrCat("worker ", w->w.worker_id));
+    }
+  }
+  if (!users.empty()) return InUse(absl::StrCat("business calendar ", calendar_id), users);
+  m.calendars.erase(calendar_id);
+  return absl::OkStatus();
+}
+
+absl::Status Router::DeleteQueue(const std::string& queue_id) {
+  std::lock_guard lock(mu_);
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  auto q = m.queue_by_id.find(queue_id);
+  if (q == m.queue_by_id.end()) {
+    return absl::NotFoundError(absl::StrCat("queue ", queue_id, " not found"));
+  }
+  const std::string what = absl::StrCat("queue ", queue_id);
+  if (queue_id == kDefaultQueueId) return InUse(what, {"built-in queue"});
+  std::vector<std::string> users;
+  auto uses = [&](const Impl::CompiledWorkflow& wf) {
+    for (const auto& step : wf.steps) {
+      if (step.queue == q->second) return true;
+    }
+    return false;
+  };
+  for (const auto& [id, wf] : m.workflows) {
+    if (uses(*wf)) users.push_back(absl::StrCat("workflow ", id));
+  }
+  // Open tasks keep the workflow version they were created with, which may be gone.
+  std::vector<std::pair<uint64_t, std::string>> tasks;
+  for (const auto& [seq, tr] : m.tasks) {
+    if (Open(tr->t) && uses(*tr->wf)) tasks.emplace_back(seq, tr->t.task_id);
+  }
+  std::sort(tasks.begin(), tasks.end());
+  for (const auto& [seq, id] : tasks) users.push_back(absl::StrCat("open task ", id));
+  if (!users.empty()) return InUse(what, users);
+  // The ordinal stays allocated (workers keep a membership slot for it); the id is gone.
+  m.stats.erase(q->second);
+  m.queue_by_id.erase(q);
+  return absl::OkStatus();
+}
+
+absl::Status Router::DeleteWorkflow(const std::string& workflow_id) {
+  std::lock_guard lock(mu_);
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  auto it = m.workflows.find(workflow_id);
+  if (it == m.workflows.end()) {
+    return absl::NotFoundError(absl::StrCat("workflow ", workflow_id, " not found"));
+  }
+  const std::string what = absl::StrCat("workflow ", workflow_id);
+  if (workflow_id == kDefaultWorkflowId) return InUse(what, {"built-in workflow"});
+  std::vector<std::pair<uint64_t, std::string>> tasks;
+  for (const auto& [seq, tr] : m.tasks) {
+    if (Open(tr->t) && tr->t.workflow_id == workflow_id) tasks.emplace_back(seq, tr->t.task_id);
+  }
+  std::sort(tasks.begin(), tasks.end());
+  std::vector<std::string> users;
+  for (const auto& [seq, id] : tasks) users.push_back(absl::StrCat("open task ", id));
+  if (!users.empty()) return InUse(what, users);
+  m.workflows.erase(it);
   return absl::OkStatus();
 }
 
@@ -1192,9 +1345,15 @@ absl::StatusOr<CreateTaskResult> Router::CreateTask(NewTask req) {
   }
   rec->wf = wf;
   t.workflow_id = wf->workflow.workflow_id;
-  if (auto target = ResolveSlaTarget(m.sla_policy, t.partner.tier_id, t.category)) {
+  std::optional<absl::Duration> sla_target =
+      ResolveSlaTarget(m.sla_policy, t.partner.tier_id, t.category);
+  // No policy target: the partner tier's own first-response benefit (from TierChanged).
+  if (!sla_target && t.partner.first_response_sla > absl::ZeroDuration()) {
+    sla_target = t.partner.first_response_sla;
+  }
+  if (sla_target) {
     const BusinessCalendar& cal = m.SlaCalendarFor(t.partner.time_zone);
-    t.sla = StartSla(cal, t.create_time, *target, m.sla_policy.warning_percent);
+    t.sla = StartSla(cal, t.create_time, *sla_target, m.sla_policy.warning_percent);
   }
   Impl::TaskRec& tr = *rec;
   m.task_by_id[t.task_id] = rec->seq;
@@ -1290,6 +1449,32 @@ absl::Status Router::RejectReservation(const std::string& reservation_id,
   m.EndOffer(*r, ReservationState::kRejected, reason);
   m.Requeue(*r->task, *r);
   m.FillWorker(w);
+  return absl::OkStatus();
+}
+
+absl::Status Router::UpdateTask(const std::string& task_id, TaskUpdate update) {
+  std::lock_guard lock(mu_);
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  ASSIGN_OR_RETURN(Impl::TaskRec * tr, m.FindTask(task_id));
+  if (update.priority.has_value() && (*update.priority < 0 || *update.priority > kMaxPriority)) {
+    return InvalidField("priority", "must be 0..10000");
+  }
+  if (!Open(tr->t)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("task ", task_id, " is ", TaskStateName(tr->t.state)));
+  }
+  // A waiting task leaves its index (priority and join key may change) and is routed again.
+  const bool pending = tr->t.state == TaskState::kPending;
+  if (pending) m.UnindexPending(*tr);
+  Task& t = tr->t;
+  if (update.title) t.title = *std::move(update.title);
+  if (update.language) t.language = *std::move(update.language);
+  if (update.region) t.region = *std::move(update.region);
+  if (update.attributes) t.attributes = *std::move(update.attributes);
+  if (update.priority) t.priority = *update.priority;
+  m.Touch(*tr);
+  if (pending) m.RouteTask(*tr, /*entering_step=*/false);
   return absl::OkStatus();
 }
 

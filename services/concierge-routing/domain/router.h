@@ -89,6 +89,9 @@ enum class RoutingEventType {
   kSlaWarning,
   kSlaBreached,
   kWorkerActivityChanged,  // after a missed offer; worker_id and activity_id set
+  // One of several parallel offers ended without acceptance while others stay pending (the
+  // task stays RESERVED): reservation set. Internal (no API event); lets WatchOffers withdraw it.
+  kOfferEnded,
 };
 
 struct RoutingEvent {
@@ -117,6 +120,15 @@ struct NewTask {
   std::optional<absl::Duration> ttl;  // unset = 7 days
   std::string related_deal_id;
   std::string workflow_id;  // empty = first matching workflow by rank, else the default
+};
+
+// UpdateTask: the fields to change (unset = unchanged).
+struct TaskUpdate {
+  std::optional<std::string> title;
+  std::optional<std::string> language;
+  std::optional<std::string> region;
+  std::optional<absl::flat_hash_map<std::string, std::string>> attributes;
+  std::optional<int> priority;  // 0..10000
 };
 
 struct CreateTaskResult {
@@ -178,10 +190,20 @@ class Router {
 
   // Configuration. Put* creates or replaces. Replacing a workflow affects tasks created later.
   absl::Status PutActivity(Activity activity);
+  // Replacing a calendar moves the working hours of the workers on it (and the SLA clock of
+  // tasks created afterwards when the SLA policy uses it); running SLAs keep their due times.
   absl::Status PutCalendar(const std::string& calendar_id, BusinessCalendar calendar);
   absl::Status PutQueue(Queue queue);
   absl::Status PutWorkflow(Workflow workflow);
   absl::Status SetSlaPolicy(SlaPolicy policy);
+  // Removal of configuration: NOT_FOUND for an unknown id; FAILED_PRECONDITION naming what still
+  // uses it: built-ins (the default queue and workflow, the built-in activities), workers
+  // (current activity, business calendar), workflows (missed activity, step queues), open tasks
+  // (their workflow and its queues) and the SLA policy (its calendar).
+  absl::Status DeleteActivity(const std::string& activity_id);
+  absl::Status DeleteCalendar(const std::string& calendar_id);
+  absl::Status DeleteQueue(const std::string& queue_id);
+  absl::Status DeleteWorkflow(const std::string& workflow_id);
   // Partner data from partner-registry events, copied into tasks created afterwards. The
   // tier_routing_priority is the tier's routing priority used to derive task priorities.
   void PutPartner(const std::string& partner_id, PartnerContext context,
@@ -199,6 +221,10 @@ class Router {
   absl::Status AcceptReservation(const std::string& reservation_id, const std::string& worker_id);
   absl::Status RejectReservation(const std::string& reservation_id, const std::string& worker_id,
                                  const std::string& reason);
+  // Changes an open task's title, language, region, attributes or priority; a PENDING task is
+  // routed again with its new values (it keeps its age and step). FAILED_PRECONDITION once
+  // COMPLETED or CANCELED; INVALID_ARGUMENT naming `priority` out of 0..10000.
+  absl::Status UpdateTask(const std::string& task_id, TaskUpdate update);
   absl::Status CancelTask(const std::string& task_id, const std::string& reason,
                           CancelSource source = CancelSource::kApi);
   absl::Status WrapUpTask(const std::string& task_id, const std::string& worker_id);

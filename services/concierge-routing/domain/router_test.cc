@@ -936,5 +936,216 @@ TEST_F(RouterTest, InvalidRequestsNameEveryBadField) {
   EXPECT_THAT(router_.CreateTask(dup), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
+TEST_F(RouterTest, DeletingConfigurationInUseFailsNamingWhatUsesIt) {
+  ASSERT_OK(router_.PutActivity(Activity{"lunch", false}));
+  ASSERT_OK(router_.PutActivity(Activity{"training", false}));
+  auto cal = BusinessCalendar::Create("Europe/Berlin", NineToFive(), {});
+  ASSERT_OK(cal);
+  ASSERT_OK(router_.PutCalendar("office", *cal));
+  ASSERT_OK(router_.PutQueue(Queue{"emea", "worker.regions HAS 'EMEA'"}));
+  Worker w1 = MakeWorker("w1", WorkerRole::kInsideSales, {"EMEA"});
+  w1.activity_id = "lunch";
+  w1.business_calendar_id = "office";
+  ASSERT_OK(router_.PutWorker(w1));
+  Workflow wf;
+  wf.workflow_id = "emea";
+  wf.steps = {Step("pool", "emea", "")};
+  wf.missed_activity_id = "training";
+  ASSERT_OK(router_.PutWorkflow(wf));
+
+  // Built-ins and unknown ids.
+  EXPECT_THAT(router_.DeleteActivity("available"), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(router_.DeleteQueue("default"), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(router_.DeleteWorkflow("default"), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(router_.DeleteActivity("nope"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(router_.DeleteCalendar("nope"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(router_.DeleteQueue("nope"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(router_.DeleteWorkflow("nope"), StatusIs(absl::StatusCode::kNotFound));
+
+  // In use: the message names the user.
+  absl::Status s = router_.DeleteActivity("lunch");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("worker w1"));
+  s = router_.DeleteActivity("training");
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("workflow emea"));
+  s = router_.DeleteCalendar("office");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("worker w1"));
+  s = router_.DeleteQueue("emea");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("workflow emea"));
+  NewTask req = EmailTask();
+  req.workflow_id = "emea";
+  const std::string id = Create(req);
+  s = router_.DeleteWorkflow("emea");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("open task " + id));
+
+  // Once nothing uses them they go, in dependency order.
+  ASSERT_OK(router_.CancelTask(id, "done"));
+  ASSERT_OK(router_.DeleteWorkflow("emea"));
+  EXPECT_THAT(router_.CreateTask(req), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(router_.DeleteQueue("emea"));
+  EXPECT_THAT(router_.GetQueueStatistics("emea", absl::Hours(1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(router_.DeleteActivity("training"));
+  w1.activity_id = "available";
+  w1.business_calendar_id = "";
+  ASSERT_OK(router_.PutWorker(w1));
+  ASSERT_OK(router_.DeleteActivity("lunch"));
+  ASSERT_OK(router_.DeleteCalendar("office"));
+  w1.activity_id = "lunch";
+  EXPECT_THAT(router_.PutWorker(w1), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(RouterTest, SlaPolicyCalendarAndOpenTasksOfAnOldWorkflowVersionBlockDeletes) {
+  auto cal = BusinessCalendar::Create("Europe/Berlin", NineToFive(), {});
+  ASSERT_OK(cal);
+  ASSERT_OK(router_.PutCalendar("office", *cal));
+  SlaPolicy policy;
+  policy.business_calendar_id = "office";
+  ASSERT_OK(router_.SetSlaPolicy(policy));
+  EXPECT_THAT(std::string(router_.DeleteCalendar("office").message()),
+              ::testing::HasSubstr("the SLA policy"));
+  ASSERT_OK(router_.PutQueue(Queue{"old", ""}));
+  Workflow wf;
+  wf.workflow_id = "wf";
+  wf.steps = {Step("s", "old", "")};
+  ASSERT_OK(router_.PutWorkflow(wf));
+  NewTask req = EmailTask();
+  req.workflow_id = "wf";
+  const std::string id = Create(req);  // nobody to offer it to: waits in queue "old"
+  wf.steps = {Step("s", "default", "")};
+  ASSERT_OK(router_.PutWorkflow(wf));  // the open task keeps the version it started with
+  absl::Status s = router_.DeleteQueue("old");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("open task " + id));
+}
+
+TEST_F(RouterTest, UpdateTaskRoutesAWaitingTaskAgainWithItsNewValues) {
+  ASSERT_OK(router_.PutWorker(MakeWorker("apac", WorkerRole::kInsideSales, {"APAC"}, {}, 1)));
+  Workflow wf;
+  wf.workflow_id = "regional";
+  wf.steps = {Step("region", "default", "worker.regions HAS task.region")};
+  ASSERT_OK(router_.PutWorkflow(wf));
+  NewTask req = EmailTask("EMEA", 10);
+  req.workflow_id = "regional";
+  const std::string low = Create(req);
+  const std::string high = Create(req);
+  router_.DrainEvents();
+  EXPECT_EQ(StateOf(low), TaskState::kPending);
+  const int64_t version = router_.GetTask(high)->version;
+
+  // Raising the priority and moving the region: offered at once to the APAC worker.
+  TaskUpdate update;
+  update.region = "APAC";
+  update.priority = 50;
+  update.title = "now APAC";
+  ASSERT_OK(router_.UpdateTask(high, update));
+  EXPECT_THAT(Offers(router_.DrainEvents()), ElementsAre(high + "->apac"));
+  auto t = router_.GetTask(high);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->priority, 50);
+  EXPECT_EQ(t->title, "now APAC");
+  EXPECT_GT(t->version, version);
+  EXPECT_EQ(t->create_time, kStart);  // keeps its age
+
+  // The other one moves too, and waits behind nobody once the worker is free.
+  TaskUpdate region;
+  region.region = "APAC";
+  ASSERT_OK(router_.UpdateTask(low, region));
+  EXPECT_EQ(StateOf(low), TaskState::kPending);  // the only APAC worker is busy
+  AcceptAndComplete(high);
+  EXPECT_EQ(StateOf(low), TaskState::kReserved);
+
+  TaskUpdate bad;
+  bad.priority = 10001;
+  EXPECT_THAT(router_.UpdateTask(low, bad), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(router_.UpdateTask(high, region), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(router_.UpdateTask("nope", region), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(RouterTest, ReplacingACalendarMovesTheWorkingHoursOfItsWorkers) {
+  // Monday 10:00 UTC = 11:00 Berlin: open under 9-17, closed under an evening-only calendar.
+  auto day = BusinessCalendar::Create("Europe/Berlin", NineToFive(), {});
+  ASSERT_OK(day);
+  ASSERT_OK(router_.PutCalendar("hours", *day));
+  Worker w = MakeWorker("w1", WorkerRole::kInsideSales, {"EMEA"});
+  w.business_calendar_id = "hours";
+  ASSERT_OK(router_.PutWorker(w));
+  EXPECT_TRUE(router_.GetWorker("w1")->available);
+  std::vector<WeeklyHours> evenings;
+  for (absl::Weekday d : {absl::Weekday::monday, absl::Weekday::tuesday}) {
+    evenings.push_back({d, 18 * 60, 22 * 60});
+  }
+  auto evening = BusinessCalendar::Create("Europe/Berlin", evenings, {});
+  ASSERT_OK(evening);
+  ASSERT_OK(router_.PutCalendar("hours", *evening));
+  EXPECT_FALSE(router_.GetWorker("w1")->available);
+  const std::string id = Create(EmailTask());
+  EXPECT_EQ(StateOf(id), TaskState::kPending);
+  clock_.Set(kStart + absl::Hours(7));  // 18:00 Berlin
+  router_.Tick();
+  EXPECT_TRUE(router_.GetWorker("w1")->available);
+  EXPECT_EQ(StateOf(id), TaskState::kReserved);
+}
+
+TEST_F(RouterTest, TheTiersFirstResponseSlaAppliesWhenNoPolicyTargetMatches) {
+  PartnerContext gold{"gold", 3, "", "", ""};
+  gold.first_response_sla = absl::Hours(2);
+  router_.PutPartner("p1", gold);
+  NewTask req = EmailTask();
+  req.partner_id = "p1";
+  auto t = router_.GetTask(Create(req));
+  ASSERT_OK(t);
+  EXPECT_EQ(t->sla.state, SlaState::kRunning);
+  EXPECT_EQ(t->sla.target, absl::Hours(2));
+  EXPECT_EQ(t->sla.due_time, kStart + absl::Hours(2));
+  // A matching policy target wins over the tier's benefit.
+  SlaPolicy policy;
+  policy.targets = {{"", TaskCategory::kPricing, absl::Minutes(30)}};
+  ASSERT_OK(router_.SetSlaPolicy(policy));
+  t = router_.GetTask(Create(req));
+  ASSERT_OK(t);
+  EXPECT_EQ(t->sla.target, absl::Minutes(30));
+  // No policy target and no tier benefit: no SLA.
+  router_.PutPartner("p2", PartnerContext{"silver", 2, "", "", ""});
+  NewTask other = EmailTask();
+  other.partner_id = "p2";
+  other.category = TaskCategory::kLicensing;
+  t = router_.GetTask(Create(other));
+  ASSERT_OK(t);
+  EXPECT_EQ(t->sla.state, SlaState::kUnspecified);
+}
+
+TEST_F(RouterTest, AParallelOfferThatEndsWhileOthersStayPendingIsReported) {
+  Workflow wf;
+  wf.workflow_id = "broadcast";
+  WorkflowStep step = Step("all", "default", "");
+  step.parallel_offers = 3;
+  wf.steps = {step};
+  ASSERT_OK(router_.PutWorkflow(wf));
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_OK(router_.PutWorker(MakeWorker(id, WorkerRole::kInsideSales, {"EMEA"}, {}, 1)));
+  }
+  NewTask req = EmailTask();
+  req.workflow_id = "broadcast";
+  const std::string id = Create(req);
+  auto t = router_.GetTask(id);
+  ASSERT_OK(t);
+  ASSERT_EQ(t->reservation_ids.size(), 3u);
+  router_.DrainEvents();
+  const std::string first = t->reservation_ids[0];
+  ASSERT_OK(router_.RejectReservation(first, "", "busy"));
+  auto events = router_.DrainEvents();
+  auto ended = OfType(events, RoutingEventType::kOfferEnded);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0]->reservation->reservation_id, first);
+  EXPECT_EQ(ended[0]->reservation->state, ReservationState::kRejected);
+  EXPECT_THAT(OfType(events, RoutingEventType::kTaskRequeued), IsEmpty());
+  EXPECT_EQ(StateOf(id), TaskState::kReserved);
+  EXPECT_EQ(router_.GetTask(id)->reservation_ids.size(), 2u);
+}
+
 }  // namespace
 }  // namespace prm::routing

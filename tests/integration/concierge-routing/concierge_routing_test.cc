@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1094,6 +1096,362 @@ TEST_F(ConciergeRoutingIT, DealEventsOpenAndCloseAnApprovalTaskOnce) {
   EXPECT_EQ(GetTask(tasks[0].task_id()).state(), v1::TASK_STATE_CANCELED);
   EXPECT_EQ(approval_tasks(deal).size(), 1u);
   EXPECT_EQ(approval_tasks(marker).size(), 1u);
+}
+
+// DeleteActivity, UpdateBusinessCalendar, DeleteBusinessCalendar, DeleteQueue and DeleteWorkflow:
+// what is still in use is refused FAILED_PRECONDITION naming the user, a stale etag ABORTED, and
+// the removals survive a crash.
+TEST_F(ConciergeRoutingIT, ConfigurationIsUpdatedAndDeletedOnlyOnceUnused) {
+  v1::CreateActivityRequest ca;
+  ca.mutable_activity()->set_vendor_id(vendor_);
+  ca.mutable_activity()->set_activity_id("lunch");
+  ca.mutable_activity()->set_display_name("Lunch");
+  v1::CreateActivityResponse activity;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CreateActivity, Admin(), ca, &activity).ok());
+  v1::CreateBusinessCalendarRequest cc;
+  v1::BusinessCalendar* cal = cc.mutable_calendar();
+  cal->set_vendor_id(vendor_);
+  cal->set_display_name("Berlin office");
+  cal->set_time_zone("Europe/Berlin");
+  v1::BusinessHours* h = cal->add_weekly_hours();
+  h->set_day(v1::DAY_OF_WEEK_MONDAY);
+  h->mutable_start()->set_hours(9);
+  h->mutable_end()->set_hours(17);
+  v1::CreateBusinessCalendarResponse calendar;
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::CreateBusinessCalendar, Admin(), cc, &calendar).ok());
+  const std::string calendar_id = calendar.calendar().business_calendar_id();
+
+  // A worker on the calendar in the new activity; a workflow on a new queue with a waiting task.
+  v1::Worker ana = NewWorker("ana");
+  v1::UpdateWorkerRequest uw;
+  *uw.mutable_worker() = ana;
+  uw.mutable_worker()->set_activity_id("lunch");
+  uw.mutable_worker()->set_business_calendar_id(calendar_id);
+  uw.mutable_update_mask()->add_paths("business_calendar_id");
+  v1::UpdateWorkerResponse updated_worker;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::UpdateWorker, Admin(), uw, &updated_worker).ok());
+  v1::SetWorkerActivityRequest sa;
+  sa.set_vendor_id(vendor_);
+  sa.set_worker_id(ana.worker_id());
+  sa.set_activity_id("lunch");
+  v1::SetWorkerActivityResponse set_activity;
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::SetWorkerActivity, Admin(), sa, &set_activity).ok());
+  const v1::Queue queue = NewQueue();
+  const v1::Workflow workflow = NewWorkflow(queue.queue_id(), absl::Seconds(60));
+  const v1::Task task = CreateTask(TaskRequest(workflow.workflow_id()));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_PENDING);
+
+  auto expect_in_use = [](const grpc::Status& status, const std::string& user) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr(user));
+  };
+  v1::DeleteActivityRequest da;
+  da.set_vendor_id(vendor_);
+  da.set_activity_id("lunch");
+  v1::DeleteActivityResponse deleted_activity;
+  expect_in_use(Call(&v1::ConciergeRouting::Stub::DeleteActivity, Admin(), da, &deleted_activity),
+                "worker " + ana.worker_id());
+  da.set_activity_id("available");
+  expect_in_use(Call(&v1::ConciergeRouting::Stub::DeleteActivity, Admin(), da, &deleted_activity),
+                "built-in");
+  v1::DeleteBusinessCalendarRequest dc;
+  dc.set_vendor_id(vendor_);
+  dc.set_business_calendar_id(calendar_id);
+  v1::DeleteBusinessCalendarResponse deleted_calendar;
+  expect_in_use(
+      Call(&v1::ConciergeRouting::Stub::DeleteBusinessCalendar, Admin(), dc, &deleted_calendar),
+      "worker " + ana.worker_id());
+  v1::DeleteQueueRequest dq;
+  dq.set_vendor_id(vendor_);
+  dq.set_queue_id(queue.queue_id());
+  v1::DeleteQueueResponse deleted_queue;
+  expect_in_use(Call(&v1::ConciergeRouting::Stub::DeleteQueue, Admin(), dq, &deleted_queue),
+                "workflow " + workflow.workflow_id());
+  v1::DeleteWorkflowRequest dw;
+  dw.set_vendor_id(vendor_);
+  dw.set_workflow_id(workflow.workflow_id());
+  v1::DeleteWorkflowResponse deleted_workflow;
+  expect_in_use(Call(&v1::ConciergeRouting::Stub::DeleteWorkflow, Admin(), dw, &deleted_workflow),
+                "open task " + task.task_id());
+
+  // Bad requests: every bad field named; a concierge may not; a stale etag is ABORTED.
+  v1::DeleteQueueRequest empty;
+  grpc::Status status =
+      Call(&v1::ConciergeRouting::Stub::DeleteQueue, Admin(), empty, &deleted_queue);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), UnorderedElementsAre("vendor_id", "queue_id"));
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::DeleteQueue, ConciergeOf(ana.worker_id()), dq,
+                 &deleted_queue)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdateBusinessCalendarRequest uc;
+  *uc.mutable_calendar() = calendar.calendar();
+  uc.mutable_calendar()->set_etag("W/\"7\"");
+  uc.mutable_calendar()->set_time_zone("Asia/Singapore");
+  uc.mutable_update_mask()->add_paths("time_zone");
+  v1::UpdateBusinessCalendarResponse updated_calendar;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::UpdateBusinessCalendar, Admin(), uc,
+                 &updated_calendar)
+                .error_code(),
+            grpc::StatusCode::ABORTED);
+  uc.mutable_calendar()->set_time_zone("Mars/Olympus_Mons");
+  uc.mutable_update_mask()->add_paths("version");
+  status = Call(&v1::ConciergeRouting::Stub::UpdateBusinessCalendar, Admin(), uc,
+                &updated_calendar);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status), ElementsAre("update_mask.paths[1]"));
+
+  // UpdateBusinessCalendar with the current etag: a new version in the new zone.
+  uc.mutable_calendar()->set_etag(calendar.calendar().etag());
+  uc.mutable_calendar()->set_time_zone("Asia/Singapore");
+  uc.mutable_update_mask()->clear_paths();
+  uc.mutable_update_mask()->add_paths("time_zone");
+  status = Call(&v1::ConciergeRouting::Stub::UpdateBusinessCalendar, Admin(), uc,
+                &updated_calendar);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated_calendar.calendar().time_zone(), "Asia/Singapore");
+  EXPECT_EQ(updated_calendar.calendar().display_name(), "Berlin office");
+  EXPECT_EQ(updated_calendar.calendar().version(), 2);
+
+  // Once unused, everything goes: task, workflow, queue, then the worker's activity and calendar.
+  v1::CancelTaskRequest cancel;
+  cancel.set_vendor_id(vendor_);
+  cancel.set_task_id(task.task_id());
+  cancel.set_reason("no longer needed");
+  v1::CancelTaskResponse canceled;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CancelTask, Admin(), cancel, &canceled).ok());
+  dw.set_etag(workflow.etag());
+  status = Call(&v1::ConciergeRouting::Stub::DeleteWorkflow, Admin(), dw, &deleted_workflow);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  status = Call(&v1::ConciergeRouting::Stub::DeleteQueue, Admin(), dq, &deleted_queue);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  sa.set_activity_id("available");
+  ASSERT_TRUE(
+      Call(&v1::ConciergeRouting::Stub::SetWorkerActivity, Admin(), sa, &set_activity).ok());
+  *uw.mutable_worker() = GetWorker(ana.worker_id());
+  uw.mutable_worker()->clear_business_calendar_id();
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::UpdateWorker, Admin(), uw, &updated_worker).ok());
+  da.set_activity_id("lunch");
+  status = Call(&v1::ConciergeRouting::Stub::DeleteActivity, Admin(), da, &deleted_activity);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  status = Call(&v1::ConciergeRouting::Stub::DeleteBusinessCalendar, Admin(), dc, &deleted_calendar);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // Gone, also after a crash and replay.
+  CrashAndRestart();
+  v1::GetQueueRequest gq;
+  gq.set_vendor_id(vendor_);
+  gq.set_queue_id(queue.queue_id());
+  v1::GetQueueResponse got_queue;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetQueue, Admin(), gq, &got_queue).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetWorkflowRequest gw;
+  gw.set_vendor_id(vendor_);
+  gw.set_workflow_id(workflow.workflow_id());
+  v1::GetWorkflowResponse got_workflow;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetWorkflow, Admin(), gw, &got_workflow).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetActivityRequest ga;
+  ga.set_vendor_id(vendor_);
+  ga.set_activity_id("lunch");
+  v1::GetActivityResponse got_activity;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetActivity, Admin(), ga, &got_activity).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetBusinessCalendarRequest gc;
+  gc.set_vendor_id(vendor_);
+  gc.set_business_calendar_id(calendar_id);
+  v1::GetBusinessCalendarResponse got_calendar;
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::GetBusinessCalendar, Admin(), gc, &got_calendar)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::DeleteQueue, Admin(), dq, &deleted_queue).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ConciergeRoutingIT, UpdateTaskChangesAWaitingTaskAndRoutesItAgain) {
+  const v1::Workflow workflow = NewWorkflow(NewQueue().queue_id(), absl::Seconds(60));
+  v1::CreateTaskRequest request = TaskRequest(workflow.workflow_id());
+  request.mutable_task()->set_region("APAC");
+  const v1::Task task = CreateTask(request);
+  ASSERT_EQ(task.state(), v1::TASK_STATE_PENDING);  // nobody in the EMEA queue yet
+  const v1::Worker ana = NewWorker("ana", {"EMEA"});
+  ASSERT_EQ(GetTask(task.task_id()).state(), v1::TASK_STATE_RESERVED);  // the queue's worker
+  const v1::Task offered = GetTask(task.task_id());
+
+  v1::UpdateTaskRequest ur;
+  ur.mutable_task()->set_vendor_id(vendor_);
+  ur.mutable_task()->set_task_id(task.task_id());
+  ur.mutable_task()->set_etag(offered.etag());
+  ur.mutable_task()->set_title("Quote for 500 seats");
+  ur.mutable_task()->set_priority(700);
+  (*ur.mutable_task()->mutable_attributes())["seats"] = "500";
+  ur.mutable_update_mask()->add_paths("title");
+  ur.mutable_update_mask()->add_paths("priority");
+  ur.mutable_update_mask()->add_paths("attributes");
+  v1::UpdateTaskResponse updated;
+  grpc::Status status = Call(&v1::ConciergeRouting::Stub::UpdateTask, Admin(), ur, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.task().title(), "Quote for 500 seats");
+  EXPECT_EQ(updated.task().priority(), 700);
+  EXPECT_EQ(updated.task().attributes().at("seats"), "500");
+  EXPECT_EQ(updated.task().region(), "APAC");  // not in the mask
+  EXPECT_EQ(updated.task().state(), v1::TASK_STATE_RESERVED);
+  EXPECT_GT(updated.task().version(), offered.version());
+
+  // The old etag is stale now; bad paths and values are all named; partner users may not.
+  status = Call(&v1::ConciergeRouting::Stub::UpdateTask, Admin(), ur, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  ur.mutable_task()->clear_etag();
+  ur.mutable_task()->set_priority(20000);
+  ur.mutable_task()->set_title(std::string(300, 'x'));
+  ur.mutable_update_mask()->add_paths("state");
+  status = Call(&v1::ConciergeRouting::Stub::UpdateTask, Admin(), ur, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(status),
+              UnorderedElementsAre("update_mask.paths[3]", "task.title", "task.priority"));
+  ur.mutable_update_mask()->clear_paths();
+  ur.mutable_update_mask()->add_paths("title");
+  ur.mutable_task()->set_title("mine");
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::UpdateTask, PartnerUser("partner-1"), ur, &updated)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // A closed task cannot change.
+  v1::CancelTaskRequest cancel;
+  cancel.set_vendor_id(vendor_);
+  cancel.set_task_id(task.task_id());
+  v1::CancelTaskResponse canceled;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CancelTask, Admin(), cancel, &canceled).ok());
+  EXPECT_EQ(Call(&v1::ConciergeRouting::Stub::UpdateTask, Admin(), ur, &updated).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Issue test 9 over gRPC: a step with parallel_offers = 3 offers the task to three workers at
+// once; two accept at the same time: exactly one wins, the others' offers are rescinded and
+// withdrawn on WatchOffers.
+TEST_F(ConciergeRoutingIT, ParallelOffersAssignExactlyOnceAndWithdrawTheRest) {
+  const v1::Queue queue = NewQueue();
+  v1::CreateWorkflowRequest cw;
+  v1::Workflow* wf = cw.mutable_workflow();
+  wf->set_vendor_id(vendor_);
+  wf->set_display_name("broadcast");
+  v1::WorkflowStep* step = wf->add_steps();
+  step->set_step_id("everyone");
+  step->set_queue_id(queue.queue_id());
+  step->set_parallel_offers(3);
+  v1::CreateWorkflowResponse workflow;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CreateWorkflow, Admin(), cw, &workflow).ok());
+  EXPECT_EQ(workflow.workflow().steps(0).parallel_offers(), 3);
+  std::vector<v1::Worker> workers = {NewWorker("ana"), NewWorker("ben"), NewWorker("cy")};
+
+  v1::WatchOffersRequest watch;
+  watch.set_vendor_id(vendor_);
+  watch.set_worker_id(workers[2].worker_id());
+  auto watch_ctx = testing::Context(ConciergeOf(workers[2].worker_id()), absl::Seconds(30));
+  auto stream = stub_->WatchOffers(watch_ctx.get(), watch);
+
+  const v1::Task task = CreateTask(TaskRequest(workflow.workflow().workflow_id()));
+  ASSERT_EQ(task.state(), v1::TASK_STATE_RESERVED);
+  v1::ListReservationsRequest lr;
+  lr.set_vendor_id(vendor_);
+  lr.set_filter("task_id = \"" + task.task_id() + "\"");
+  v1::ListReservationsResponse listed;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListReservations, Admin(), lr, &listed).ok());
+  ASSERT_EQ(listed.reservations_size(), 3);
+  std::map<std::string, std::string> reservation_of;  // worker → reservation
+  for (const v1::Reservation& r : listed.reservations()) {
+    EXPECT_EQ(r.state(), v1::RESERVATION_STATE_PENDING);
+    reservation_of[r.worker_id()] = r.reservation_id();
+  }
+  ASSERT_EQ(reservation_of.size(), 3u);
+  const std::string mine = reservation_of[workers[2].worker_id()];
+  // Offers and withdrawals the third worker receives, heartbeats skipped.
+  auto next = [&](v1::WatchOffersResponse* m) {
+    while (stream->Read(m)) {
+      if (m->has_offer() || m->has_withdrawn()) return true;
+    }
+    return false;
+  };
+  v1::WatchOffersResponse message;
+  ASSERT_TRUE(next(&message));
+  ASSERT_TRUE(message.has_offer());
+  EXPECT_EQ(message.offer().reservation().reservation_id(), mine);
+
+  grpc::Status results[2];
+  v1::AcceptReservationResponse responses[2];
+  std::thread first([&] {
+    results[0] = Accept(ConciergeOf(workers[0].worker_id()), reservation_of[workers[0].worker_id()],
+                        &responses[0]);
+  });
+  std::thread second([&] {
+    results[1] = Accept(ConciergeOf(workers[1].worker_id()), reservation_of[workers[1].worker_id()],
+                        &responses[1]);
+  });
+  first.join();
+  second.join();
+  ASSERT_EQ(results[0].ok() + results[1].ok(), 1)
+      << results[0].error_message() << " / " << results[1].error_message();
+  const int winner = results[0].ok() ? 0 : 1;
+  EXPECT_EQ(results[1 - winner].error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  const v1::Task assigned = GetTask(task.task_id());
+  EXPECT_EQ(assigned.state(), v1::TASK_STATE_ASSIGNED);
+  EXPECT_EQ(assigned.worker_id(), workers[winner].worker_id());
+
+  listed.Clear();
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::ListReservations, Admin(), lr, &listed).ok());
+  int accepted = 0, rescinded = 0;
+  for (const v1::Reservation& r : listed.reservations()) {
+    accepted += r.state() == v1::RESERVATION_STATE_ACCEPTED;
+    rescinded += r.state() == v1::RESERVATION_STATE_RESCINDED;
+  }
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(rescinded, 2);
+  // The third worker's offer is withdrawn.
+  ASSERT_TRUE(next(&message));
+  ASSERT_TRUE(message.has_withdrawn());
+  EXPECT_EQ(message.withdrawn().reservation().reservation_id(), mine);
+  EXPECT_EQ(message.withdrawn().reservation().state(), v1::RESERVATION_STATE_RESCINDED);
+  watch_ctx->TryCancel();
+  stream->Finish();
+}
+
+// Issue test 14 over gRPC: a reopened request (same dedupe key after completion) goes back to
+// the concierge who handled it, although another worker has been idle longer.
+TEST_F(ConciergeRoutingIT, ReopenedRequestReturnsToThePreviousConcierge) {
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Worker ben = NewWorker("ben");
+  v1::CreateTaskRequest request = TaskRequest("");
+  request.mutable_task()->set_category(v1::TASK_CATEGORY_LICENSING);  // the default workflow
+  request.mutable_task()->set_dedupe_key("thread-" + run_);
+  const v1::Task first = CreateTask(request);
+  ASSERT_EQ(first.state(), v1::TASK_STATE_RESERVED);
+  EXPECT_TRUE(first.previous_worker_id().empty());
+  v1::GetReservationRequest gr;
+  gr.set_vendor_id(vendor_);
+  gr.set_reservation_id(first.reservation_id());
+  v1::GetReservationResponse offer;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &offer).ok());
+  const std::string handler = offer.reservation().worker_id();
+  const std::string other = handler == ana.worker_id() ? ben.worker_id() : ana.worker_id();
+  v1::AcceptReservationResponse accepted;
+  ASSERT_TRUE(Accept(ConciergeOf(handler), first.reservation_id(), &accepted).ok());
+  v1::CompleteTaskRequest cr;
+  cr.set_vendor_id(vendor_);
+  cr.set_task_id(first.task_id());
+  v1::CompleteTaskResponse completed;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::CompleteTask, ConciergeOf(handler), cr, &completed)
+                  .ok());
+
+  const v1::Task reopened = CreateTask(request);
+  EXPECT_NE(reopened.task_id(), first.task_id());
+  EXPECT_EQ(reopened.previous_worker_id(), handler);
+  EXPECT_EQ(reopened.step_id(), "previous_worker");
+  gr.set_reservation_id(reopened.reservation_id());
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &offer).ok());
+  EXPECT_EQ(offer.reservation().worker_id(), handler);
+  EXPECT_NE(offer.reservation().worker_id(), other);
 }
 
 }  // namespace
