@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
                             "how often due approval SLAs, expiry reminders and expiries are run");
              flags.Duration("deal-testing-clock-offset", &options.clock_offset,
                             "testing only: shift the service clock forward by this much");
+             prm::client::RegisterClientFlags(flags, &options.partner_registry);
+             prm::client::RegisterServiceIdentityFlags(flags, &options.service_token_file);
              flags.Check([] {
                return options.timer_interval > absl::ZeroDuration()
                           ? std::string()

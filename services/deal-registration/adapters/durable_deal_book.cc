@@ -67,6 +67,18 @@ std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask, Deal
 
 }  // namespace
 
+std::string EncodeEnrollmentCheck(const prm::partner::v1::Enrollment& enrollment) {
+  prm::partner::v1::Enrollment kept;
+  kept.set_vendor_id(enrollment.vendor_id());
+  kept.set_partner_id(enrollment.partner_id());
+  kept.set_program_id(enrollment.program_id());
+  kept.set_state(enrollment.state());
+  kept.set_tier_id(enrollment.tier_id());
+  kept.set_tier_rank(enrollment.tier_rank());
+  kept.set_version(enrollment.version());
+  return events::SerializeDeterministically(kept);
+}
+
 std::string EncodeCommand(const Actor& actor, const google::protobuf::Message& request) {
   const std::string actor_bytes = events::SerializeDeterministically(ToProto(actor));
   const std::string request_bytes = events::SerializeDeterministically(request);
@@ -148,11 +160,12 @@ absl::StatusOr<command_log::CommandLog::Replayed> DurableDealBook::Replay() {
 absl::Status DurableDealBook::Execute(std::string_view kind,
                                       const google::protobuf::Message& request,
                                       const std::string& request_id, const Actor& actor,
-                                      google::protobuf::Message* response) {
+                                      google::protobuf::Message* response, std::string inputs) {
   ASSIGN_OR_RETURN(std::string reply,
                    log_.Execute({.kind = std::string(kind),
                                  .request_id = request_id,
-                                 .payload = EncodeCommand(actor, request)},
+                                 .payload = EncodeCommand(actor, request),
+                                 .inputs = std::move(inputs)},
                                 [&](sqlite::Transaction& tx, const Command& command) {
                                   return Apply(command, &tx);
                                 }));
@@ -293,13 +306,21 @@ absl::StatusOr<std::string> DurableDealBook::ApplyWrite(const Command& command, 
     PartnerFacts facts;
     {
       std::shared_lock lock(mu_);
-      std::optional<EnrollmentView> enrollment =
-          partners_.Enrollment(req.vendor_id(), deal.partner_id);
-      if (enrollment && enrollment->state != prm::partner::v1::ENROLLMENT_STATE_ACTIVE) {
+      // partner-registry's answer when it was asked, else what its events said, if anything.
+      std::optional<prm::partner::v1::EnrollmentState> state;
+      if (!command.inputs.empty()) {
+        prm::partner::v1::Enrollment checked;
+        RETURN_IF_ERROR(Parse(command.inputs, &checked));
+        state = checked.state();
+      } else if (std::optional<EnrollmentView> known =
+                     partners_.Enrollment(req.vendor_id(), deal.partner_id)) {
+        state = known->state;
+      }
+      if (state && *state != prm::partner::v1::ENROLLMENT_STATE_ACTIVE) {
         return absl::FailedPreconditionError(
             absl::StrCat("partner ", deal.partner_id, " has no ACTIVE enrollment at vendor ",
-                         req.vendor_id(), " (",
-                         prm::partner::v1::EnrollmentState_Name(enrollment->state), ")"));
+                         req.vendor_id(), " (", prm::partner::v1::EnrollmentState_Name(*state),
+                         ")"));
       }
       facts = partners_.FactsFor(req.vendor_id(), deal.partner_id);
     }

@@ -19,7 +19,9 @@
 //
 // Status codes: those of DealBook (NOT_FOUND, ALREADY_EXISTS, ABORTED for a stale etag,
 // FAILED_PRECONDITION, INVALID_ARGUMENT), INVALID_ARGUMENT for a reused request_id, and
-// FAILED_PRECONDITION for a submission of a partner whose known enrollment is not ACTIVE.
+// FAILED_PRECONDITION for a submission of a partner whose enrollment is not ACTIVE — as
+// partner-registry answered when it was asked (the command's inputs), otherwise as the consumed
+// enrollment events last said (a partner no event named yet may submit).
 //
 // Thread safety: thread-safe. Writes are serialized by the store's write transaction; reads take
 // the book's lock or this class's shared lock, never the database.
@@ -40,10 +42,15 @@
 #include "common/time/clock.h"
 #include "google/protobuf/message.h"
 #include "prm/deal/v1/deal_resources.pb.h"
+#include "prm/partner/v1/partner_resources.pb.h"
 #include "services/deal-registration/adapters/partner_projection.h"
 #include "services/deal-registration/domain/deal_book.h"
 
 namespace prm::deal {
+
+// The inputs of a SubmitDeal checked with partner-registry: the enrollment it returned (only
+// what the decision needs), deterministic bytes.
+std::string EncodeEnrollmentCheck(const prm::partner::v1::Enrollment& enrollment);
 
 // The payload of a write command: the actor, then the request, both deterministic.
 std::string EncodeCommand(const Actor& actor, const google::protobuf::Message& request);
@@ -72,10 +79,12 @@ class DurableDealBook {
   absl::StatusOr<command_log::CommandLog::Replayed> Replay();
 
   // Runs the write RPC `kind` with `request` for `actor`; fills `response` with the reply (the
-  // logged one for a retried request_id).
+  // logged one for a retried request_id). `inputs` (command_log::Command::inputs) is what was
+  // fetched for it from elsewhere: for SubmitDeal, EncodeEnrollmentCheck of partner-registry's
+  // answer, which then decides instead of the projection.
   absl::Status Execute(std::string_view kind, const google::protobuf::Message& request,
                        const std::string& request_id, const Actor& actor,
-                       google::protobuf::Message* response);
+                       google::protobuf::Message* response, std::string inputs = "");
 
   // A consumed event (prm.sales.v1 SaleRecorded, prm.partner.v1 partner and enrollment
   // events), logged inside the runtime's transaction `tx`. Other types are accepted and ignored.

@@ -1,6 +1,8 @@
 #include "services/deal-registration/adapters/service.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "prm/deal/v1/deal_service.grpc.pb.h"
+#include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "services/deal-registration/adapters/deal_query.h"
 #include "services/deal-registration/adapters/durable_deal_book.h"
 #include "services/deal-registration/adapters/proto_mapping.h"
@@ -25,6 +28,7 @@ namespace {
 
 namespace v1 = ::prm::deal::v1;
 using auth::Principal;
+using PartnerRegistryClient = client::ServiceClient<::prm::partner::v1::PartnerRegistry>;
 using server::CallContext;
 
 // The base clock shifted by a fixed offset (ServiceOptions::clock_offset).
@@ -123,8 +127,10 @@ absl::StatusOr<std::pair<std::vector<T>, std::string>> IndexPage(std::vector<T> 
 // The gRPC API (prm.deal.v1.DealRegistration): translate, check scope, call the durable book.
 class DealRegistrationHandler final : public v1::DealRegistration::CallbackService {
  public:
-  DealRegistrationHandler(runtime::Runtime& runtime, DurableDealBook& book)
-      : runtime_(runtime), book_(book) {}
+  // `partner_registry` may be null (no --partner-registry-address); it must outlive this.
+  DealRegistrationHandler(runtime::Runtime& runtime, DurableDealBook& book,
+                          const PartnerRegistryClient* partner_registry)
+      : runtime_(runtime), book_(book), partner_registry_(partner_registry) {}
 
   grpc::ServerUnaryReactor* CreateDeal(grpc::CallbackServerContext* ctx,
                                        const v1::CreateDealRequest* request,
@@ -232,9 +238,14 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
                                        v1::SubmitDealResponse* response) override {
     return Serve(ctx, [&](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
-      RETURN_IF_ERROR(
-          Writable(call.principal(), request->vendor_id(), request->deal_id()).status());
-      return Write("SubmitDeal", *request, request->request_id(), call, response);
+      ASSIGN_OR_RETURN(Deal deal,
+                       Writable(call.principal(), request->vendor_id(), request->deal_id()));
+      std::string checked;
+      if (partner_registry_ != nullptr) {
+        ASSIGN_OR_RETURN(checked, CheckEnrollment(request->vendor_id(), deal.partner_id, call));
+      }
+      return Write("SubmitDeal", *request, request->request_id(), call, response,
+                   std::move(checked));
     });
   }
 
@@ -453,8 +464,9 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   // A logged write; the outbox relay is woken once it has committed.
   absl::Status Write(std::string_view kind, const google::protobuf::Message& request,
                      const std::string& request_id, const CallContext& call,
-                     google::protobuf::Message* response) {
-    RETURN_IF_ERROR(book_.Execute(kind, request, request_id, ActorOf(call.principal()), response));
+                     google::protobuf::Message* response, std::string inputs = "") {
+    RETURN_IF_ERROR(book_.Execute(kind, request, request_id, ActorOf(call.principal()), response,
+                                  std::move(inputs)));
     runtime_.relay().Notify();
     return absl::OkStatus();
   }
@@ -502,19 +514,74 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
     return Writable(p, vendor_id, deal_id).status();
   }
 
+  // partner-registry's current answer on the partner's enrollment with the vendor, as the
+  // SubmitDeal command's inputs (EncodeEnrollmentCheck). No enrollment → FAILED_PRECONDITION;
+  // partner-registry down or slow → UNAVAILABLE within --partner-registry-deadline.
+  absl::StatusOr<std::string> CheckEnrollment(const std::string& vendor_id,
+                                              const std::string& partner_id,
+                                              const CallContext& call) {
+    ::prm::partner::v1::GetEnrollmentRequest get;
+    get.set_vendor_id(vendor_id);
+    get.set_partner_id(partner_id);
+    absl::StatusOr<::prm::partner::v1::GetEnrollmentResponse> got =
+        partner_registry_->Call(&::prm::partner::v1::PartnerRegistry::Stub::GetEnrollment, get,
+                                {.not_after = call.deadline(), .request_id = call.request_id()});
+    if (absl::IsNotFound(got.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "partner ", partner_id, " has no enrollment at vendor ", vendor_id));
+    }
+    if (!got.ok()) return got.status();
+    return EncodeEnrollmentCheck(got->enrollment());
+  }
+
   runtime::Runtime& runtime_;
   DurableDealBook& book_;
+  const PartnerRegistryClient* partner_registry_;
 };
+
+// The HS256 secret the runtime verifies tokens with, for minting this service's own token.
+absl::StatusOr<std::string> Hs256Secret(const runtime::RuntimeOptions& o) {
+  if (o.jwt_secret_file.empty()) return o.jwt_secret;
+  std::ifstream in(o.jwt_secret_file, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError("--jwt-secret-file: cannot be read");
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string secret = content.str();
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  return secret;
+}
+
+// The partner-registry client, or null when no address is configured.
+absl::StatusOr<std::unique_ptr<PartnerRegistryClient>> MakePartnerRegistryClient(
+    runtime::Runtime& runtime, const ServiceOptions& options) {
+  if (options.partner_registry.address.empty()) return nullptr;
+  const runtime::RuntimeOptions& o = runtime.options();
+  client::ServiceIdentityOptions identity{.subject = runtime.service_name(),
+                                          .token_file = options.service_token_file,
+                                          .jwt_algorithm = o.jwt_algorithm,
+                                          .jwt_issuer = o.jwt_issuer,
+                                          .jwt_audience = o.jwt_audience};
+  if (identity.token_file.empty() && o.jwt_algorithm == "HS256") {
+    ASSIGN_OR_RETURN(identity.hs256_secret, Hs256Secret(o));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ServiceIdentity> created,
+                   client::ServiceIdentity::Create(std::move(identity), runtime.clock()));
+  return PartnerRegistryClient::Create(options.partner_registry, std::move(created));
+}
 
 class DealRegistrationParts final : public runtime::ServiceParts {
  public:
-  DealRegistrationParts(runtime::Runtime& runtime, const ServiceOptions& options)
+  DealRegistrationParts(runtime::Runtime& runtime, const ServiceOptions& options,
+                        std::unique_ptr<PartnerRegistryClient> partner_registry)
       : runtime_(runtime),
+        partner_registry_(std::move(partner_registry)),
         clock_(runtime.clock(), options.clock_offset),
         book_(runtime.db(), clock_,
               {.deal_topic = runtime.options().topics.deal,
                .event_source = runtime.event_source()}),
-        handler_(runtime, book_),
+        handler_(runtime, book_, partner_registry_.get()),
         timer_interval_(options.timer_interval) {}
 
   ~DealRegistrationParts() override {
@@ -556,6 +623,7 @@ class DealRegistrationParts final : public runtime::ServiceParts {
   }
 
   runtime::Runtime& runtime_;
+  std::unique_ptr<PartnerRegistryClient> partner_registry_;
   OffsetClock clock_;
   DurableDealBook book_;
   DealRegistrationHandler handler_;
@@ -568,7 +636,10 @@ class DealRegistrationParts final : public runtime::ServiceParts {
 
 absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(
     runtime::Runtime& runtime, const ServiceOptions& options) {
-  auto parts = std::make_unique<DealRegistrationParts>(runtime, options);
+  ASSIGN_OR_RETURN(std::unique_ptr<PartnerRegistryClient> partner_registry,
+                   MakePartnerRegistryClient(runtime, options));
+  auto parts = std::make_unique<DealRegistrationParts>(runtime, options,
+                                                       std::move(partner_registry));
   RETURN_IF_ERROR(parts->Start());
   return parts;
 }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/client/service_client.h"
 #include "common/runtime/service_runtime.h"
 
 namespace prm::deal {
@@ -26,6 +27,14 @@ struct ServiceOptions {
   // Testing only: shifts the service's clock (the command log's base clock) forward, so an
   // end-to-end test can restart the binary "days later" to see protection expire.
   absl::Duration clock_offset = absl::ZeroDuration();
+  // partner-registry's gRPC API (--partner-registry-address and its TLS, deadline and retry
+  // flags). When set, SubmitDeal asks it whether the partner's enrollment with the vendor is
+  // ACTIVE before the submission is logged, and the answer is logged with the command (replay
+  // never calls it). Empty: only the enrollment events consumed from prm.partner.v1 are used.
+  client::ClientOptions partner_registry{.target_name = "partner-registry"};
+  // --service-token-file: this service's identity for those calls (common/client/
+  // service_identity.h); empty with HS256: deal-registration mints its own service token.
+  std::string service_token_file;
 };
 
 // Replays the command log and returns the service's parts, ready to serve.
