@@ -26,6 +26,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "prm/deal/v1/deal_service.grpc.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
@@ -43,6 +44,7 @@ using ::testing::Not;
 namespace partner_pb = ::prm::partner::v1;
 namespace routing_pb = ::prm::routing::v1;
 namespace forecast_pb = ::prm::forecast::v1;
+namespace deal_pb = ::prm::deal::v1;
 
 constexpr char kToken[] = "tok-1";
 
@@ -124,6 +126,16 @@ class FakeRouting final : public routing_pb::ConciergeRouting::Service {
   }
 };
 
+// Echoes the deal it is given, so that tests see the request the flags built.
+class FakeDeals final : public deal_pb::DealRegistration::Service {
+ public:
+  grpc::Status CreateDeal(grpc::ServerContext*, const deal_pb::CreateDealRequest* request,
+                          deal_pb::CreateDealResponse* response) override {
+    *response->mutable_deal() = request->deal();
+    return grpc::Status::OK;
+  }
+};
+
 forecast_pb::SeriesForecast SampleForecast() {
   forecast_pb::SeriesForecast f;
   f.set_series_id("v1/VENDOR/&all");
@@ -181,6 +193,8 @@ class PrmctlRpcTest : public ::testing::Test {
     partners_ = new FakePartners;
     routing_ = new FakeRouting;
     forecast_ = new FakeForecast;
+    deals_ = new FakeDeals;
+    builder.RegisterService(deals_);
     builder.RegisterService(partners_);
     builder.RegisterService(routing_);
     builder.RegisterService(forecast_);
@@ -193,6 +207,7 @@ class PrmctlRpcTest : public ::testing::Test {
     delete partners_;
     delete routing_;
     delete forecast_;
+    delete deals_;
   }
 
   // `prmctl <args> --<service>-address=<fake> [--token=tok-1]`.
@@ -200,6 +215,7 @@ class PrmctlRpcTest : public ::testing::Test {
     if (with_address && args.size() >= 2) {
       const std::string service = args[0] == "partners"   ? "partner"
                                   : args[0] == "forecast" ? "forecast"
+                                  : args[0] == "deals"    ? "deal"
                                                           : "routing";
       args.push_back(absl::StrCat("--", service, "-address=127.0.0.1:", port_));
     }
@@ -224,6 +240,7 @@ class PrmctlRpcTest : public ::testing::Test {
   static inline FakePartners* partners_ = nullptr;
   static inline FakeRouting* routing_ = nullptr;
   static inline FakeForecast* forecast_ = nullptr;
+  static inline FakeDeals* deals_ = nullptr;
   FakeClock clock_;
 };
 
@@ -319,6 +336,27 @@ TEST_F(PrmctlRpcTest, EnumAndRepeatedFlagsAndCreate) {
   EXPECT_THAT(created.partner().types(),
               ElementsAre(common::v1::PARTNER_TYPE_RESELLER, common::v1::PARTNER_TYPE_ISV));
   EXPECT_THAT(created.partner().web_domains(), ElementsAre("a.com"));
+}
+
+TEST_F(PrmctlRpcTest, MoneyAndDateFlagsReadAsTheyPrint) {
+  Outcome run = Run({"deals", "create", "--deal.value=12500.5 EUR",
+                     "--deal.expected-close-date=2026-06-30", "--deal.title=Core refresh"});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("value:               12500.50 EUR\n"));
+  EXPECT_THAT(run.out, HasSubstr("expected_close_date: 2026-06-30\n"));
+
+  run = Run({"deals", "create", "--deal.value=-0.25 USD", "--json"});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  deal_pb::CreateDealResponse created;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &created).ok());
+  EXPECT_EQ(created.deal().value().units(), 0);
+  EXPECT_EQ(created.deal().value().nanos(), -250000000);
+  EXPECT_EQ(created.deal().value().currency_code(), "USD");
+
+  run = Run({"deals", "create", "--deal.value=12 euros", "--deal.expected-close-date=30.6.2026"});
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("--deal.value: must be an amount and a currency, e.g. \"1234.50 EUR\""));
+  EXPECT_THAT(run.err, HasSubstr("--deal.expected-close-date: must be a date YYYY-MM-DD"));
 }
 
 TEST_F(PrmctlRpcTest, UsageErrorsNameTheFlag) {

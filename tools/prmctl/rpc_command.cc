@@ -1,5 +1,6 @@
 #include "tools/prmctl/rpc_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -221,10 +222,68 @@ struct FieldFlag {
   bool on = false;                           // bool fields
 };
 
+std::string JsonQuote(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
 bool IsLeafMessage(const Descriptor* d) {
   const std::string& n = d->full_name();
   return n == "google.protobuf.Timestamp" || n == "google.protobuf.Duration" ||
-         n == "google.protobuf.FieldMask";
+         n == "google.protobuf.FieldMask" || n == "prm.common.v1.Money" ||
+         n == "prm.common.v1.Date";
+}
+
+// "1234.50 EUR" → {"currency_code":"EUR","units":"1234","nanos":500000000}, as output shows it.
+std::string MoneyJson(absl::string_view text, std::string* error) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ' ', absl::SkipEmpty());
+  absl::string_view amount = parts.empty() ? "" : parts[0];
+  const bool negative = absl::ConsumePrefix(&amount, "-");
+  const size_t dot = amount.find('.');
+  const absl::string_view whole = amount.substr(0, dot);
+  std::string fraction(dot == absl::string_view::npos ? "" : amount.substr(dot + 1));
+  int64_t units = 0;
+  int32_t nanos = 0;
+  const bool digits = std::all_of(fraction.begin(), fraction.end(), absl::ascii_isdigit);
+  if (parts.size() != 2 || parts[1].size() != 3 || !digits || fraction.size() > 9 ||
+      !absl::SimpleAtoi(whole, &units) || whole.find_first_of("+-") != absl::string_view::npos ||
+      !absl::SimpleAtoi(fraction.append(9 - fraction.size(), '0'), &nanos)) {
+    *error = absl::StrCat("must be an amount and a currency, e.g. \"1234.50 EUR\" (got \"", text,
+                          "\")");
+    return "";
+  }
+  if (negative) units = -units, nanos = -nanos;
+  return absl::StrCat("{\"currency_code\":", JsonQuote(parts[1]), ",\"units\":\"", units,
+                      "\",\"nanos\":", nanos, "}");
+}
+
+// "2026-06-30" → {"year":2026,"month":6,"day":30}.
+std::string DateJson(absl::string_view text, std::string* error) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '-');
+  int year, month, day;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &year) ||
+      !absl::SimpleAtoi(parts[1], &month) || !absl::SimpleAtoi(parts[2], &day)) {
+    *error = absl::StrCat("must be a date YYYY-MM-DD (got \"", text, "\")");
+    return "";
+  }
+  return absl::StrCat("{\"year\":", year, ",\"month\":", month, ",\"day\":", day, "}");
 }
 
 void CollectFieldFlags(const Descriptor* d, std::vector<const FieldDescriptor*>& prefix,
@@ -262,9 +321,11 @@ std::string FieldHelp(const FieldDescriptor* f) {
     help = absl::StrCat("one of ", absl::StrJoin(values, "|"));
   } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     const std::string& n = f->message_type()->full_name();
-    help = n == "google.protobuf.Timestamp" ? "time, RFC 3339 (2026-01-31T12:00:00Z)"
-           : n == "google.protobuf.Duration" ? "duration in seconds (90s, 3600s)"
-                                             : "field paths, comma-separated";
+    help = n == "google.protobuf.Timestamp"   ? "time, RFC 3339 (2026-01-31T12:00:00Z)"
+           : n == "google.protobuf.Duration"  ? "duration in seconds (90s, 3600s)"
+           : n == "prm.common.v1.Money"       ? "money, amount and currency (\"1234.50 EUR\")"
+           : n == "prm.common.v1.Date"        ? "date, YYYY-MM-DD"
+                                              : "field paths, comma-separated";
   } else {
     help = f->cpp_type_name();
   }
@@ -272,27 +333,6 @@ std::string FieldHelp(const FieldDescriptor* f) {
   return help;
 }
 
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // One element of a flag's value as JSON, or an error.
 std::string ElementJson(const FieldDescriptor* f, absl::string_view text, std::string* error) {
@@ -311,6 +351,10 @@ std::string ElementJson(const FieldDescriptor* f, absl::string_view text, std::s
     }
     *error = absl::StrCat("unknown value \"", text, "\" (", FieldHelp(f), ")");
     return "";
+  }
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+    if (f->message_type()->full_name() == "prm.common.v1.Money") return MoneyJson(text, error);
+    if (f->message_type()->full_name() == "prm.common.v1.Date") return DateJson(text, error);
   }
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:

@@ -453,7 +453,7 @@ int Publish(const PublishOptions& options, const CommandContext& context) {
                 << "failed   " << failed << "\n"
                 << "skipped  " << csv.skipped_documents << " document(s), " << csv.problems.size()
                 << " bad row(s)\n"
-                << "elapsed  " << absl::FormatDuration(elapsed)
+                << "elapsed  " << absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1)))
                 << (rate > 0 ? absl::StrFormat("  (%.0f events/s)", rate) : "") << "\n";
     for (const auto& [message, count] : errors) {
       context.out << "error    " << count << " × " << message << "\n";
