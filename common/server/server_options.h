@@ -67,8 +67,8 @@ struct ServerOptions {
   std::string tls_client_ca_file;  // empty: no client certificates asked for
   absl::Duration tls_reload_interval = absl::Seconds(60);
   std::string health_listen;       // empty: health only on the gRPC port
-  int64_t rate_limit = 1000;        // calls/s per caller; 0: no limit
-  int64_t rate_limit_burst = 2000;  // at least 1
+  int64_t rate_limit = 5000;        // calls/s per caller; 0: no limit
+  int64_t rate_limit_burst = 10000; // at least 1
   absl::Duration max_deadline = absl::Seconds(60);
   absl::Duration max_stream_duration = absl::Hours(1);
 };
