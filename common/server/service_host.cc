@@ -74,14 +74,16 @@ class CallTracker final : public grpc::experimental::Interceptor {
     }
   }
   ~CallTracker() override {
-    if (guard_ != nullptr) {
-      absl::MutexLock lock(&guard_->mu);
-      guard_->ctx = nullptr;
-    }
+    Disarm();
     internal::UnregisterCall(ctx_);
     policy_.calls.fetch_sub(1, std::memory_order_release);
   }
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    // Once the status is on its way the call needs no cancelling.
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      Disarm();
+    }
     methods->Proceed();
   }
 
@@ -90,6 +92,11 @@ class CallTracker final : public grpc::experimental::Interceptor {
     absl::Mutex mu;
     grpc::ServerContextBase* ctx ABSL_GUARDED_BY(mu) = nullptr;
   };
+  void Disarm() {
+    if (guard_ == nullptr) return;
+    absl::MutexLock lock(&guard_->mu);
+    guard_->ctx = nullptr;
+  }
   ServiceHost::CallPolicy& policy_;
   grpc::ServerContextBase* const ctx_;
   std::shared_ptr<Guard> guard_;
