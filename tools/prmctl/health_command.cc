@@ -8,6 +8,7 @@
 #include "common/config/flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "tools/prmctl/channel.h"
 #include "tools/prmctl/command_flags.h"
 
 namespace prm::prmctl {
@@ -16,7 +17,7 @@ namespace {
 using grpc::health::v1::HealthCheckResponse;
 
 struct HealthOptions {
-  std::string address = "127.0.0.1:50051";
+  ChannelOptions channel{.address = "127.0.0.1:50051"};
   std::string service;
   absl::Duration wait = absl::ZeroDuration();
   absl::Duration timeout = absl::Seconds(2);
@@ -44,15 +45,19 @@ std::pair<std::string, bool> Check(grpc::health::v1::Health::Stub& stub,
 int RunHealth(int argc, const char* const* argv, const CommandContext& context) {
   HealthOptions options;
   FlagSet flags("prmctl health", "ask a PRM service whether it is SERVING (grpc.health.v1)");
-  flags.String("address", &options.address, "the service's gRPC address host:port");
+  AddChannelFlags(flags, &options.channel, "address");
   flags.String("service", &options.service,
                "a gRPC service name such as prm.deal.v1.DealRegistration (\"\" = the server)");
   flags.Duration("wait", &options.wait, "keep asking until SERVING for up to this long");
   flags.Duration("timeout", &options.timeout, "deadline of each check");
   if (std::optional<int> stop = ParseCommandFlags(flags, argc, argv, context)) return *stop;
 
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(options.channel);
+  if (!channel.ok()) {
+    context.err << "prmctl health: " << channel.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(*channel);
   const absl::Time deadline = absl::Now() + options.wait;
   while (true) {
     auto [status, serving] = Check(*stub, options);

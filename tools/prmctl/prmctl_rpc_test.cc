@@ -4,6 +4,7 @@
 // table or JSON, status → error text), not the services.
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
@@ -429,6 +431,58 @@ TEST_F(PrmctlRpcTest, ForecastGetPrintsTablesAndPlots) {
   run = Run({"forecast", "get", "--series.level=partner", "--granularity=MONTH"});
   EXPECT_EQ(run.code, kExitFailure);
   EXPECT_THAT(run.err, HasSubstr("\n  series.level: expected VENDOR and MONTH\n"));
+}
+
+// A PartnerRegistry served over TLS with a certificate for 127.0.0.1 made by the openssl CLI.
+TEST_F(PrmctlRpcTest, TlsWhenACaBundleIsGiven) {
+  const std::string dir = TempPath("tls");
+  std::filesystem::create_directories(dir);
+  auto run = [](const std::string& command) {
+    return std::system((command + " >/dev/null 2>&1").c_str());
+  };
+  ASSERT_EQ(run(absl::StrCat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                             "-nodes -days 2 -subj /CN=prmctl-ca -keyout ", dir, "/ca.key -out ",
+                             dir, "/ca.crt")), 0);
+  std::ofstream(dir + "/leaf.ext") << "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+  ASSERT_EQ(run(absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                             "-subj /CN=leaf -keyout ", dir, "/leaf.key -out ", dir, "/leaf.csr")), 0);
+  ASSERT_EQ(run(absl::StrCat("openssl x509 -req -days 2 -in ", dir, "/leaf.csr -CA ", dir,
+                             "/ca.crt -CAkey ", dir, "/ca.key -CAcreateserial -extfile ", dir,
+                             "/leaf.ext -out ", dir, "/leaf.crt")), 0);
+  auto read = [&](const std::string& name) {
+    std::stringstream buffer;
+    buffer << std::ifstream(dir + "/" + name).rdbuf();
+    return buffer.str();
+  };
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({read("leaf.key"), read("leaf.crt")});
+  FakePartners partners;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port);
+  builder.RegisterService(&partners);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = absl::StrCat("--partner-address=127.0.0.1:", port);
+
+  Outcome tls = Run({"partners", "get", "--token=tok-1", "--partner-id=p-1", address,
+                     "--tls-ca-file=" + dir + "/ca.crt", "--timeout=5s"}, false);
+  EXPECT_EQ(tls.code, kExitOk) << tls.err;
+  EXPECT_THAT(tls.out, HasSubstr("Baltic Networks SIA"));
+
+  Outcome plaintext = Run({"partners", "get", "--token=tok-1", "--partner-id=p-1", address,
+                           "--timeout=2s"}, false);
+  EXPECT_EQ(plaintext.code, kExitFailure);
+
+  Outcome half = Run({"partners", "get", address, "--tls-cert-file=" + dir + "/leaf.crt"}, false);
+  EXPECT_EQ(half.code, kExitUsage);
+  EXPECT_THAT(half.err, HasSubstr("--tls-cert-file and --tls-key-file: give both or neither"));
+
+  Outcome missing = Run({"partners", "get", address, "--tls-ca-file=" + dir + "/nope.crt"}, false);
+  EXPECT_EQ(missing.code, kExitUsage);
+  EXPECT_THAT(missing.err, HasSubstr("--tls-ca-file: cannot read"));
+  server->Shutdown();
+  std::filesystem::remove_all(dir);
 }
 
 int Count(const std::string& text, const std::string& what) {

@@ -32,6 +32,7 @@
 #include "prm/forecast/v1/forecast_service.pb.h"
 #include "prm/partner/v1/partner_service.pb.h"
 #include "prm/routing/v1/routing_service.pb.h"
+#include "tools/prmctl/channel.h"
 #include "tools/prmctl/command_flags.h"
 #include "tools/prmctl/plot.h"
 #include "tools/prmctl/render.h"
@@ -405,7 +406,7 @@ bool ReadFile(const std::string& path, std::string* out) {
 }
 
 struct CommonOptions {
-  std::string address;
+  ChannelOptions channel;
   std::string token;
   std::string token_file;
   std::string request_json;
@@ -447,11 +448,11 @@ int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandCo
     if (method->service()->file()->package() == a.package) service = &a;
   }
   CommonOptions options;
-  options.address = std::string(service->default_address);
+  options.channel.address = service->default_address;
   if (method->server_streaming()) options.timeout = absl::ZeroDuration();
   FlagSet flags(absl::StrCat("prmctl ", verb.noun, " ", verb.verb),
                 absl::StrCat(verb.summary, " (", method->full_name(), ")"));
-  flags.String(std::string(service->flag), &options.address, "the service's gRPC address host:port");
+  AddChannelFlags(flags, &options.channel, service->flag);
   flags.String("token", &options.token, "bearer token (a JWT, as `prmctl token` prints)");
   flags.String("token-file", &options.token_file, "file holding the bearer token");
   flags.Duration("timeout", &options.timeout,
@@ -537,7 +538,13 @@ int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandCo
   token = std::string(absl::StripAsciiWhitespace(token));
   if (absl::StartsWithIgnoreCase(token, "bearer ")) token = token.substr(7);
 
-  auto channel = grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> opened = OpenChannel(options.channel);
+  if (!opened.ok()) {
+    context.err << "prmctl " << verb.noun << " " << verb.verb << ": " << opened.status().message()
+                << "\n";
+    return kExitUsage;
+  }
+  const std::shared_ptr<grpc::Channel>& channel = *opened;
   grpc::ClientContext call;
   if (options.timeout > absl::ZeroDuration()) {
     call.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.timeout));
