@@ -2,11 +2,12 @@
 
 // The one mapping between absl::Status and grpc::Status. Every failed status becomes a
 // google.rpc.Status in the `grpc-status-details-bin` trailer, which any gRPC client can read
-// back, with these details:
-//   - google.rpc.ErrorInfo: reason ErrorReasonOf(status) (error_info.h) and `domain`, for every
-//     code that has a reason;
+// back, with these details, in this order:
 //   - google.rpc.BadRequest: the field violations the status carries (field_violations.h);
+//   - google.rpc.ErrorInfo: reason ErrorReasonOf(status) (error_info.h) and `domain`, for every
+//     code that has a reason (none for INTERNAL, UNKNOWN, DATA_LOSS, CANCELLED, ...);
 //   - google.rpc.RetryInfo: the retry delay the status carries (error_info.h).
+// A status with none of them gets no details trailer.
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
