@@ -15,7 +15,7 @@ namespace prm::prmctl {
 namespace {
 
 constexpr double kWidth = 960, kHeight = 480;
-constexpr double kLeft = 90, kRight = 190, kTop = 60, kBottom = 70;
+constexpr double kLeft = 90, kRight = 190, kTop = 60, kBottom = 80;
 constexpr double kPlotWidth = kWidth - kLeft - kRight, kPlotHeight = kHeight - kTop - kBottom;
 
 std::string Escape(std::string_view text) {

@@ -304,35 +304,39 @@ void PrintDetail(const Message& message, std::ostream& out, int indent,
 }
 
 void PrintResponse(const Message& response, std::ostream& out) {
-  std::vector<const FieldDescriptor*> fields;
-  response.GetReflection()->ListFields(response, &fields);
   const Descriptor* d = response.GetDescriptor();
-  bool any_table = false;
-  for (int i = 0; i < d->field_count(); ++i) any_table |= IsTableField(d->field(i));
-  if (fields.empty() && !any_table) {
-    out << "OK\n";
-    return;
-  }
-  const bool several_tables = std::count_if(fields.begin(), fields.end(), IsTableField) > 1;
-  std::vector<const FieldDescriptor*> rest;
+  const Reflection* r = response.GetReflection();
+  std::vector<const FieldDescriptor*> resources, tables, scalars;
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
     if (IsTableField(f)) {
-      if (several_tables) out << f->name() << ":\n";
-      PrintRepeatedAsTable(response, f, out);
+      tables.push_back(f);
     } else if (IsSet(response, f)) {
-      rest.push_back(f);
+      (!f->is_repeated() && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+               !IsValueType(f->message_type())
+           ? resources
+           : scalars)
+          .push_back(f);
     }
   }
-  for (const FieldDescriptor* f : rest) {
-    if (!f->is_repeated() && f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
-        !IsValueType(f->message_type())) {
-      if (rest.size() > 1) out << f->name() << ":\n";
-      PrintDetail(response.GetReflection()->GetMessage(response, f), out, rest.size() > 1 ? 2 : 0);
-    } else {
-      out << f->name() << ": " << FormatField(response, f) << "\n";
-    }
+  // One resource, in detail; several under their names.
+  for (const FieldDescriptor* f : resources) {
+    if (resources.size() > 1) out << f->name() << ":\n";
+    PrintDetail(r->GetMessage(response, f), out, resources.size() > 1 ? 2 : 0);
   }
+  // Lists as tables; an empty one says so unless it only accompanies a resource (warnings).
+  for (const FieldDescriptor* f : tables) {
+    if (r->FieldSize(response, f) == 0) {
+      if (resources.empty()) out << "(no " << f->name() << ")\n";
+      continue;
+    }
+    if (tables.size() > 1 || !resources.empty()) out << f->name() << ":\n";
+    PrintRepeatedAsTable(response, f, out);
+  }
+  for (const FieldDescriptor* f : scalars) {
+    out << f->name() << ": " << FormatField(response, f) << "\n";
+  }
+  if (resources.empty() && tables.empty() && scalars.empty()) out << "OK\n";
 }
 
 void PrintStatus(const grpc::Status& status, std::ostream& err) {

@@ -336,7 +336,7 @@ class Progress {
       const int filled = percent * kBar / 100;
       context_.err << "\r[" << std::string(filled, '#') << std::string(kBar - filled, '-') << "] "
                    << absl::StrFormat("%3d%%  %zu/%zu", percent, done, total_) << rate
-                   << (done == total_ ? "\n" : "") << std::flush;
+                   << "\033[K" << (done == total_ ? "\n" : "") << std::flush;  // clear the rest
     } else if (percent / 10 > last_decile_ || done == total_) {
       last_decile_ = percent / 10;
       context_.err << "published " << done << "/" << total_ << " (" << percent << "%)" << rate
