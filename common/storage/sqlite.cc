@@ -103,13 +103,13 @@ void Statement::Reset() {
 absl::StatusOr<Statement*> Transaction::Prepare(absl::string_view sql) { return db_->Prepare(sql); }
 
 absl::Status Transaction::Savepoint(absl::FunctionRef<absl::Status(Transaction&)> fn) {
-  RETURN_IF_ERROR(db_->Exec("SAVEPOINT prm_nested"));
+  RETURN_IF_ERROR(db_->Control("SAVEPOINT prm_nested"));
   absl::Status status = fn(*this);
   if (!status.ok()) {
     for (Statement* stmt : db_->in_use_) sqlite3_reset(stmt->stmt_);
-    db_->Exec("ROLLBACK TO prm_nested").IgnoreError();
+    db_->Control("ROLLBACK TO prm_nested").IgnoreError();
   }
-  absl::Status released = db_->Exec("RELEASE prm_nested");
+  absl::Status released = db_->Control("RELEASE prm_nested");
   return status.ok() ? released : status;
 }
 
@@ -172,6 +172,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
 
 Database::~Database() {
   statements_.clear();
+  for (auto& [sql, stmt] : control_) sqlite3_finalize(stmt);
+  control_.clear();
   // Statements are finalized before the connection closes.
   sqlite3_stmt* stmt = nullptr;
   while ((stmt = sqlite3_next_stmt(db_, nullptr)) != nullptr) sqlite3_finalize(stmt);
@@ -190,6 +192,21 @@ absl::Status Database::Exec(absl::string_view sql) {
                                        nullptr);
   sqlite3_free(error);
   return status;
+}
+
+absl::Status Database::Control(const char* sql) {
+  sqlite3_stmt*& stmt = control_[sql];
+  if (stmt == nullptr) {
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      stmt = nullptr;
+      return StatusFromCode(rc, sql, db_);
+    }
+  }
+  const int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
+  return StatusFromCode(rc, sql, db_);
 }
 
 absl::StatusOr<Statement*> Database::Prepare(absl::string_view sql) {
@@ -266,21 +283,21 @@ absl::Status Database::Transact(absl::FunctionRef<absl::Status(Transaction&)> fn
   group_cv_.wait(lock, [&] { return !open_group_ || open_group_->members < kMaxGroup; });
   const bool leader = open_group_ == nullptr;
   if (leader) {
-    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    RETURN_IF_ERROR(Control("BEGIN IMMEDIATE"));
     open_group_ = std::make_shared<Group>();
   }
   std::shared_ptr<Group> group = open_group_;
   ++group->members;
 
-  absl::Status status = Exec("SAVEPOINT prm_unit");
+  absl::Status status = Control("SAVEPOINT prm_unit");
   if (status.ok()) {
     Transaction tx(this);
     status = fn(tx);
     // Statements left mid-result would hold the snapshot open past the unit.
     for (Statement* stmt : in_use_) sqlite3_reset(stmt->stmt_);
     in_use_.clear();
-    if (!status.ok()) Exec("ROLLBACK TO prm_unit").IgnoreError();
-    absl::Status released = Exec("RELEASE prm_unit");
+    if (!status.ok()) Control("ROLLBACK TO prm_unit").IgnoreError();
+    absl::Status released = Control("RELEASE prm_unit");
     if (status.ok()) status = released;
   }
 
@@ -299,10 +316,10 @@ absl::Status Database::Transact(absl::FunctionRef<absl::Status(Transaction&)> fn
 }
 
 absl::Status Database::CommitGroup(Group& group) {
-  group.status = Exec("COMMIT");
+  group.status = Control("COMMIT");
   if (!group.status.ok() && !sqlite3_get_autocommit(db_)) {
     // A failed COMMIT may leave the transaction open; roll back whatever remains.
-    Exec("ROLLBACK").IgnoreError();
+    Control("ROLLBACK").IgnoreError();
   }
   group.committed = true;
   open_group_.reset();
