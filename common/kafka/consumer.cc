@@ -213,7 +213,9 @@ class RdConsumer final : public Consumer {
     if (m.key() != nullptr) r.key = *m.key();
     r.value.assign(static_cast<const char*>(m.payload()), m.len());
     if (RdKafka::Headers* headers = m.headers(); headers != nullptr) {
-      for (const auto& h : headers->get_all()) {
+      const std::vector<RdKafka::Headers::Header> all = headers->get_all();
+      r.headers.reserve(all.size());
+      for (const auto& h : all) {
         r.headers.push_back(
             {h.key(), h.value() ? std::string(static_cast<const char*>(h.value()), h.value_size())
                                 : std::string()});

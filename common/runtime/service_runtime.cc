@@ -11,8 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
@@ -101,41 +103,56 @@ class RuntimeImpl final : public Runtime {
     return absl::OkStatus();
   }
 
-  // One consumed record inside the batch's transaction: decode, skip duplicates, apply.
-  static absl::Status ApplyRecord(const kafka::Record& record, ServiceParts& parts,
-                                  sqlite::Transaction& tx, absl::Time now, bool* applied) {
+  // A consumed record decoded; nullptr payload for a newer producer's event type (not ours to
+  // judge, and not poison: it is skipped).
+  static absl::StatusOr<ConsumedEvent> DecodeRecord(const kafka::Record& record) {
     ASSIGN_OR_RETURN(events::CloudEvent event, events::Decode(record));
     absl::StatusOr<std::unique_ptr<google::protobuf::Message>> payload =
         DecodeEventPayload(event);
     if (absl::IsNotFound(payload.status())) {
-      // A newer producer's event type: not ours to judge, and not poison.
       spdlog::debug("ignoring event type {} from {}", event.type, event.source);
-      return absl::OkStatus();
+      return ConsumedEvent{std::move(event), nullptr};
     }
     RETURN_IF_ERROR(payload.status());
-    return tx.Savepoint([&](sqlite::Transaction& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(bool first,
-                       processed_events::MarkProcessed(tx, event.source, event.id, now));
-      if (!first) return absl::OkStatus();  // a redelivery: applied before
-      RETURN_IF_ERROR(parts.ApplyEvent(event, **payload, tx));
-      *applied = true;
-      return absl::OkStatus();
-    });
+    return ConsumedEvent{std::move(event), *std::move(payload)};
   }
 
   absl::Status StartConsumer(std::vector<std::string> topics, ServiceParts& parts) {
     if (topics.empty()) return absl::OkStatus();
-    // A batch of fetched records is applied in one transaction — one commit, one fsync — each
-    // record in its own savepoint, so a poison record rolls back alone and goes to the DLQ.
+    // A batch of fetched records is applied in one transaction — one commit, one fsync. Records
+    // that do not decode are poison on their own; the decoded ones go to the service in runs
+    // (ServiceParts::ApplyEvents), which keeps a poison event from affecting the others.
     kafka::BatchHandler handler = [this, &parts](const std::vector<kafka::Record>& records) {
       std::vector<absl::Status> statuses;
       bool applied = false;
       const absl::Time now = clock().Now();
       absl::Status committed = db_->Transact([&](sqlite::Transaction& tx) -> absl::Status {
+        statuses.clear();
+        std::vector<ConsumedEvent> run;
+        run.reserve(records.size());
+        // Applies the run gathered so far; false when the service stopped before its end.
+        auto flush = [&]() {
+          if (run.empty()) return true;
+          std::vector<absl::Status> done = parts.ApplyEvents(run, tx, now);
+          const bool whole = done.size() == run.size() &&
+                             (done.empty() || done.back().ok() || kafka::IsPoison(done.back()));
+          for (absl::Status& s : done) {
+            applied |= s.ok();
+            statuses.push_back(std::move(s));
+          }
+          run.clear();
+          return whole;
+        };
         for (const kafka::Record& record : records) {
-          statuses.push_back(ApplyRecord(record, parts, tx, now, &applied));
-          if (!statuses.back().ok() && !kafka::IsPoison(statuses.back())) break;
+          absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(record);
+          if (decoded.ok() && decoded->payload != nullptr) {
+            run.push_back(*std::move(decoded));
+            continue;
+          }
+          if (!flush()) return absl::OkStatus();
+          statuses.push_back(decoded.status());  // poison, or OK for a skipped type
         }
+        flush();
         return absl::OkStatus();
       });
       if (!committed.ok()) {
@@ -263,21 +280,55 @@ void RegisterRuntimeFlags(FlagSet& flags, RuntimeOptions* o) {
   });
 }
 
+std::vector<absl::Status> ServiceParts::ApplyEvents(absl::Span<const ConsumedEvent> events,
+                                                    sqlite::Transaction& tx, absl::Time now) {
+  return ApplyEachOnce(*this, events, tx, now);
+}
+
+std::vector<absl::Status> ApplyEachOnce(ServiceParts& parts,
+                                        absl::Span<const ConsumedEvent> events,
+                                        sqlite::Transaction& tx, absl::Time now) {
+  std::vector<absl::Status> statuses;
+  for (const ConsumedEvent& consumed : events) {
+    const events::CloudEvent& event = consumed.event;
+    statuses.push_back(tx.Savepoint([&](sqlite::Transaction& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(bool first,
+                       processed_events::MarkProcessed(tx, event.source, event.id, now));
+      if (!first) return absl::OkStatus();  // a redelivery: applied before
+      return parts.ApplyEvent(event, *consumed.payload, tx);
+    }));
+    if (!statuses.back().ok() && !kafka::IsPoison(statuses.back())) break;
+  }
+  return statuses;
+}
+
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> DecodeEventPayload(
     const events::CloudEvent& event) {
-  // "prm.<area>.<Event>.v<N>" names the message prm.<area>.v<N>.<Event>.
-  std::vector<std::string> parts = absl::StrSplit(event.type, '.');
-  if (parts.size() != 4 || parts[0] != "prm") {
-    return absl::NotFoundError(absl::StrCat("event type ", event.type, " is not a PRM type"));
+  // "prm.<area>.<Event>.v<N>" names the message prm.<area>.v<N>.<Event>. The prototypes of the
+  // types seen are kept (a consumer sees few types, many times).
+  static absl::Mutex mu;
+  static auto* prototypes = new absl::flat_hash_map<std::string, const google::protobuf::Message*>;
+  const google::protobuf::Message* prototype = nullptr;
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = prototypes->find(event.type); it != prototypes->end()) prototype = it->second;
   }
-  std::string message_name = absl::StrCat("prm.", parts[1], ".", parts[3], ".", parts[2]);
-  const google::protobuf::Descriptor* descriptor =
-      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(message_name);
-  if (descriptor == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no message ", message_name));
+  if (prototype == nullptr) {
+    std::vector<std::string> parts = absl::StrSplit(event.type, '.');
+    if (parts.size() != 4 || parts[0] != "prm") {
+      return absl::NotFoundError(absl::StrCat("event type ", event.type, " is not a PRM type"));
+    }
+    std::string message_name = absl::StrCat("prm.", parts[1], ".", parts[3], ".", parts[2]);
+    const google::protobuf::Descriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(message_name);
+    if (descriptor == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no message ", message_name));
+    }
+    prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
+    absl::MutexLock lock(&mu);
+    prototypes->emplace(event.type, prototype);
   }
-  std::unique_ptr<google::protobuf::Message> message(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor)->New());
+  std::unique_ptr<google::protobuf::Message> message(prototype->New());
   RETURN_IF_ERROR(events::UnpackPayload(event, message.get()));
   return message;
 }

@@ -33,6 +33,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/auth/jwt.h"
 #include "common/config/flags.h"
 #include "common/events/cloud_event.h"
@@ -91,6 +93,12 @@ class Runtime {
   virtual void AddStreamCloser(std::string name, std::function<void()> closer) = 0;
 };
 
+// One consumed record, decoded: its CloudEvent and its payload as the message its type names.
+struct ConsumedEvent {
+  events::CloudEvent event;
+  std::unique_ptr<google::protobuf::Message> payload;
+};
+
 // What a service contributes once the runtime is up. Owned by the runtime; destroyed after the
 // drain.
 class ServiceParts {
@@ -107,7 +115,23 @@ class ServiceParts {
   virtual absl::Status ApplyEvent(const events::CloudEvent& event,
                                   const google::protobuf::Message& payload,
                                   sqlite::Transaction& tx) = 0;
+
+  // Applies the decoded events of a consumed batch inside `tx`, in order, and returns the status
+  // of each event it handled (meanings as for ApplyEvent); it may stop early, and stops at the
+  // first transient status. The default is ApplyEachOnce. A service may apply runs of events at
+  // once instead (e.g. one command-log entry for many events) when its domain recognises a
+  // redelivered event by itself; it must keep the guarantees: a poison event changes nothing and
+  // is reported alone, and no event has a second effect.
+  virtual std::vector<absl::Status> ApplyEvents(absl::Span<const ConsumedEvent> events,
+                                                sqlite::Transaction& tx, absl::Time now);
 };
+
+// Each event through parts.ApplyEvent in its own savepoint, together with its CloudEvents
+// (source, id) row in processed_events (recorded at `now`), so that a redelivered event is skipped
+// and a poison one rolls back alone.
+std::vector<absl::Status> ApplyEachOnce(ServiceParts& parts,
+                                        absl::Span<const ConsumedEvent> events,
+                                        sqlite::Transaction& tx, absl::Time now);
 
 struct ServiceDefinition {
   std::string name;     // "deal-registration": binary, logs, metrics, default data dir

@@ -235,6 +235,28 @@ std::string SeriesId(const fv1::SeriesKey& key) {
   return absl::StrJoin({key.vendor_id(), level, partner, category, measure}, "/");
 }
 
+void SetPipeline(const PipelineBlend* blend, const std::vector<double>& statistical,
+                 const std::string& currency, fv1::SeriesForecast* out) {
+  for (int i = 0; i < out->points_size(); ++i) {
+    fv1::ForecastPoint* point = out->mutable_points(i);
+    const size_t h = static_cast<size_t>(i);
+    *point->mutable_statistical_mean() =
+        h < statistical.size() ? ToMoney(Amount::FromDouble(statistical[h]), currency)
+                               : point->mean();
+    const bool blended = blend != nullptr && h < blend->pipeline.size();
+    *point->mutable_pipeline_mean() =
+        ToMoney(Amount::FromDouble(blended ? blend->pipeline[h] : 0), currency);
+    point->set_pipeline_weight(blended ? blend->weight[h] : 0);
+  }
+  if (blend == nullptr) return;
+  fv1::PipelineSummary* summary = out->mutable_pipeline();
+  summary->set_open_deal_count(blend->open_deal_count);
+  *summary->mutable_open_value() = ToMoney(Amount::FromDouble(blend->open_value), currency);
+  *summary->mutable_expected_value() =
+      ToMoney(Amount::FromDouble(blend->expected_value), currency);
+  summary->set_blend_periods(blend->blend_periods);
+}
+
 void ToProto(const ForecastQuery& query, const SeriesForecast& forecast, absl::Time compute_time,
              fv1::SeriesForecast* out) {
   const std::string currency = query.selector.currency_code;
@@ -252,11 +274,6 @@ void ToProto(const ForecastQuery& query, const SeriesForecast& forecast, absl::T
     *point->mutable_upper_80() = ToMoney(Amount::FromDouble(f.upper80[i]), currency);
     *point->mutable_lower_95() = ToMoney(Amount::FromDouble(f.lower95[i]), currency);
     *point->mutable_upper_95() = ToMoney(Amount::FromDouble(f.upper95[i]), currency);
-    // No pipeline blend yet (deal events are not consumed): the statistical forecast is the
-    // forecast.
-    *point->mutable_statistical_mean() = point->mean();
-    *point->mutable_pipeline_mean() = ToMoney(Amount{}, currency);
-    point->set_pipeline_weight(0);
   }
   const auto& periods = forecast.history.periods;
   const size_t keep = std::min(periods.size(), static_cast<size_t>(query.history_periods));

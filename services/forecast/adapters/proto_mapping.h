@@ -19,6 +19,7 @@
 #include "prm/forecast/v1/forecast_service.pb.h"
 #include "prm/partner/v1/partner_resources.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
+#include "services/forecast/domain/pipeline.h"
 #include "services/forecast/domain/partner_accounts.h"
 #include "prm/forecast/v1/forecast_service.pb.h"
 #include "services/forecast/domain/backtest.h"
@@ -103,7 +104,12 @@ void CheckRequestId(const std::string& request_id, FieldViolations& bad);
 // The canonical series id, "<vendor>/<LEVEL>/<partner or ->/<category or *>/<MEASURE>".
 std::string SeriesId(const prm::forecast::v1::SeriesKey& key);
 
-// The SeriesForecast message of a computed forecast.
+// The pipeline parts of a forecast's points (statistical_mean, pipeline_mean, pipeline_weight)
+// and its summary; without a blend (excluded), the points' statistical mean is their mean.
+void SetPipeline(const PipelineBlend* blend, const std::vector<double>& statistical,
+                 const std::string& currency, prm::forecast::v1::SeriesForecast* out);
+
+// The SeriesForecast message of a computed forecast (no pipeline parts: SetPipeline).
 void ToProto(const ForecastQuery& query, const SeriesForecast& forecast, absl::Time compute_time,
              prm::forecast::v1::SeriesForecast* out);
 

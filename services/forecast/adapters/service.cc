@@ -17,6 +17,8 @@
 #include "common/auth/principal.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
+#include "common/kafka/consumer.h"
+#include "common/runtime/service_runtime.h"
 #include "common/server/call_context.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
@@ -33,6 +35,7 @@
 #include "services/forecast/domain/backtest.h"
 #include "services/forecast/domain/deal_book.h"
 #include "services/forecast/domain/partner_accounts.h"
+#include "services/forecast/domain/pipeline.h"
 #include "services/forecast/domain/sales_ledger.h"
 #include "services/forecast/domain/series_forecast.h"
 #include "spdlog/spdlog.h"
@@ -44,6 +47,8 @@ namespace fv1 = prm::forecast::v1;
 
 // Command kinds: a consumed event's type, or a write RPC's name.
 constexpr char kSaleRecordedType[] = "prm.sales.SaleRecorded.v1";
+// A run of consumed SaleRecorded events logged as one command (ForecastState::ApplySales).
+constexpr char kSalesRecordedKind[] = "SaleRecordedRun";
 constexpr char kPartnerCreatedType[] = "prm.partner.PartnerCreated.v1";
 constexpr char kPartnerUpdatedType[] = "prm.partner.PartnerUpdated.v1";
 constexpr char kPartnerDeletedType[] = "prm.partner.PartnerDeleted.v1";
@@ -58,9 +63,16 @@ constexpr char kSetRatesKind[] = "SetExchangeRates";
 constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
 constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
 
+// Deal events carrying the whole deal (field 2), the projection's input: velocity and pipeline.
 bool IsDealSnapshotType(const std::string& type) {
-  return type == kDealSubmittedType || type == kDealWonType || type == kDealLostType ||
-         type == kDealExpiredType;
+  static const std::set<std::string> kTypes = {
+      "prm.deal.DealCreated.v1",    "prm.deal.DealUpdated.v1",
+      kDealSubmittedType,           "prm.deal.DealReviewStarted.v1",
+      "prm.deal.DealReturned.v1",   "prm.deal.DealApproved.v1",
+      "prm.deal.DealRejected.v1",   "prm.deal.DealCancelled.v1",
+      kDealWonType,                 kDealLostType,
+      kDealExpiredType,             "prm.deal.DealProtectionExtended.v1"};
+  return kTypes.contains(type);
 }
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
@@ -165,17 +177,32 @@ class ForecastState {
     return absl::OkStatus();
   }
 
-  // A consumed SaleRecorded, applied and logged inside the runtime's exactly-once transaction.
-  // INVALID_ARGUMENT (to the DLQ) when it breaks the sales contract.
-  absl::Status ApplySale(const google::protobuf::Message& payload, sqlite::Transaction& tx) {
-    return log_
-        .ExecuteIn(tx,
-                   {.kind = kSaleRecordedType,
-                    .payload = events::SerializeDeterministically(payload)},
-                   [&](sqlite::Transaction& t, const command_log::Command& command) {
-                     return Apply(command, &t);
-                   })
-        .status();
+  // A run of consumed SaleRecorded events, applied and logged as one command inside the runtime's
+  // transaction: its payload holds each sale's bytes, its reply each sale's outcome, so replay
+  // gives every sale the same outcome again. No processed-events row is written: the ledger
+  // identifies a document by itself (vendor, ERP system, document id), so a redelivered sale is a
+  // duplicate there and changes nothing. Returns one status per event: INVALID_ARGUMENT (to the
+  // DLQ) for a sale that breaks the sales contract, which changes nothing.
+  std::vector<absl::Status> ApplySales(absl::Span<const runtime::ConsumedEvent> events,
+                                       sqlite::Transaction& tx) {
+    std::vector<const prm::sales::v1::SaleRecorded*> sales;
+    sales.reserve(events.size());
+    std::string payload;
+    for (const runtime::ConsumedEvent& e : events) {
+      const auto* sale = static_cast<const prm::sales::v1::SaleRecorded*>(e.payload.get());
+      sales.push_back(sale);
+      AppendSale(*sale, &payload);
+    }
+    std::vector<absl::Status> statuses;
+    absl::Status logged =
+        log_.ExecuteIn(tx, {.kind = kSalesRecordedKind, .payload = std::move(payload)},
+                       [&](sqlite::Transaction&, const command_log::Command&) {
+                         return RecordSales(sales, &statuses);
+                       })
+            .status();
+    // Nothing was applied when the log fails before applying (it aborts the process after).
+    if (!logged.ok()) return {absl::UnavailableError(logged.ToString())};
+    return statuses;
   }
 
   // A write RPC: applied and logged in one transaction with its events; returns the serialized
@@ -309,6 +336,68 @@ class ForecastState {
     return all;
   }
 
+  struct PipelineInputs {
+    std::vector<OpenDeal> open;
+    StageProbabilities probabilities;
+    double won_value = 0;
+  };
+
+  // The pipeline of a forecast (SPEC §7.3): the open registered deals of the key's partners, in
+  // the query's currency (deals without a rate on their expected close date are left out) and
+  // of its product category only when one is set; the win probabilities learned from all the
+  // vendor's closed deals; and the value of the key's deals won on the days [from, through]
+  // (converted on their close day; a category's share of each deal's value for a category).
+  PipelineInputs Pipeline(const ForecastQuery& query, absl::CivilDay from,
+                          absl::CivilDay through) const {
+    std::shared_lock lock(mu_);
+    const std::string& vendor = query.selector.vendor_id;
+    auto group_of = [&](const DealRecord& deal) {
+      auto [type, tier] = accounts_.TypeAndTier(vendor, deal.partner_id);
+      return DealGroup{.stage = deal.stage, .tier_id = tier, .partner_type = type};
+    };
+    std::vector<ClosedDeal> closed;
+    for (const DealRecord* deal : deals_.Deals(vendor, std::nullopt)) {
+      if (deal->outcome == DealRecord::Outcome::kOpen) continue;
+      closed.push_back({group_of(*deal), deal->outcome == DealRecord::Outcome::kWon});
+    }
+    std::vector<OpenDeal> open;
+    double won_value = 0;
+    const RateLookup rates = RatesOf(vendor);
+    const std::string& currency = query.selector.currency_code;
+    const std::string& category = query.selector.product_category;
+    for (const DealRecord* deal : deals_.Deals(vendor, PartnersOf(query.key))) {
+      if (deal->outcome == DealRecord::Outcome::kWon && deal->close_time) {
+        const absl::CivilDay day = absl::ToCivilDay(*deal->close_time, absl::UTCTimeZone());
+        double won = deal->won_amount.ToDouble();
+        std::optional<double> rate =
+            deal->won_currency == currency ? 1.0 : rates(deal->won_currency, day);
+        if (!category.empty()) {
+          auto it = deal->category_values.find(category);
+          const double total = deal->value.ToDouble();
+          won = it == deal->category_values.end() || total <= 0
+                    ? 0
+                    : won * it->second.ToDouble() / total;
+        }
+        if (day >= from && day <= through && rate) won_value += won * *rate;
+      }
+      if (!deal->open_registration || !deal->expected_close) continue;
+      Amount value = deal->value;
+      if (!query.selector.product_category.empty()) {
+        auto it = deal->category_values.find(query.selector.product_category);
+        if (it == deal->category_values.end()) continue;
+        value = it->second;
+      }
+      double amount = value.ToDouble();
+      if (deal->value_currency != query.selector.currency_code) {
+        std::optional<double> rate = rates(deal->value_currency, *deal->expected_close);
+        if (!rate) continue;
+        amount *= *rate;
+      }
+      open.push_back({group_of(*deal), amount, *deal->expected_close});
+    }
+    return {std::move(open), StageProbabilities(closed), won_value};
+  }
+
   VelocityParts Velocity(const fv1::SeriesKey& key, absl::Time start, absl::Time end,
                          const std::string& currency) const {
     std::shared_lock lock(mu_);
@@ -362,11 +451,65 @@ class ForecastState {
     };
   }
 
+  // A sale in a SaleRecordedRun payload: its length as a varint, then its bytes.
+  static void AppendSale(const prm::sales::v1::SaleRecorded& sale, std::string* payload) {
+    const size_t size = sale.ByteSizeLong();
+    char varint[10];
+    size_t n = 0;
+    for (uint64_t v = size; ; v >>= 7) {
+      varint[n++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+      if (v < 0x80) break;
+    }
+    payload->append(varint, n);
+    const size_t at = payload->size();
+    payload->resize(at + size);
+    sale.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload->data() + at));
+  }
+
+  static absl::StatusOr<std::vector<prm::sales::v1::SaleRecorded>> ParseSales(
+      const std::string& payload) {
+    std::vector<prm::sales::v1::SaleRecorded> sales;
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
+                                              static_cast<int>(payload.size()));
+    while (in.CurrentPosition() < static_cast<int>(payload.size())) {
+      uint32_t size = 0;
+      if (!in.ReadVarint32(&size)) return absl::InternalError("a logged sale run does not parse");
+      google::protobuf::io::CodedInputStream::Limit limit = in.PushLimit(static_cast<int>(size));
+      if (!sales.emplace_back().ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+        return absl::InternalError("a logged sale run does not parse");
+      }
+      in.PopLimit(limit);
+    }
+    return sales;
+  }
+
+  // Records the sales in order under one lock. The reply has one letter per sale: r recorded,
+  // d duplicate, x refused (its status, when `statuses` is given, says why).
+  std::string RecordSales(const std::vector<const prm::sales::v1::SaleRecorded*>& sales,
+                          std::vector<absl::Status>* statuses) {
+    std::string reply(sales.size(), 'x');
+    std::unique_lock lock(mu_);
+    for (size_t i = 0; i < sales.size(); ++i) {
+      absl::StatusOr<Sale> sale = SaleFromProto(*sales[i], ledger_);
+      absl::StatusOr<bool> recorded = sale.ok() ? ledger_.Record(*sale) : sale.status();
+      if (recorded.ok()) reply[i] = *recorded ? 'r' : 'd';
+      if (statuses != nullptr) statuses->push_back(recorded.status());
+    }
+    return reply;
+  }
+
   // The one apply function of every command kind, used by Execute/ExecuteIn (with their
   // transaction, for the outbox) and by Replay (without: replay writes nothing).
   absl::StatusOr<std::string> Apply(const command_log::Command& command,
                                     sqlite::Transaction* tx) {
-    if (command.kind == kSaleRecordedType) {
+    if (command.kind == kSalesRecordedKind) {
+      ASSIGN_OR_RETURN(std::vector<prm::sales::v1::SaleRecorded> parsed,
+                       ParseSales(command.payload));
+      std::vector<const prm::sales::v1::SaleRecorded*> sales;
+      for (const auto& sale : parsed) sales.push_back(&sale);
+      return RecordSales(sales, nullptr);
+    }
+    if (command.kind == kSaleRecordedType) {  // one sale per command, as logged before runs
       prm::sales::v1::SaleRecorded proto;
       if (!proto.ParseFromString(command.payload)) {
         return absl::InvalidArgumentError("the SaleRecorded payload does not parse");
@@ -417,13 +560,19 @@ class ForecastState {
       return std::string(applied ? "applied" : "stale");
     }
     if (IsDealSnapshotType(command.kind)) {
-      // DealSubmitted, DealLost and DealExpired share DealWon's fields 1 (metadata) and 2 (deal);
-      // only DealWon has field 3, the won amount.
+      // Every snapshot event shares DealCreated's fields 1 (metadata) and 2 (deal); their field 3
+      // differs, and only DealWon's (the won amount) is read.
       prm::deal::v1::DealWon event;
-      if (!event.ParseFromString(command.payload)) {
-        return absl::InvalidArgumentError("the deal event payload does not parse");
+      prm::deal::v1::DealCreated snapshot;
+      const bool parsed = command.kind == kDealWonType ? event.ParseFromString(command.payload)
+                                                       : snapshot.ParseFromString(command.payload);
+      if (!parsed) return absl::InvalidArgumentError("the deal event payload does not parse");
+      if (command.kind != kDealWonType) {
+        *event.mutable_metadata() = snapshot.metadata();
+        *event.mutable_deal() = snapshot.deal();
       }
       const prm::deal::v1::Deal& deal = event.deal();
+      using prm::deal::v1::DealState;
       if (deal.deal_id().empty()) return InvalidField("deal.deal_id", "is required");
       DealRecord record{.vendor_id = deal.vendor_id(), .partner_id = deal.partner_id()};
       if (deal.review().has_submit_time()) {
@@ -431,9 +580,14 @@ class ForecastState {
       } else if (command.kind == kDealSubmittedType) {
         record.submit_time = FromTimestamp(event.metadata().event_time());
       }
-      if (command.kind != kDealSubmittedType) {
-        record.outcome = command.kind == kDealWonType ? DealRecord::Outcome::kWon
-                                                      : DealRecord::Outcome::kLost;
+      if (command.kind == kDealWonType || deal.state() == DealState::DEAL_STATE_WON) {
+        record.outcome = DealRecord::Outcome::kWon;
+      } else if (command.kind == kDealLostType || command.kind == kDealExpiredType ||
+                 deal.state() == DealState::DEAL_STATE_LOST ||
+                 deal.state() == DealState::DEAL_STATE_EXPIRED) {
+        record.outcome = DealRecord::Outcome::kLost;
+      }
+      if (record.outcome != DealRecord::Outcome::kOpen) {
         record.close_time = FromTimestamp(deal.outcome().has_close_time()
                                               ? deal.outcome().close_time()
                                               : event.metadata().event_time());
@@ -447,6 +601,21 @@ class ForecastState {
       std::set<std::string> categories;
       for (const auto& line : deal.products()) categories.insert(line.product_category());
       record.categories.assign(categories.begin(), categories.end());
+      record.open_registration = record.outcome == DealRecord::Outcome::kOpen &&
+                                 (deal.state() == DealState::DEAL_STATE_SUBMITTED ||
+                                  deal.state() == DealState::DEAL_STATE_UNDER_REVIEW ||
+                                  deal.state() == DealState::DEAL_STATE_APPROVED);
+      record.stage = deal.stage();
+      record.value_currency = deal.value().currency_code();
+      record.value = {deal.value().units(), deal.value().nanos()};
+      for (const auto& line : deal.products()) {
+        record.category_values[line.product_category()] +=
+            Amount{line.amount().units(), line.amount().nanos()};
+      }
+      if (deal.has_expected_close_date()) {
+        const auto& d = deal.expected_close_date();
+        record.expected_close = absl::CivilDay(d.year(), d.month(), d.day());
+      }
       std::unique_lock lock(mu_);
       const bool applied =
           deals_.Apply(deal.deal_id(), event.metadata().aggregate_version(), std::move(record));
@@ -575,7 +744,29 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         ASSIGN_OR_RETURN(forecast.forecast, SumForecasts(children));
         forecast.forecast.model = std::move(model);
       }
+      // The pipeline blend, into the reconciled forecast (the blend is linear, so the sums
+      // still add up: a parent's pipeline is the sum of its children's).
+      std::optional<PipelineBlend> blend;
+      std::vector<double> statistical = forecast.forecast.mean;
+      if (!request->exclude_pipeline() && !forecast.history.periods.empty()) {
+        // Coverage over the last season (or the whole history when shorter).
+        const auto& periods = forecast.history.periods;
+        const size_t window =
+            std::min(periods.size(), static_cast<size_t>(SeasonLength(query.granularity)));
+        double sales = 0;
+        for (size_t i = periods.size() - window; i < periods.size(); ++i) {
+          sales += periods[i].amount.ToDouble();
+        }
+        ForecastState::PipelineInputs pipeline =
+            state_.Pipeline(query, periods[periods.size() - window].start, periods.back().end);
+        blend = BlendPipeline(pipeline.open, pipeline.probabilities, forecast.future_periods,
+                              settings.pipeline_blend_periods,
+                              PipelineCoverage(pipeline.won_value, sales));
+        ApplyBlend(*blend, forecast.forecast);
+      }
       ToProto(query, forecast, state_.clock().Now(), response->mutable_forecast());
+      SetPipeline(blend ? &*blend : nullptr, statistical, query.selector.currency_code,
+                  response->mutable_forecast());
       if (!children.empty()) {
         response->mutable_forecast()->set_reconciliation(fv1::RECONCILIATION_BOTTOM_UP);
       }
@@ -930,12 +1121,35 @@ class ForecastParts final : public runtime::ServiceParts {
     return {{&handler_, fv1::Forecast::service_full_name()}};
   }
 
-  // Sales go into the ledger, partner snapshots into the account mapping, deal snapshots into
-  // the deal book; other events are accepted without effect.
+  // Runs of sales go into the ledger as one command each (ForecastState::ApplySales); the other
+  // events one by one, once per CloudEvents (source, id), through ApplyEvent.
+  std::vector<absl::Status> ApplyEvents(absl::Span<const runtime::ConsumedEvent> events,
+                                        sqlite::Transaction& tx, absl::Time now) override {
+    std::vector<absl::Status> statuses;
+    for (size_t i = 0; i < events.size();) {
+      const bool sales = events[i].event.type == kSaleRecordedType;
+      size_t end = i;
+      while (end < events.size() && (events[end].event.type == kSaleRecordedType) == sales) ++end;
+      absl::Span<const runtime::ConsumedEvent> run = events.subspan(i, end - i);
+      std::vector<absl::Status> done =
+          sales ? state_.ApplySales(run, tx) : runtime::ApplyEachOnce(*this, run, tx, now);
+      const bool whole = !done.empty() && done.size() == run.size() &&
+                         (done.back().ok() || kafka::IsPoison(done.back()));
+      for (absl::Status& s : done) statuses.push_back(std::move(s));
+      if (!whole) break;
+      i = end;
+    }
+    return statuses;
+  }
+
+  // Partner snapshots go into the account mapping, deal snapshots into the deal book; other
+  // events are accepted without effect.
   absl::Status ApplyEvent(const events::CloudEvent& event,
                           const google::protobuf::Message& payload,
                           sqlite::Transaction& tx) override {
-    if (event.type == kSaleRecordedType) return state_.ApplySale(payload, tx);
+    if (event.type == kSaleRecordedType) {
+      return absl::InternalError("sales are applied in runs (ApplyEvents)");
+    }
     if (event.type == kPartnerCreatedType || event.type == kPartnerUpdatedType ||
         event.type == kPartnerDeletedType || event.type == kTierChangedType ||
         event.type == kDealDeletedType ||

@@ -25,6 +25,18 @@ bool DealBook::Remove(const std::string& vendor_id, const std::string& deal_id,
   return true;
 }
 
+std::vector<const DealRecord*> DealBook::Deals(
+    const std::string& vendor_id, const std::optional<std::set<std::string>>& partners) const {
+  std::vector<const DealRecord*> deals;
+  for (auto it = deals_.lower_bound({vendor_id, ""});
+       it != deals_.end() && it->first.first == vendor_id; ++it) {
+    const Entry& entry = it->second;
+    if (entry.deleted || (partners && !partners->contains(entry.record.partner_id))) continue;
+    deals.push_back(&entry.record);
+  }
+  return deals;
+}
+
 VelocityParts DealBook::Velocity(const std::string& vendor_id,
                                  const std::optional<std::set<std::string>>& partners,
                                  absl::Time start, absl::Time end,

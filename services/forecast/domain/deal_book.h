@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "services/forecast/domain/sales_ledger.h"
 
@@ -28,6 +29,15 @@ struct DealRecord {
   std::string won_currency;
   Amount won_amount;
   std::vector<std::string> categories;
+  // For the pipeline (SPEC §7.3): an open registration is submitted, under review or approved;
+  // its stage (prm.deal.v1.DealStage number), value, product lines' values by category and
+  // expected close date.
+  bool open_registration = false;
+  int stage = 0;
+  std::string value_currency;
+  Amount value;
+  std::map<std::string, Amount> category_values;
+  std::optional<absl::CivilDay> expected_close;
 };
 
 // The four parts of velocity over a window, and the won deals per category.
@@ -48,6 +58,11 @@ class DealBook {
   // false then). Fields the new snapshot leaves unknown (submission time) are kept.
   // Deals are keyed by (record.vendor_id, deal_id).
   bool Apply(const std::string& deal_id, int64_t version, DealRecord record);
+
+  // The vendor's deals (deleted ones left out), of the given partners only when `partners` is
+  // set, by deal id.
+  std::vector<const DealRecord*> Deals(const std::string& vendor_id,
+                                       const std::optional<std::set<std::string>>& partners) const;
 
   // The deal is gone. False for a stale version.
   bool Remove(const std::string& vendor_id, const std::string& deal_id, int64_t version);

@@ -114,4 +114,16 @@ std::vector<std::string> PartnerAccounts::PartnersInSegment(const std::string& v
   return matching;
 }
 
+std::pair<int, std::string> PartnerAccounts::TypeAndTier(const std::string& vendor_id,
+                                                         const std::string& partner_id) const {
+  std::pair<int, std::string> result;
+  if (auto p = partners_.find(partner_id); p != partners_.end()) {
+    result.first = p->second.profile.partner_type;
+  }
+  if (auto t = tiers_.find({vendor_id, partner_id}); t != tiers_.end()) {
+    result.second = t->second.tier_id;
+  }
+  return result;
+}
+
 }  // namespace prm::forecast

@@ -60,6 +60,10 @@ class PartnerAccounts {
   std::vector<std::string> PartnersInSegment(const std::string& vendor_id,
                                              const SegmentFilter& segment) const;
 
+  // The partner's primary type and current tier at the vendor (0 and "" when unknown).
+  std::pair<int, std::string> TypeAndTier(const std::string& vendor_id,
+                                          const std::string& partner_id) const;
+
   // The partner is gone: its accounts become unmapped (their sales stay in the vendor totals).
   // False for a stale version, as Set.
   bool Remove(const std::string& partner_id, int64_t version);

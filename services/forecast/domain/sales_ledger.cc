@@ -153,8 +153,16 @@ absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
   VendorBook& book = vendors_[sale.vendor_id];
   book.last_sale = std::max(book.last_sale, sale.sale_time);
   for (const SaleLine& line : sale.lines) {
-    Cell& cell =
-        book.cells[CellKey{account, line.product_category, measure, sale.currency_code}];
+    // Found without copying the key's strings; they are copied once, for a new cell.
+    auto found = book.cells.find(
+        std::forward_as_tuple(account, line.product_category, measure, sale.currency_code));
+    if (found == book.cells.end()) {
+      found = book.cells
+                  .emplace(CellKey{account, line.product_category, measure, sale.currency_code},
+                           Cell{})
+                  .first;
+    }
+    Cell& cell = found->second;
     const Amount delta = subtract ? -line.amount : line.amount;
     cell.days[day_key] += delta;
     cell.weeks[week_key] += delta;

@@ -166,7 +166,7 @@ class SalesLedger {
     absl::Time last_sale = absl::InfinitePast();
   };
   struct VendorBook {
-    std::map<CellKey, Cell> cells;
+    std::map<CellKey, Cell, std::less<>> cells;
     absl::Time last_sale = absl::InfinitePast();
   };
 
