@@ -88,6 +88,7 @@ class FakePartners final : public partner_pb::PartnerRegistry::Service {
     if (grpc::Status s = CheckToken(context); !s.ok()) return s;
     absl::MutexLock lock(&mu_);
     last_list_ = *request;
+    if (request->filter() == "none") return grpc::Status::OK;
     *response->add_partners() = SamplePartner("p-1", "Baltic Networks SIA");
     *response->add_partners() = SamplePartner("p-2", "Nordic Cloud AS");
     response->set_next_page_token("page-2");
@@ -265,6 +266,12 @@ TEST_F(PrmctlRpcTest, ListBuildsTheRequestFromFlagsAndPrintsATable) {
   // Columns line up: every row's second column starts where the header's does.
   EXPECT_EQ(lines[1].find("Baltic"), lines[0].find("DISPLAY_NAME"));
   EXPECT_EQ(lines[3], "next_page_token: page-2");
+}
+
+TEST_F(PrmctlRpcTest, AnEmptyListSaysSo) {
+  Outcome run = Run({"partners", "list", "--token=tok-1", "--filter=none"});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_EQ(run.out, "(no partners)\n");
 }
 
 TEST_F(PrmctlRpcTest, JsonRequestIsOverriddenByFlags) {
