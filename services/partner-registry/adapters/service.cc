@@ -151,8 +151,17 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
       const Principal& who = call.principal();
       if (request->partner_id().empty()) return InvalidField("partner_id", "is required");
       if (who.role == Role::kPartnerUser && !who.IsPartner(request->partner_id())) return Denied();
-      ASSIGN_OR_RETURN(Partner partner, directory().GetPartnerFor(who, request->partner_id()));
-      ToProto(partner, response->mutable_partner());
+      // Straight from the directory into the response (no copy), then what `who` may not see
+      // goes.
+      pb::Partner* out = response->mutable_partner();
+      RETURN_IF_ERROR(directory().ReadPartnerFor(who, request->partner_id(),
+                                                 [&](const Partner& p) { ToProto(p, out); }));
+      auto* ids = out->mutable_external_ids();
+      ids->erase(std::remove_if(ids->begin(), ids->end(),
+                                [&](const pb::ExternalId& e) {
+                                  return !CanSeeExternalIdsOf(who, e.vendor_id());
+                                }),
+                 ids->end());
       return absl::OkStatus();
     });
   }
@@ -351,10 +360,10 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
       if (!who.CoversVendor(request->vendor_id())) return Denied();
       if (who.role == Role::kPartnerUser && !who.IsPartner(request->partner_id())) return Denied();
       const absl::Time now = Now();
-      ASSIGN_OR_RETURN(Enrollment e,
-                       directory().GetEnrollmentFor(who, request->vendor_id(), request->partner_id()));
       pb::Enrollment* out = response->mutable_enrollment();
-      ToProto(e, now, out);
+      RETURN_IF_ERROR(directory().ReadEnrollmentFor(
+          who, request->vendor_id(), request->partner_id(),
+          [&](const Enrollment& e) { ToProto(e, now, out); }));
       if (request->has_as_of()) {
         const absl::Time as_of = FromProto(request->as_of());
         if (as_of > now) return InvalidField("as_of", "must not be in the future");

@@ -57,11 +57,15 @@ bool CanFindPartners(const auth::Principal& who, std::string_view vendor_id) {
          who.CoversVendor(vendor_id);
 }
 
+bool CanSeeExternalIdsOf(const auth::Principal& who, std::string_view vendor_id) {
+  return who.role == Role::kService || who.CoversVendor(vendor_id);
+}
+
 Partner RedactPartner(const auth::Principal& who, Partner partner) {
-  if (who.role == Role::kService) return partner;
   auto& ids = partner.external_ids;
-  ids.erase(std::remove_if(ids.begin(), ids.end(),
-                           [&](const ExternalId& e) { return !who.CoversVendor(e.vendor_id); }),
+  ids.erase(std::remove_if(
+                ids.begin(), ids.end(),
+                [&](const ExternalId& e) { return !CanSeeExternalIdsOf(who, e.vendor_id); }),
             ids.end());
   return partner;
 }

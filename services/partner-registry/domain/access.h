@@ -36,7 +36,10 @@ bool CanIngestSales(const auth::Principal& who, std::string_view vendor_id);
 // May call FindPartners for `vendor_id`: vendor staff of that vendor (not partners), or service.
 bool CanFindPartners(const auth::Principal& who, std::string_view vendor_id);
 
-// The partner as `who` may see it: external ids of vendors it does not cover are removed.
+// May see the partner's external ids (ERP accounts) at `vendor_id`: service, or a token covering
+// that vendor.
+bool CanSeeExternalIdsOf(const auth::Principal& who, std::string_view vendor_id);
+// The partner as `who` may see it: external ids it may not see (above) are removed.
 Partner RedactPartner(const auth::Principal& who, Partner partner);
 
 }  // namespace prm::partner

@@ -539,13 +539,26 @@ absl::StatusOr<EnrollmentAsOf> PartnerDirectory::GetEnrollmentAsOf(std::string_v
   return it->second.AsOf(as_of);
 }
 
-absl::StatusOr<Enrollment> PartnerDirectory::GetEnrollmentFor(const auth::Principal& who,
-                                                              std::string_view vendor_id,
-                                                              std::string_view partner_id) const {
+absl::Status PartnerDirectory::ReadEnrollmentFor(
+    const auth::Principal& who, std::string_view vendor_id, std::string_view partner_id,
+    absl::FunctionRef<void(const Enrollment&)> read) const {
   if (!CanReadEnrollment(who, vendor_id, partner_id)) {
     return absl::NotFoundError("enrollment not found");
   }
-  return GetEnrollment(vendor_id, partner_id);
+  std::shared_lock lock(mu_);
+  auto it = enrollments_.find(Key(vendor_id, partner_id));
+  if (it == enrollments_.end()) return absl::NotFoundError("enrollment not found");
+  read(it->second);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Enrollment> PartnerDirectory::GetEnrollmentFor(const auth::Principal& who,
+                                                              std::string_view vendor_id,
+                                                              std::string_view partner_id) const {
+  std::optional<Enrollment> out;
+  RETURN_IF_ERROR(
+      ReadEnrollmentFor(who, vendor_id, partner_id, [&](const Enrollment& e) { out = e; }));
+  return *std::move(out);
 }
 
 std::vector<std::string> PartnerDirectory::VendorsOf(std::string_view partner_id) const {
@@ -554,13 +567,28 @@ std::vector<std::string> PartnerDirectory::VendorsOf(std::string_view partner_id
   return it == vendors_by_partner_.end() ? std::vector<std::string>{} : it->second;
 }
 
-absl::StatusOr<Partner> PartnerDirectory::GetPartnerFor(const auth::Principal& who,
-                                                        std::string_view partner_id) const {
-  absl::StatusOr<Partner> partner = GetPartner(partner_id);
-  if (!partner.ok() || !CanReadPartner(who, partner_id, VendorsOf(partner_id))) {
+absl::Status PartnerDirectory::ReadPartnerFor(const auth::Principal& who,
+                                              std::string_view partner_id,
+                                              absl::FunctionRef<void(const Partner&)> read) const {
+  static const std::vector<std::string> kNone;
+  const absl::string_view id(partner_id.data(), partner_id.size());
+  std::shared_lock lock(mu_);
+  auto it = partners_.find(id);
+  auto v = vendors_by_partner_.find(id);
+  const std::vector<std::string>& vendors = v == vendors_by_partner_.end() ? kNone : v->second;
+  if (it == partners_.end() || !CanReadPartner(who, partner_id, vendors)) {
     return absl::NotFoundError("partner not found");
   }
-  return RedactPartner(who, *std::move(partner));
+  read(it->second);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Partner> PartnerDirectory::GetPartnerFor(const auth::Principal& who,
+                                                        std::string_view partner_id) const {
+  Partner out;
+  RETURN_IF_ERROR(
+      ReadPartnerFor(who, partner_id, [&](const Partner& p) { out = RedactPartner(who, p); }));
+  return out;
 }
 
 std::vector<Enrollment> PartnerDirectory::ListEnrollmentsFor(const auth::Principal& who,

@@ -22,6 +22,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/auth/principal.h"
 #include "common/time/clock.h"
@@ -141,6 +142,15 @@ class PartnerDirectory {
   absl::StatusOr<EnrollmentAsOf> GetEnrollmentAsOf(std::string_view vendor_id,
                                                    std::string_view partner_id,
                                                    absl::Time as_of) const;
+  // The hot read path (GetPartner, GetEnrollment): calls `read` with the object as stored, under
+  // the shared lock and without a copy, when it exists and `who` may read it (access.h);
+  // otherwise NOT_FOUND, the same for absent and denied. `read` must not call the directory.
+  // The partner is not redacted: hide what CanSeeExternalIdsOf refuses.
+  absl::Status ReadPartnerFor(const auth::Principal& who, std::string_view partner_id,
+                              absl::FunctionRef<void(const Partner&)> read) const;
+  absl::Status ReadEnrollmentFor(const auth::Principal& who, std::string_view vendor_id,
+                                 std::string_view partner_id,
+                                 absl::FunctionRef<void(const Enrollment&)> read) const;
   // As GetEnrollment, but NOT_FOUND also when `who` may not read it (access.h), so a denial
   // leaks nothing.
   absl::StatusOr<Enrollment> GetEnrollmentFor(const auth::Principal& who,
