@@ -437,6 +437,55 @@ std::string Json(const Message& message, bool pretty) {
   return out;
 }
 
+// The request: the JSON of --request-file and --request, then the field flags. Returns the
+// problems, each naming its flag.
+std::vector<std::string> BuildRequest(const CommonOptions& options,
+                                      const std::vector<FieldFlag>& fields, Message* request) {
+  std::vector<std::pair<std::string, std::string>> sources;  // origin, JSON text
+  std::vector<std::string> errors;
+  if (!options.request_file.empty()) {
+    std::string text;
+    if (ReadFile(options.request_file, &text)) {
+      sources.emplace_back("--request-file", std::move(text));
+    } else {
+      errors.push_back("--request-file: cannot read " + options.request_file);
+    }
+  }
+  if (!options.request_json.empty()) sources.emplace_back("--request", options.request_json);
+  JsonNode root;
+  for (const FieldFlag& field : fields) {
+    const FieldDescriptor* leaf = field.path.back();
+    const bool is_bool = leaf->cpp_type() == FieldDescriptor::CPPTYPE_BOOL && !leaf->is_repeated();
+    if (is_bool ? !field.on : field.text.empty()) continue;
+    JsonNode* node = &root;
+    for (const FieldDescriptor* p : field.path) node = &node->children[p->name()];
+    std::string error;
+    if (is_bool) {
+      node->value = "true";
+    } else if (leaf->is_repeated()) {
+      std::vector<std::string> items;
+      for (absl::string_view item : absl::StrSplit(field.text, ',')) {
+        items.push_back(ElementJson(leaf, absl::StripAsciiWhitespace(item), &error));
+      }
+      node->value = "[" + absl::StrJoin(items, ",") + "]";
+    } else {
+      node->value = ElementJson(leaf, field.text, &error);
+    }
+    if (!error.empty()) errors.push_back(absl::StrCat("--", field.name, ": ", error));
+  }
+  if (!root.children.empty()) sources.emplace_back("the flags", root.Text());
+  for (const auto& [origin, text] : sources) {
+    std::unique_ptr<Message> part(request->New());
+    const auto status = google::protobuf::util::JsonStringToMessage(text, part.get());
+    if (!status.ok()) {
+      errors.push_back(absl::StrCat(origin, ": ", status.ToString()));
+    } else {
+      request->MergeFrom(*part);
+    }
+  }
+  return errors;
+}
+
 int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandContext& context) {
   const MethodDescriptor* method = FindMethod(verb.method);
   if (method == nullptr) {
@@ -480,52 +529,9 @@ int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandCo
   }
   if (std::optional<int> stop = ParseCommandFlags(flags, argc, argv, context)) return *stop;
 
-  // The request: the JSON first, then the flags.
-  const Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type());
-  std::unique_ptr<Message> request(prototype->New());
-  std::vector<std::pair<std::string, std::string>> sources;  // origin, JSON text
-  if (!options.request_file.empty()) {
-    std::string text;
-    if (!ReadFile(options.request_file, &text)) {
-      context.err << "prmctl: --request-file: cannot read " << options.request_file << "\n";
-      return kExitUsage;
-    }
-    sources.emplace_back("--request-file", std::move(text));
-  }
-  if (!options.request_json.empty()) sources.emplace_back("--request", options.request_json);
-  JsonNode root;
-  std::vector<std::string> errors;
-  for (const FieldFlag& field : fields) {
-    const FieldDescriptor* leaf = field.path.back();
-    const bool is_bool = leaf->cpp_type() == FieldDescriptor::CPPTYPE_BOOL && !leaf->is_repeated();
-    if (is_bool ? !field.on : field.text.empty()) continue;
-    JsonNode* node = &root;
-    for (const FieldDescriptor* p : field.path) node = &node->children[p->name()];
-    std::string error;
-    if (is_bool) {
-      node->value = "true";
-    } else if (leaf->is_repeated()) {
-      std::vector<std::string> items;
-      for (absl::string_view item : absl::StrSplit(field.text, ',')) {
-        items.push_back(ElementJson(leaf, absl::StripAsciiWhitespace(item), &error));
-      }
-      node->value = "[" + absl::StrJoin(items, ",") + "]";
-    } else {
-      node->value = ElementJson(leaf, field.text, &error);
-    }
-    if (!error.empty()) errors.push_back(absl::StrCat("--", field.name, ": ", error));
-  }
-  if (!root.children.empty()) sources.emplace_back("the flags", root.Text());
-  for (const auto& [origin, text] : sources) {
-    std::unique_ptr<Message> part(prototype->New());
-    const auto status = google::protobuf::util::JsonStringToMessage(text, part.get());
-    if (!status.ok()) {
-      errors.push_back(absl::StrCat(origin, ": ", status.ToString()));
-    } else {
-      request->MergeFrom(*part);
-    }
-  }
+  std::unique_ptr<Message> request(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type())->New());
+  std::vector<std::string> errors = BuildRequest(options, fields, request.get());
   std::string token = options.token;
   if (!options.token_file.empty() && !ReadFile(options.token_file, &token)) {
     errors.push_back("--token-file: cannot read " + options.token_file);
