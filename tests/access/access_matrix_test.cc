@@ -95,15 +95,12 @@ struct Target {
   std::vector<std::string> secrets;
 };
 
-// A different id of the same shape: the last letter or digit moved on by one.
+// An id of the same shape that names nothing: the services number their objects
+// ("deal-3", "task-12"), so the trailing number becomes one far beyond any seeded object.
 std::string Ghost(std::string id) {
-  for (auto it = id.rbegin(); it != id.rend(); ++it) {
-    char& c = *it;
-    if (c >= '0' && c <= '8') return ++c, id;
-    if (c == '9') return c = '0', id;
-    if ((c >= 'a' && c < 'z') || (c >= 'A' && c < 'Z')) return ++c, id;
-  }
-  return id + "0";
+  const size_t digits = id.find_last_not_of("0123456789") + 1;
+  if (digits == id.size()) return id + "-ghost";
+  return id.substr(0, digits) + "999999999";
 }
 
 struct Built {
