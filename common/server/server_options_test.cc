@@ -39,7 +39,8 @@ TEST(RegisterServerFlags, UsageShowsEveryFlagWithItsDefault) {
   const std::string usage = flags.Usage();
   for (const char* flag : {"--grpc-listen", "--metrics-listen", "--max-message-bytes",
                            "--max-send-message-bytes", "--max-concurrent-streams",
-                           "--drain-timeout", "--rpc-metrics", "--log-level"}) {
+                           "--drain-timeout", "--rpc-metrics", "--log-level", "--rate-limit",
+                           "--rate-limit-burst", "--max-deadline", "--max-stream-duration"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, HasSubstr("[default: 0.0.0.0:50051]"));
@@ -53,6 +54,33 @@ TEST(RegisterServerFlags, RejectsADrainTimeoutBeyondTheShutdownBound) {
   const char* argv[] = {"test-service", "--drain-timeout=30s"};
   EXPECT_THAT(flags.Parse(2, argv, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--drain-timeout")));
+}
+
+TEST(RegisterServerFlags, LimitFlagsFillOptionsAndBadValuesAreRefused) {
+  ServerOptions options;
+  FlagSet flags("test-service", "A test.");
+  RegisterServerFlags(flags, &options);
+  const char* argv[] = {"test-service", "--rate-limit=0", "--max-deadline=5s"};
+  const char* env[] = {"PRM_RATE_LIMIT_BURST=7", "PRM_MAX_STREAM_DURATION=10m", nullptr};
+  ASSERT_OK(flags.Parse(3, argv, env));
+  EXPECT_EQ(options.rate_limit, 0);
+  EXPECT_EQ(options.rate_limit_burst, 7);
+  EXPECT_EQ(options.max_deadline, absl::Seconds(5));
+  EXPECT_EQ(options.max_stream_duration, absl::Minutes(10));
+
+  const std::pair<void (*)(ServerOptions&), const char*> bad[] = {
+      {[](ServerOptions& o) { o.rate_limit = -1; }, "--rate-limit"},
+      {[](ServerOptions& o) { o.rate_limit_burst = 0; }, "--rate-limit-burst"},
+      {[](ServerOptions& o) { o.max_deadline = absl::Milliseconds(500); }, "--max-deadline"},
+      {[](ServerOptions& o) { o.max_stream_duration = absl::ZeroDuration(); },
+       "--max-stream-duration"},
+  };
+  for (const auto& [spoil, flag] : bad) {
+    ServerOptions o;
+    spoil(o);
+    EXPECT_THAT(ValidateServerOptions(o),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(flag)));
+  }
 }
 
 TEST(RegisterServerFlags, RejectsAnAddressWithoutPort) {
