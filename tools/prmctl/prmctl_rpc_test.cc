@@ -525,6 +525,8 @@ TEST(ForecastSvgTest, DrawsHistoryForecastBandsAxesAndLegend) {
   EXPECT_EQ(Count(empty, "<polygon"), 0);
 }
 
+const absl::Time kNow = absl::FromUnixSeconds(1780000000);  // 2026-05-28
+
 constexpr char kHeader[] =
     "vendor_id,erp_system_id,partner_external_id,erp_document_id,kind,sale_time,currency_code,"
     "sku,product_category,quantity,amount,customer_legal_name,customer_country_code\n";
@@ -537,7 +539,7 @@ TEST(SalesCsvTest, ReadsDocumentsWithTheirLines) {
       "\n"
       "v1,sap,ACC-2,INV-2,sell_through,2026-03-02T10:00:00Z,EUR,SKU-1,networking,5,5000.1,"
       "\"ACME, Inc.\",US\n");
-  SalesCsv parsed = ParseSalesCsv(csv);
+  SalesCsv parsed = ParseSalesCsv(csv, kNow);
   EXPECT_EQ(parsed.fatal, "");
   EXPECT_THAT(parsed.problems, ::testing::IsEmpty());
   ASSERT_EQ(parsed.documents.size(), 2u);
@@ -564,13 +566,14 @@ TEST(SalesCsvTest, BadRowsAreReportedByLineAndTheirDocumentsSkipped) {
       "v1,sap,ACC-1,INV-2,sell_in,2026-03-01,EUR,SKU-2,networking,1,1,,\n"   // line 4: same doc
       "v1,sap,ACC-3,INV-3,sell_through,yesterday,EUR,SKU-1,networking,1,1,,\n"  // line 5
       "v1,sap,ACC-4,INV-4,sell_in,2026-03-01,EUR\n"                          // line 6: short
-      "v1,sap,ACC-5,INV-5,return,2026-03-01,USD,SKU-1,networking,1,1.5,,\n");  // line 7: good
-  SalesCsv parsed = ParseSalesCsv(csv);
+      "v1,sap,ACC-5,INV-5,return,2026-03-01,USD,SKU-1,networking,1,1.5,,\n"  // line 7: good
+      "v1,sap,ACC-6,INV-6,sell_in,2026-05-30,EUR,SKU-1,networking,1,1,,\n");  // line 8: future
+  SalesCsv parsed = ParseSalesCsv(csv, kNow);
   ASSERT_EQ(parsed.fatal, "");
   ASSERT_EQ(parsed.documents.size(), 2u);
   EXPECT_EQ(parsed.documents[0].sale.erp_document_id(), "INV-1");
   EXPECT_EQ(parsed.documents[1].sale.erp_document_id(), "INV-5");
-  EXPECT_EQ(parsed.skipped_documents, 3);
+  EXPECT_EQ(parsed.skipped_documents, 4);
   const std::string problems = absl::StrJoin(parsed.problems, "\n");
   EXPECT_THAT(problems, HasSubstr("line 3: kind: must be sell_in, sell_through or return (got \"barter\")"));
   EXPECT_THAT(problems, HasSubstr("line 3: currency_code: must be 3 upper-case letters (got \"eur\")"));
@@ -579,17 +582,18 @@ TEST(SalesCsvTest, BadRowsAreReportedByLineAndTheirDocumentsSkipped) {
   EXPECT_THAT(problems, HasSubstr("line 5: sale_time: must be RFC 3339 or YYYY-MM-DD"));
   EXPECT_THAT(problems, HasSubstr("line 5: customer_legal_name: a sell_through sale needs"));
   EXPECT_THAT(problems, HasSubstr("line 6: has 7 fields, the header 13"));
+  EXPECT_THAT(problems, HasSubstr("line 8: sale_time: must be from 1990-01-01 to one day from now"));
   EXPECT_THAT(problems, Not(HasSubstr("line 2:")));
   EXPECT_THAT(problems, HasSubstr("line 4: currency_code: differs from the document's first row "
                                   "(line 3)"));
 }
 
 TEST(SalesCsvTest, HeaderProblemsStopEverything) {
-  EXPECT_THAT(ParseSalesCsv("vendor_id,color\nv1,red\n").fatal,
+  EXPECT_THAT(ParseSalesCsv("vendor_id,color\nv1,red\n", kNow).fatal,
               ::testing::AllOf(HasSubstr("header (line 1)"), HasSubstr("unknown column \"color\""),
                                HasSubstr("missing column \"amount\"")));
-  EXPECT_THAT(ParseSalesCsv("").fatal, HasSubstr("empty"));
-  EXPECT_THAT(ParseSalesCsv(absl::StrCat(kHeader, "v1,\"open")).fatal,
+  EXPECT_THAT(ParseSalesCsv("", kNow).fatal, HasSubstr("empty"));
+  EXPECT_THAT(ParseSalesCsv(absl::StrCat(kHeader, "v1,\"open"), kNow).fatal,
               HasSubstr("line 2: a quoted field is not closed"));
 }
 

@@ -132,7 +132,7 @@ std::optional<absl::Time> ParseSaleTime(std::string_view text) {
 }
 
 // The row as one document line (plus the document's fields); problems appended to `bad`.
-SaleRecorded ParseRow(const std::map<std::string, std::string>& row,
+SaleRecorded ParseRow(const std::map<std::string, std::string>& row, absl::Time now,
                       std::vector<std::string>* bad) {
   auto get = [&](std::string_view name) -> std::string {
     auto it = row.find(std::string(name));
@@ -175,6 +175,13 @@ SaleRecorded ParseRow(const std::map<std::string, std::string>& row,
   if (!get("sale_time").empty()) {
     if (auto time = ParseSaleTime(get("sale_time"))) {
       sale.mutable_sale_time()->set_seconds(absl::ToUnixSeconds(*time));
+      sale.mutable_sale_time()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(*time - absl::FromUnixSeconds(absl::ToUnixSeconds(*time)))));
+      if (*time < absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone()) ||
+          *time > now + absl::Hours(24)) {
+        bad->push_back(absl::StrCat("sale_time: must be from 1990-01-01 to one day from now (got \"",
+                                    get("sale_time"), "\")"));
+      }
     } else {
       bad->push_back(absl::StrCat("sale_time: must be RFC 3339 or YYYY-MM-DD (got \"",
                                   get("sale_time"), "\")"));
@@ -222,7 +229,7 @@ std::string DocumentKey(const SaleRecorded& s) {
 
 }  // namespace
 
-SalesCsv ParseSalesCsv(std::string_view text) {
+SalesCsv ParseSalesCsv(std::string_view text, absl::Time now) {
   SalesCsv result;
   std::vector<CsvRecord> records = SplitCsv(text, &result.fatal);
   if (!result.fatal.empty()) return result;
@@ -278,7 +285,7 @@ SalesCsv ParseSalesCsv(std::string_view text) {
     for (size_t i = 0; i < header.size() && i < record.fields.size(); ++i) {
       row[header[i]] = record.fields[i];
     }
-    SaleRecorded sale = ParseRow(row, &bad);
+    SaleRecorded sale = ParseRow(row, now, &bad);
     if (current && DocumentKey(current->sale) == DocumentKey(sale)) {
       const SaleRecorded& first = current->sale;
       for (auto [name, mine, theirs] :
@@ -362,7 +369,7 @@ int Publish(const PublishOptions& options, const CommandContext& context) {
     buffer << in.rdbuf();
     text = buffer.str();
   }
-  SalesCsv csv = ParseSalesCsv(text);
+  SalesCsv csv = ParseSalesCsv(text, context.clock.Now());
   if (!csv.fatal.empty()) {
     context.err << "prmctl sales publish: " << options.csv << ": " << csv.fatal << "\n";
     return kExitUsage;

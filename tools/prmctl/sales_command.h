@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/time/time.h"
+
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tools/prmctl/prmctl.h"
 
@@ -37,7 +39,8 @@ struct SalesCsv {
   std::string fatal;  // a header problem: nothing can be read
 };
 
-SalesCsv ParseSalesCsv(std::string_view text);
+// `now` bounds sale_time as the consumers do: from 1990-01-01 to one day after `now`.
+SalesCsv ParseSalesCsv(std::string_view text, absl::Time now);
 
 // `sales publish …`; argv[0] is "sales".
 int RunSales(int argc, const char* const* argv, const CommandContext& context);
