@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -17,6 +18,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
+#include "prm/partner/v1/partner_service.pb.h"
 #include "prm/routing/v1/routing_events.pb.h"
 #include "prm/routing/v1/routing_service.pb.h"
 #include "services/concierge-routing/adapters/proto_mapping.h"
@@ -220,6 +222,17 @@ std::string NewId(absl::string_view kind, const Command& c) {
   return absl::StrCat(kind, "-", absl::Hex(absl::ToUnixMicros(c.time)), "-", c.seq);
 }
 
+constexpr char kLookupBenefitsKey[] = "tier_benefits";
+
+// The tier's benefits that routing uses: its routing priority (task priorities) and its
+// first-response SLA (the fallback when no SlaPolicy target matches).
+void ApplyTierBenefits(const prm::partner::v1::TierBenefits& b, PartnerRecord& p) {
+  p.tier_routing_priority = std::clamp(b.routing_priority(), 0, 10000);
+  const absl::Duration sla = DurationFromProto(b.first_response_sla());
+  p.context.first_response_sla =
+      sla > absl::ZeroDuration() && sla <= absl::Hours(24 * 30) ? sla : absl::ZeroDuration();
+}
+
 Actor SystemActor() {
   Actor a;
   a.set_role(prm::common::v1::ROLE_SYSTEM);
@@ -238,7 +251,55 @@ absl::Status CheckEtag(const std::string& given, int64_t version) {
   return absl::OkStatus();
 }
 
+// A partner lookup (EncodePartnerLookup) becomes the vendor's record of the partner, as the
+// prm.partner.v1 events would have made it.
+absl::Status ApplyPartnerLookup(VendorState& v, const std::string& partner_id,
+                                const std::string& inputs) {
+  // The encoding: a ListEnrollmentsResponse whose enrollments[0], if any, is the enrollment
+  // (tier, concierge, channel manager) with the tier's TierBenefits bytes, base64, as attribute
+  // kLookupBenefitsKey.
+  prm::partner::v1::ListEnrollmentsResponse lookup;
+  if (!lookup.ParseFromString(inputs)) return absl::InternalError("partner lookup does not parse");
+  PartnerRecord& p = v.partners[partner_id];
+  if (lookup.enrollments_size() > 0) {
+    const prm::partner::v1::Enrollment& e = lookup.enrollments(0);
+    p.context.tier_id = e.tier_id();
+    p.context.tier_rank = e.tier_rank();
+    p.context.concierge_worker_id = e.concierge_worker_id();
+    p.context.channel_manager_worker_id = e.channel_manager_worker_id();
+    prm::partner::v1::TierBenefits benefits;
+    std::string bytes;
+    if (auto it = e.attributes().find(kLookupBenefitsKey);
+        it != e.attributes().end() &&
+        (!absl::Base64Unescape(it->second, &bytes) || !benefits.ParseFromString(bytes))) {
+      return absl::InternalError("partner lookup: tier benefits do not parse");
+    }
+    ApplyTierBenefits(benefits, p);
+  }
+  v.router->PutPartner(partner_id, p.context, p.tier_routing_priority);
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string EncodePartnerLookup(const prm::partner::v1::Enrollment* enrollment,
+                                const prm::partner::v1::TierBenefits& benefits) {
+  prm::partner::v1::ListEnrollmentsResponse lookup;
+  if (enrollment != nullptr) {
+    prm::partner::v1::Enrollment* e = lookup.add_enrollments();
+    e->set_vendor_id(enrollment->vendor_id());
+    e->set_partner_id(enrollment->partner_id());
+    e->set_tier_id(enrollment->tier_id());
+    e->set_tier_rank(enrollment->tier_rank());
+    e->set_concierge_worker_id(enrollment->concierge_worker_id());
+    e->set_channel_manager_worker_id(enrollment->channel_manager_worker_id());
+    (*e->mutable_attributes())[kLookupBenefitsKey] =
+        absl::Base64Escape(events::SerializeDeterministically(benefits));
+  }
+  // Never empty, so that "no enrollment" is an answer too ("" = no inputs).
+  lookup.set_next_page_token("partner-registry");
+  return events::SerializeDeterministically(lookup);
+}
 
 absl::StatusOr<v1::Worker> WorkerResource(const VendorState& v, const std::string& worker_id) {
   ASSIGN_OR_RETURN(WorkerStatus status, v.router->GetWorker(worker_id));
@@ -260,10 +321,11 @@ absl::StatusOr<int64_t> RoutingStore::Replay() {
 
 absl::Status RoutingStore::Execute(const std::string& kind, const std::string& request_id,
                                    const google::protobuf::Message& request, const Actor& actor,
-                                   google::protobuf::Message* response) {
+                                   google::protobuf::Message* response, std::string inputs) {
   ASSIGN_OR_RETURN(std::string reply,
                    log_.Execute({.kind = kind, .request_id = request_id,
-                                 .payload = events::SerializeDeterministically(request)},
+                                 .payload = events::SerializeDeterministically(request),
+                                 .inputs = std::move(inputs)},
                                 [&](sqlite::Transaction& tx, const Command& c) {
                                   return Apply(c, &tx, actor);
                                 }));
@@ -673,6 +735,9 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
     reply = run(v1::CreateTaskRequest(), v1::CreateTaskResponse(),
                 [&](const v1::CreateTaskRequest& r, v1::CreateTaskResponse& out) -> absl::Status {
                   VendorState& v = vendor(r.task().vendor_id());
+                  if (!c.inputs.empty() && !v.partners.contains(r.task().partner_id())) {
+                    RETURN_IF_ERROR(ApplyPartnerLookup(v, r.task().partner_id(), c.inputs));
+                  }
                   ASSIGN_OR_RETURN(CreateTaskResult created,
                                    v.router->CreateTask(
                                        NewTaskFromProto(r.task(), NewId("task", c))));
@@ -769,14 +834,7 @@ absl::StatusOr<std::string> RoutingStore::Apply(const Command& c, sqlite::Transa
                   p.context.tier_id = e.to_tier_id();
                   p.context.tier_rank = e.to_tier_rank();
                   // The tier's routing priority benefit feeds derived task priorities.
-                  p.tier_routing_priority =
-                      std::clamp(e.to_tier_benefits().routing_priority(), 0, 10000);
-                  // The tier's first-response SLA: the fallback when no SlaPolicy target matches.
-                  const absl::Duration sla =
-                      DurationFromProto(e.to_tier_benefits().first_response_sla());
-                  p.context.first_response_sla =
-                      sla > absl::ZeroDuration() && sla <= absl::Hours(24 * 30) ? sla
-                                                                                : absl::ZeroDuration();
+                  ApplyTierBenefits(e.to_tier_benefits(), p);
                   v.router->PutPartner(e.partner_id(), p.context, p.tier_routing_priority);
                   return absl::OkStatus();
                 });

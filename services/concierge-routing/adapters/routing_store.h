@@ -44,6 +44,7 @@
 #include "common/storage/command_log.h"
 #include "google/protobuf/message.h"
 #include "prm/common/v1/actor.pb.h"
+#include "prm/partner/v1/partner_resources.pb.h"
 #include "prm/routing/v1/routing_resources.pb.h"
 #include "services/concierge-routing/adapters/offer_hub.h"
 #include "services/concierge-routing/domain/router.h"
@@ -85,6 +86,13 @@ struct VendorState {
   absl::flat_hash_map<std::string, PartnerRecord> partners;
 };
 
+// partner-registry's answer about a partner, as CreateTask's command inputs: its enrollment at
+// the vendor (tier, concierge, channel manager) and that tier's benefits; `enrollment` null =
+// the partner has no enrollment at the vendor. Applied only while the vendor has still heard
+// nothing of the partner from prm.partner.v1 (events are never overridden).
+std::string EncodePartnerLookup(const prm::partner::v1::Enrollment* enrollment,
+                                const prm::partner::v1::TierBenefits& benefits);
+
 // The API worker: the domain's worker with the adapter's metadata. NOT_FOUND for an unknown
 // worker. Call under RoutingStore::Read.
 absl::StatusOr<prm::routing::v1::Worker> WorkerResource(const VendorState& v,
@@ -102,9 +110,12 @@ class RoutingStore {
   // Logs and applies a write RPC: `kind` is the RPC name, `request` its (validated) request.
   // Returns the domain's error, or fills `response` with the reply (the logged one for a retried
   // request_id). INVALID_ARGUMENT naming request_id when it was used for another request.
+  // `inputs`: what the command was decided on besides the request, fetched before it is logged
+  // and logged with it (Command::inputs); for CreateTask, EncodePartnerLookup's answer.
   absl::Status Execute(const std::string& kind, const std::string& request_id,
                        const google::protobuf::Message& request,
-                       const prm::common::v1::Actor& actor, google::protobuf::Message* response);
+                       const prm::common::v1::Actor& actor, google::protobuf::Message* response,
+                       std::string inputs = "");
 
   // Applies a consumed event inside the consumer's transaction. Event types this service does
   // not use are ignored (not logged).

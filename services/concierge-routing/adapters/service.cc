@@ -1,7 +1,10 @@
 #include "services/concierge-routing/adapters/service.h"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
+#include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "services/concierge-routing/adapters/offer_hub.h"
 #include "services/concierge-routing/adapters/proto_mapping.h"
@@ -24,6 +28,8 @@ namespace prm::routing {
 namespace {
 
 namespace v1 = ::prm::routing::v1;
+namespace partner_v1 = ::prm::partner::v1;
+using PartnerRegistryClient = client::ServiceClient<partner_v1::PartnerRegistry>;
 using auth::Principal;
 using auth::Role;
 using server::CallContext;
@@ -250,8 +256,10 @@ absl::Status CheckDelete(const Principal& p, const std::string& vendor_id, const
 // The gRPC API (prm.routing.v1.ConciergeRouting): every RPC of the service.
 class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackService {
  public:
-  ConciergeRoutingHandler(runtime::Runtime& runtime, RoutingStore& store, OfferHub& offers)
-      : runtime_(runtime), store_(store), offers_(offers) {}
+  // `partner_registry` may be null (no --partner-registry-address); it must outlive this.
+  ConciergeRoutingHandler(runtime::Runtime& runtime, RoutingStore& store, OfferHub& offers,
+                          const PartnerRegistryClient* partner_registry)
+      : runtime_(runtime), store_(store), offers_(offers), partner_registry_(partner_registry) {}
 
  private:
   template <typename F>
@@ -903,7 +911,8 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       }
       ValidateNewTask(r.task(), bad);
       RETURN_IF_ERROR(bad.ToStatus("invalid task"));
-      return store_.Execute("CreateTask", r.request_id(), r, ActorOf(p), response);
+      return store_.Execute("CreateTask", r.request_id(), r, ActorOf(p), response,
+                            LookUpPartner(r.task().vendor_id(), r.task().partner_id(), call));
     });
   }
 
@@ -1282,10 +1291,89 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
     return r;
   }
 
+  // For a partner the vendor has not heard of from prm.partner.v1 yet: partner-registry's
+  // answer (EncodePartnerLookup), fetched before CreateTask is logged and logged with it, so
+  // replay never asks again. "" when there is nothing to ask (no client configured, no partner,
+  // a known partner) or partner-registry could not answer: the task is then routed without the
+  // partner's tier and concierge, as without a lookup, and the next task asks again.
+  std::string LookUpPartner(const std::string& vendor_id, const std::string& partner_id,
+                            const CallContext& call) {
+    if (partner_registry_ == nullptr || partner_id.empty()) return "";
+    bool known = false;
+    store_.Read(vendor_id, [&](const VendorState* v) {
+      known = v != nullptr && v->partners.contains(partner_id);
+    });
+    if (known) return "";
+    const client::CallOptions options{.not_after = call.deadline(),
+                                      .request_id = call.request_id()};
+    partner_v1::GetEnrollmentRequest get;
+    get.set_vendor_id(vendor_id);
+    get.set_partner_id(partner_id);
+    absl::StatusOr<partner_v1::GetEnrollmentResponse> enrollment =
+        partner_registry_->Call(&partner_v1::PartnerRegistry::Stub::GetEnrollment, get, options);
+    if (absl::IsNotFound(enrollment.status())) return EncodePartnerLookup(nullptr, {});
+    if (!enrollment.ok()) {
+      spdlog::warn("partner {} of vendor {}: partner-registry lookup failed: {}", partner_id,
+                   vendor_id, enrollment.status().ToString());
+      return "";
+    }
+    partner_v1::TierBenefits benefits;
+    const partner_v1::Enrollment& e = enrollment->enrollment();
+    if (!e.tier_id().empty() && !e.program_id().empty()) {
+      partner_v1::GetProgramRequest program_request;
+      program_request.set_vendor_id(vendor_id);
+      program_request.set_program_id(e.program_id());
+      absl::StatusOr<partner_v1::GetProgramResponse> program = partner_registry_->Call(
+          &partner_v1::PartnerRegistry::Stub::GetProgram, program_request, options);
+      if (!program.ok()) {
+        spdlog::warn("program {} of vendor {}: partner-registry lookup failed: {}", e.program_id(),
+                     vendor_id, program.status().ToString());
+        return "";
+      }
+      for (const partner_v1::Tier& tier : program->program().tiers()) {
+        if (tier.tier_id() == e.tier_id()) benefits = tier.benefits();
+      }
+    }
+    return EncodePartnerLookup(&e, benefits);
+  }
+
   runtime::Runtime& runtime_;
   RoutingStore& store_;
   OfferHub& offers_;
+  const PartnerRegistryClient* partner_registry_;
 };
+
+// The HS256 secret the runtime verifies tokens with, for minting this service's own token.
+absl::StatusOr<std::string> Hs256Secret(const runtime::RuntimeOptions& o) {
+  if (o.jwt_secret_file.empty()) return o.jwt_secret;
+  std::ifstream in(o.jwt_secret_file, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError("--jwt-secret-file: cannot be read");
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string secret = content.str();
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  return secret;
+}
+
+// The partner-registry client, or null when no address is configured.
+absl::StatusOr<std::unique_ptr<PartnerRegistryClient>> MakePartnerRegistryClient(
+    runtime::Runtime& runtime, const ServiceOptions& options) {
+  if (options.partner_registry.address.empty()) return nullptr;
+  const runtime::RuntimeOptions& o = runtime.options();
+  client::ServiceIdentityOptions identity{.subject = runtime.service_name(),
+                                          .token_file = options.service_token_file,
+                                          .jwt_algorithm = o.jwt_algorithm,
+                                          .jwt_issuer = o.jwt_issuer,
+                                          .jwt_audience = o.jwt_audience};
+  if (identity.token_file.empty() && o.jwt_algorithm == "HS256") {
+    ASSIGN_OR_RETURN(identity.hs256_secret, Hs256Secret(o));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ServiceIdentity> created,
+                   client::ServiceIdentity::Create(std::move(identity), runtime.clock()));
+  return PartnerRegistryClient::Create(options.partner_registry, std::move(created));
+}
 
 // Logs a "Tick" command whenever a timer of some vendor is due (checked every second on the
 // runtime clock), so that offer timeouts, aging, TTL and SLA escalations take effect, are logged
@@ -1330,11 +1418,13 @@ class TimerTicker {
 
 class ConciergeRoutingParts final : public runtime::ServiceParts {
  public:
-  explicit ConciergeRoutingParts(runtime::Runtime& runtime)
-      : log_(runtime.db(), runtime.clock()),
+  ConciergeRoutingParts(runtime::Runtime& runtime,
+                        std::unique_ptr<PartnerRegistryClient> partner_registry)
+      : partner_registry_(std::move(partner_registry)),
+        log_(runtime.db(), runtime.clock()),
         offers_(runtime.clock()),
         store_(runtime, log_, offers_),
-        handler_(runtime, store_, offers_) {}
+        handler_(runtime, store_, offers_, partner_registry_.get()) {}
 
   absl::Status Start(runtime::Runtime& runtime) {
     const absl::Time start = absl::Now();
@@ -1359,6 +1449,7 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
   }
 
  private:
+  std::unique_ptr<PartnerRegistryClient> partner_registry_;  // null: no lookups
   command_log::CommandLog log_;
   OfferHub offers_;
   RoutingStore store_;
@@ -1368,8 +1459,11 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime) {
-  auto parts = std::make_unique<ConciergeRoutingParts>(runtime);
+absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime,
+                                                                    const ServiceOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PartnerRegistryClient> partner_registry,
+                   MakePartnerRegistryClient(runtime, options));
+  auto parts = std::make_unique<ConciergeRoutingParts>(runtime, std::move(partner_registry));
   RETURN_IF_ERROR(parts->Start(runtime));
   return parts;
 }

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
+#include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/routing/v1/routing_events.pb.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -97,6 +98,7 @@ class ConciergeRoutingIT : public ::testing::Test {
   }
 
   void Start(std::vector<std::string> args = {}) {
+    args_ = args;
     process_ = std::make_unique<testing::ServiceProcess>("concierge-routing", data_dir_,
                                                          run_ + "-group", std::move(args));
     ASSERT_TRUE(process_->StartAndWaitServing());
@@ -107,7 +109,7 @@ class ConciergeRoutingIT : public ::testing::Test {
   void CrashAndRestart() {
     process_->Kill();
     process_.reset();
-    Start();
+    Start(args_);
   }
 
   std::string Admin() const {
@@ -250,6 +252,7 @@ class ConciergeRoutingIT : public ::testing::Test {
   std::string run_;
   std::string vendor_;
   std::string data_dir_;
+  std::vector<std::string> args_;  // of the last Start, used again by CrashAndRestart
   std::unique_ptr<testing::ServiceProcess> process_;
   std::unique_ptr<v1::ConciergeRouting::Stub> stub_;
 };
@@ -1452,6 +1455,113 @@ TEST_F(ConciergeRoutingIT, ReopenedRequestReturnsToThePreviousConcierge) {
   ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &offer).ok());
   EXPECT_EQ(offer.reservation().worker_id(), handler);
   EXPECT_NE(offer.reservation().worker_id(), other);
+}
+
+// --partner-registry-address: a task for a partner the service has not heard of from
+// prm.partner.v1 takes the partner's concierge, tier priority and tier SLA from partner-registry,
+// asked before the command is logged; replay needs no partner-registry. partner-registry here
+// publishes to a topic nobody consumes, so nothing but the lookup can tell routing about the
+// partner.
+TEST_F(ConciergeRoutingIT, AnUnknownPartnerIsLookedUpInPartnerRegistryAndTheAnswerReplayed) {
+  namespace pv1 = ::prm::partner::v1;
+  const std::string registry_dir = data_dir_ + "-registry";
+  auto registry = std::make_unique<testing::ServiceProcess>(
+      "partner-registry", registry_dir, run_ + "-registry-group",
+      std::vector<std::string>{"--topic-partner=prm.it.outbox"});
+  ASSERT_TRUE(registry->StartAndWaitServing());
+  auto registry_stub = pv1::PartnerRegistry::NewStub(registry->channel());
+  process_.reset();
+  Start({"--partner-registry-address=" + registry->address(), "--partner-registry-deadline=2s"});
+
+  const v1::Worker ana = NewWorker("ana");
+  const v1::Worker ben = NewWorker("ben");
+  auto registry_call = [&](auto method, const auto& request, auto* response) {
+    grpc::Status s = ((*registry_stub).*method)(testing::Context(Admin()).get(), request, response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  };
+  pv1::CreatePartnerRequest cp;
+  cp.set_vendor_id(vendor_);
+  cp.mutable_partner()->set_legal_name("Lookup Reseller GmbH");
+  cp.mutable_partner()->set_hq_country_code("DE");
+  cp.mutable_partner()->add_types(common::v1::PARTNER_TYPE_RESELLER);
+  pv1::CreatePartnerResponse partner;
+  registry_call(&pv1::PartnerRegistry::Stub::CreatePartner, cp, &partner);
+  const std::string partner_id = partner.partner().partner_id();
+  pv1::CreateProgramRequest cg;
+  cg.mutable_program()->set_vendor_id(vendor_);
+  cg.mutable_program()->set_display_name("Program");
+  pv1::Tier* tier = cg.mutable_program()->add_tiers();
+  tier->set_tier_id("gold");
+  tier->set_display_name("Gold");
+  tier->mutable_benefits()->set_deal_protection_days(90);
+  tier->mutable_benefits()->set_routing_priority(700);
+  tier->mutable_benefits()->mutable_first_response_sla()->set_seconds(2 * 3600);
+  pv1::CreateProgramResponse program;
+  registry_call(&pv1::PartnerRegistry::Stub::CreateProgram, cg, &program);
+  pv1::CreateEnrollmentRequest ce;
+  ce.mutable_enrollment()->set_vendor_id(vendor_);
+  ce.mutable_enrollment()->set_partner_id(partner_id);
+  ce.mutable_enrollment()->set_program_id(program.program().program_id());
+  pv1::CreateEnrollmentResponse enrollment;
+  registry_call(&pv1::PartnerRegistry::Stub::CreateEnrollment, ce, &enrollment);
+  pv1::StartEnrollmentOnboardingRequest onboard;
+  onboard.set_vendor_id(vendor_);
+  onboard.set_partner_id(partner_id);
+  onboard.set_reason("signed");
+  pv1::StartEnrollmentOnboardingResponse onboarded;
+  registry_call(&pv1::PartnerRegistry::Stub::StartEnrollmentOnboarding, onboard, &onboarded);
+  pv1::ActivateEnrollmentRequest activate;
+  activate.set_vendor_id(vendor_);
+  activate.set_partner_id(partner_id);
+  activate.set_reason("onboarded");
+  pv1::ActivateEnrollmentResponse activated;
+  registry_call(&pv1::PartnerRegistry::Stub::ActivateEnrollment, activate, &activated);
+  pv1::AssignConciergeRequest ac;
+  ac.set_vendor_id(vendor_);
+  ac.set_partner_id(partner_id);
+  ac.set_worker_id(ben.worker_id());
+  pv1::AssignConciergeResponse assigned;
+  registry_call(&pv1::PartnerRegistry::Stub::AssignConcierge, ac, &assigned);
+  pv1::GetEnrollmentRequest ge;
+  ge.set_vendor_id(vendor_);
+  ge.set_partner_id(partner_id);
+  pv1::GetEnrollmentResponse current;
+  registry_call(&pv1::PartnerRegistry::Stub::GetEnrollment, ge, &current);
+  ASSERT_EQ(current.enrollment().concierge_worker_id(), ben.worker_id());
+  const bool gold = current.enrollment().tier_id() == "gold";
+
+  // The partner's own concierge is offered the task (the region pool would have picked ana).
+  v1::CreateTaskRequest request = TaskRequest("", partner_id);
+  request.mutable_task()->set_category(v1::TASK_CATEGORY_LICENSING);
+  const v1::Task task = CreateTask(request);
+  EXPECT_EQ(task.partner_context().concierge_worker_id(), ben.worker_id());
+  EXPECT_EQ(task.step_id(), "concierge");
+  EXPECT_EQ(task.partner_context().tier_id(), current.enrollment().tier_id());
+  if (gold) {
+    EXPECT_EQ(task.priority(), 700);
+    EXPECT_EQ(task.sla().target().seconds(), 2 * 3600);
+  }
+  v1::GetReservationRequest gr;
+  gr.set_vendor_id(vendor_);
+  gr.set_reservation_id(task.reservation_id());
+  v1::GetReservationResponse offer;
+  ASSERT_TRUE(Call(&v1::ConciergeRouting::Stub::GetReservation, Admin(), gr, &offer).ok());
+  EXPECT_EQ(offer.reservation().worker_id(), ben.worker_id());
+
+  // partner-registry goes away; the answer was logged, so replay and later tasks need it not.
+  registry.reset();
+  std::filesystem::remove_all(registry_dir);
+  CrashAndRestart();
+  const v1::Task replayed = GetTask(task.task_id());
+  EXPECT_EQ(replayed.partner_context().concierge_worker_id(), ben.worker_id());
+  EXPECT_EQ(replayed.priority(), task.priority());
+  request.mutable_task()->set_title("second request");
+  const v1::Task second = CreateTask(request);
+  EXPECT_EQ(second.partner_context().concierge_worker_id(), ben.worker_id());
+  // A partner nobody can tell about while partner-registry is down: routed without context.
+  const v1::Task stranger = CreateTask(TaskRequest("", run_ + "-stranger"));
+  EXPECT_TRUE(stranger.partner_context().concierge_worker_id().empty());
+  EXPECT_NE(stranger.state(), v1::TASK_STATE_UNSPECIFIED);
 }
 
 }  // namespace
