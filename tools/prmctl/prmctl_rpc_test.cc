@@ -89,6 +89,10 @@ class FakePartners final : public partner_pb::PartnerRegistry::Service {
     absl::MutexLock lock(&mu_);
     last_list_ = *request;
     if (request->filter() == "none") return grpc::Status::OK;
+    if (request->page_token() == "page-2") {
+      *response->add_partners() = SamplePartner("p-3", "Third AB");
+      return grpc::Status::OK;
+    }
     *response->add_partners() = SamplePartner("p-1", "Baltic Networks SIA");
     *response->add_partners() = SamplePartner("p-2", "Nordic Cloud AS");
     response->set_next_page_token("page-2");
@@ -266,6 +270,19 @@ TEST_F(PrmctlRpcTest, ListBuildsTheRequestFromFlagsAndPrintsATable) {
   // Columns line up: every row's second column starts where the header's does.
   EXPECT_EQ(lines[1].find("Baltic"), lines[0].find("DISPLAY_NAME"));
   EXPECT_EQ(lines[3], "next_page_token: page-2");
+}
+
+TEST_F(PrmctlRpcTest, AllFetchesEveryPage) {
+  Outcome run = Run({"partners", "list", "--token=tok-1", "--all"});
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << run.out;  // header, p-1, p-2, p-3; no next_page_token
+  EXPECT_THAT(lines[3], ::testing::StartsWith("p-3 "));
+  EXPECT_EQ(partners_->last_list().page_token(), "page-2");
+
+  run = Run({"partners", "get", "--all"});  // GetPartner has no pages
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("--all: unknown flag"));
 }
 
 TEST_F(PrmctlRpcTest, AnEmptyListSaysSo) {

@@ -414,7 +414,10 @@ struct CommonOptions {
   absl::Duration timeout = absl::Seconds(10);
   bool json = false;
   std::string plot;
+  bool all = false;
 };
+
+constexpr int kMaxPages = 10000;
 
 void PrintNounUsage(absl::string_view noun, std::ostream& out) {
   out << "Usage: prmctl " << noun << " <verb> [--flag=value ...]\n\nVerbs:\n";
@@ -513,6 +516,14 @@ int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandCo
                             "); the flags below override its fields"));
   flags.String("request-file", &options.request_file, "the request as proto3 JSON from a file (- = stdin)");
   if (verb.plot) flags.String("plot", &options.plot, "also draw the forecast into this SVG file");
+  const FieldDescriptor* page_token = method->input_type()->FindFieldByName("page_token");
+  const FieldDescriptor* next_token = method->output_type()->FindFieldByName("next_page_token");
+  if (page_token != nullptr && next_token != nullptr &&
+      page_token->type() == FieldDescriptor::TYPE_STRING &&
+      next_token->type() == FieldDescriptor::TYPE_STRING) {
+    flags.Bool("all", &options.all,
+               absl::StrCat("fetch every page (at most ", kMaxPages, ") and print them as one"));
+  }
 
   std::vector<FieldFlag> fields;
   std::vector<const FieldDescriptor*> prefix;
@@ -585,8 +596,27 @@ int RunVerb(const Verb& verb, int argc, const char* const* argv, const CommandCo
   }
 
   grpc::internal::RpcMethod rpc(path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel);
-  const grpc::Status status = grpc::internal::BlockingUnaryCall<Message, Message>(
+  grpc::Status status = grpc::internal::BlockingUnaryCall<Message, Message>(
       channel.get(), rpc, &call, *request, response.get());
+  // --all: the next pages, their lists appended (MergeFrom), until no next_page_token is left.
+  for (int page = 1; status.ok() && options.all && page < kMaxPages; ++page) {
+    const std::string next = response->GetReflection()->GetString(*response, next_token);
+    if (next.empty()) break;
+    request->GetReflection()->SetString(request.get(), page_token, next);
+    grpc::ClientContext next_call;
+    if (options.timeout > absl::ZeroDuration()) {
+      next_call.set_deadline(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(options.timeout));
+    }
+    if (!token.empty()) next_call.AddMetadata("authorization", "Bearer " + token);
+    std::unique_ptr<Message> more(response->New());
+    status = grpc::internal::BlockingUnaryCall<Message, Message>(channel.get(), rpc, &next_call,
+                                                                 *request, more.get());
+    response->MergeFrom(*more);
+    if (status.ok() && more->GetReflection()->GetString(*more, next_token).empty()) {
+      response->GetReflection()->ClearField(response.get(), next_token);
+    }
+  }
   if (!status.ok()) {
     PrintStatus(status, context.err);
     return kExitFailure;
