@@ -242,7 +242,7 @@ void DurableDealBook::Record(const CommandResult& result, Emitter& emit) {
       audit_.erase(key);
       notes_.erase(key);
     } else {
-      audit_[key].push_back(t.audit);
+      audit_[key].push_back(ToProto(t.audit).SerializeAsString());
     }
     EventContext context = emit.NextContext();
     emit.Add(context, ToEventProto(t.event, context), deal.deal_id);
@@ -535,11 +535,15 @@ absl::StatusOr<std::string> DurableDealBook::ApplyConsumed(const Command& comman
   return std::string();
 }
 
-std::vector<AuditEntry> DurableDealBook::AuditEntries(std::string_view vendor_id,
-                                                      std::string_view deal_id) const {
+std::vector<v1::DealAuditEntry> DurableDealBook::AuditEntries(std::string_view vendor_id,
+                                                              std::string_view deal_id) const {
   std::shared_lock lock(mu_);
+  std::vector<v1::DealAuditEntry> entries;
   auto it = audit_.find(Key(vendor_id, deal_id));
-  return it == audit_.end() ? std::vector<AuditEntry>() : it->second;
+  if (it == audit_.end()) return entries;
+  entries.resize(it->second.size());
+  for (size_t i = 0; i < entries.size(); ++i) entries[i].ParseFromString(it->second[i]);
+  return entries;
 }
 
 std::vector<v1::DealNote> DurableDealBook::Notes(std::string_view vendor_id,

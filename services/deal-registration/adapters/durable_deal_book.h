@@ -99,8 +99,8 @@ class DurableDealBook {
 
   // Reads.
   const DealBook& book() const { return book_; }
-  std::vector<AuditEntry> AuditEntries(std::string_view vendor_id,
-                                       std::string_view deal_id) const;
+  std::vector<prm::deal::v1::DealAuditEntry> AuditEntries(std::string_view vendor_id,
+                                                         std::string_view deal_id) const;
   std::vector<prm::deal::v1::DealNote> Notes(std::string_view vendor_id,
                                              std::string_view deal_id) const;
   PolicyView Policy(std::string_view vendor_id, std::string_view program_id) const;
@@ -127,7 +127,10 @@ class DurableDealBook {
 
   // Guards everything below (the book has its own lock).
   mutable std::shared_mutex mu_;
-  absl::flat_hash_map<std::string, std::vector<AuditEntry>> audit_;  // by Key()
+  // By Key(): each entry as serialized prm.deal.v1.DealAuditEntry bytes. An entry holds two
+  // full deal snapshots (before, after); as domain structs they made ~10 KB per registration,
+  // as bytes a fraction of that (bench/deal/README.md, RSS).
+  absl::flat_hash_map<std::string, std::vector<std::string>> audit_;
   absl::flat_hash_map<std::string, std::vector<prm::deal::v1::DealNote>> notes_;
   absl::flat_hash_map<std::string, PolicyView> policies_;  // by Key(vendor, program)
   PartnerProjection partners_;

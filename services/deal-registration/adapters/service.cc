@@ -335,7 +335,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       ASSIGN_OR_RETURN(auto page,
                        IndexPage(book_.AuditEntries(request->vendor_id(), request->deal_id()),
                                  request->page_size(), request->page_token()));
-      for (const AuditEntry& entry : page.first) *response->add_entries() = ToProto(entry);
+      for (v1::DealAuditEntry& entry : page.first) *response->add_entries() = std::move(entry);
       response->set_next_page_token(page.second);
       return absl::OkStatus();
     });
