@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -240,6 +241,76 @@ TEST(ServiceClient, FlagsArePrefixedWithTheTarget) {
   EXPECT_THAT(bad_flags.Parse(2, bad_argv, nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--partner-registry-tls-key-file")));
+}
+
+// A CA, a server certificate it signed for 127.0.0.1, and another CA, made with the openssl CLI.
+class Pki {
+ public:
+  Pki()
+      : dir_(std::filesystem::temp_directory_path() /
+             absl::StrCat("prm-client-pki-", ::getpid(), "-",
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::create_directories(dir_);
+    const std::string d = dir_.string();
+    const std::string script = absl::StrCat(
+        "cd ", d, " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem",
+        " -days 2 -subj /CN=prm-test-ca 2>/dev/null",
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem",
+        " -days 2 -subj /CN=prm-other-ca 2>/dev/null",
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr",
+        " -subj /CN=localhost 2>/dev/null",
+        " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > ext.cnf",
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial",
+        " -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+    ok_ = std::system(script.c_str()) == 0;
+  }
+  ~Pki() { std::filesystem::remove_all(dir_); }
+  bool ok() const { return ok_; }
+  std::string File(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+  bool ok_ = false;
+};
+
+TEST(ServiceClient, TlsChannelTrustsTheConfiguredCaOnly) {
+  Pki pki;
+  ASSERT_TRUE(pki.ok()) << "openssl failed";
+  server::ServerOptions options;
+  options.grpc_listen = "127.0.0.1:0";
+  options.metrics_listen = "";
+  options.drain_timeout = absl::ZeroDuration();
+  options.tls_cert_file = pki.File("server.pem");
+  options.tls_key_file = pki.File("server.key");
+  auto verifier = *auth::TokenVerifier::Create(Jwt(kSecret), SystemClock::Instance());
+  ProbeService probe([&](std::string_view authorization) {
+    return verifier.VerifyAuthorizationHeader(authorization);
+  });
+  server::ServiceHost host(options, "client-tls-test", "0");
+  host.Register(&probe, Probe::service_full_name());
+  ASSERT_OK(host.Start());
+  const std::string address = absl::StrCat("127.0.0.1:", host.selected_port());
+
+  auto tls = ServiceClient<Probe>::Create(
+      {.target_name = "probe", .address = address, .tls_ca_file = pki.File("ca.pem")},
+      MintingIdentity());
+  ASSERT_OK(tls.status());
+  absl::StatusOr<prm::testing::v1::PingResponse> response =
+      (*tls)->Call(&Probe::Stub::Ping, DescribeCall());
+  ASSERT_OK(response.status());
+  EXPECT_EQ(response->subject(), "deal-registration");
+
+  // Plaintext to a TLS server, and TLS trusting another CA: both UNAVAILABLE, not a hang.
+  auto plaintext = Client(address);
+  EXPECT_THAT(plaintext->Call(&Probe::Stub::Ping, PingRequest()).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+  auto wrong_ca = ServiceClient<Probe>::Create(
+      {.target_name = "probe", .address = address, .tls_ca_file = pki.File("other-ca.pem")},
+      MintingIdentity());
+  ASSERT_OK(wrong_ca.status());
+  EXPECT_THAT((*wrong_ca)->Call(&Probe::Stub::Ping, PingRequest()).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+  host.Shutdown();
 }
 
 class TempFile {
