@@ -8,8 +8,10 @@
 #
 # Environment: GHZ (default ~/go/bin/ghz), PARTNERS loaded (100000), TOTAL requests per run
 # (100000), CONCURRENCY (50), ROUNDS (3), HALF_CONCURRENCY (10), IDS distinct partner ids the
-# reads cycle through (1000), KAFKA_BROKERS (127.0.0.1:19092; partner-registry needs a broker for
-# its consumer and outbox, which stay idle here), PORT (50190) and PROBE_PORT (50191),
+# reads cycle through (1000), KAFKA_BROKERS (default 127.0.0.1:1, i.e. none: the reads need no
+# broker, and a real one would receive the load's ~300,000 events on prm.partner.v1 while a fresh
+# consumer group re-reads prm.sales.v1 / prm.deal.v1 — never point it at a shared broker),
+# PORT (50190) and PROBE_PORT (50191),
 # SERVER_CPU (0), LOADER_CPU (1), DATA_DIR (default: a temporary directory, removed at the end):
 # a DATA_DIR kept from an earlier run with the same PARTNERS is reused — the registry replays its
 # command log at start-up (the time is reported) instead of loading again.
@@ -40,7 +42,7 @@ concurrency=${CONCURRENCY:-50}
 half_clients=${HALF_CONCURRENCY:-10}
 rounds=${ROUNDS:-3}
 ids=${IDS:-1000}
-brokers=${KAFKA_BROKERS:-127.0.0.1:19092}
+brokers=${KAFKA_BROKERS:-127.0.0.1:1}
 port=${PORT:-50190}
 probe_port=${PROBE_PORT:-50191}
 server_cpu=${SERVER_CPU:-0}
@@ -114,7 +116,7 @@ start_registry() {
     --kafka-brokers="$brokers" --kafka-group="prm-bench-partner-rpc-$$" \
     --grpc-listen="127.0.0.1:$port" --metrics-listen= --log-level=warn \
     --jwt-secret="$secret" --jwt-issuer=prm-bench --jwt-audience=prm \
-    --partner-tick-interval=1h --rate-limit=0 >"$work/registry.log" 2>&1 &
+    --partner-tick-interval=1h --rate-limit=0 >>"$work/registry.log" 2>&1 &
   registry_pid=$!
   for _ in $(seq 600); do
     if ghz_registry ListPrograms -n 1 -c 1 -d '{"vendor_id":"acme"}' \
