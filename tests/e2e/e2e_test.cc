@@ -205,7 +205,7 @@ class E2E : public ::testing::Test {
   // context (requests that do not are withdrawn); the last one raised.
   rv1::Task RaiseRequest(const std::string& partner_id, const std::string& tier) {
     rv1::Task task;
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 600; ++i) {
       rv1::CreateTaskRequest ask;
       ask.mutable_task()->set_vendor_id(p().vendor());
       ask.mutable_task()->set_partner_id(partner_id);
@@ -415,7 +415,7 @@ class E2E : public ::testing::Test {
     EXPECT_TRUE(Eventually([&] {
       const rv1::Task t = GetTask(request_id);
       return t.partner_context().tier_id() == "gold" && t.priority() > priority_before;
-    }, absl::Seconds(20))) << "the tier change did not re-prioritize the open request "
+    }, absl::Seconds(30))) << "the tier change did not re-prioritize the open request "
                               "(priority was " << priority_before << ", now "
                            << GetTask(request_id).priority() << ")";
     EXPECT_TRUE(Eventually([&] {

@@ -46,8 +46,10 @@ inline const std::vector<std::string>& ServiceNames() {
 // The web domain the tests give an end customer ("Contoso Health" → "contosohealth.example").
 std::string Domain(const std::string& customer);
 
-// Polls `done` every 100 ms until it holds or `timeout` passes.
-bool Eventually(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(60));
+// Polls `done` every 100 ms until it holds or `timeout` passes. The services start with fresh
+// consumer groups and read the shared topics from the beginning, so on a busy broker an event of
+// this run waits behind everything other tests published before it: the default is generous.
+bool Eventually(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(150));
 
 class Platform {
  public:

@@ -118,19 +118,28 @@ class Demo {
         ch_(std::move(channel)),
         minter_(std::move(minter)),
         producer_(std::move(producer)) {
-    auto connect = [](const std::string& address) {
-      return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    auto connect = [this](const std::string& name, const std::string& address) {
+      auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+      channels_.emplace_back(absl::StrCat(name, " at ", address), channel);
+      return channel;
     };
-    partners_ = pv1::PartnerRegistry::NewStub(connect(o_.partner_registry));
-    deals_ = dv1::DealRegistration::NewStub(connect(o_.deal_registration));
-    routing_ = rv1::ConciergeRouting::NewStub(connect(o_.concierge_routing));
-    forecast_ = fv1::Forecast::NewStub(connect(o_.forecast));
+    partners_ = pv1::PartnerRegistry::NewStub(connect("partner-registry", o_.partner_registry));
+    deals_ = dv1::DealRegistration::NewStub(connect("deal-registration", o_.deal_registration));
+    routing_ = rv1::ConciergeRouting::NewStub(connect("concierge-routing", o_.concierge_routing));
+    forecast_ = fv1::Forecast::NewStub(connect("forecast", o_.forecast));
     service_ = Token({.subject = "prm-demo", .role = auth::Role::kService});
   }
 
   int Run() {
     const absl::Time start = absl::Now();
     deadline_ = start + o_.timeout;
+    // The services may still be starting (scripts/dev waits for their health; a bare run may not).
+    for (const auto& [name, channel] : channels_) {
+      if (!channel->WaitForConnected(absl::ToChronoTime(start + absl::Seconds(60)))) {
+        std::cerr << "prm-demo: " << name << " does not answer; is the platform running?\n";
+        return 1;
+      }
+    }
     Step("programs, partners and enrollments", [&] { SetUpPartners(); });
     Step("concierges, queues and workflows", [&] { SetUpRouting(); });
     StartConcierges();
@@ -1003,6 +1012,7 @@ class Demo {
   Channel ch_;
   auth::TokenMinter minter_;
   std::unique_ptr<kafka::Producer> producer_;
+  std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>> channels_;
   std::unique_ptr<pv1::PartnerRegistry::Stub> partners_;
   std::unique_ptr<dv1::DealRegistration::Stub> deals_;
   std::unique_ptr<rv1::ConciergeRouting::Stub> routing_;
