@@ -14,10 +14,13 @@
 #include <optional>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/status_macros.h"
 #include "common/json/bounded_json.h"
 #include "nlohmann/json.hpp"
@@ -164,12 +167,59 @@ bool AudienceMatches(const Json& claims, const std::string& audience) {
 
 }  // namespace
 
+struct TokenVerifier::Verified {
+  Principal principal;
+  absl::Time expires;
+  absl::Time not_before = absl::InfinitePast();  // no nbf claim
+};
+
+class TokenVerifier::Cache {
+ public:
+  std::optional<Verified> Find(std::string_view token) const {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = verified_.find(Sv(token));
+    if (it == verified_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Add(std::string_view token, const Verified& verified) {
+    absl::MutexLock lock(&mu_);
+    if (verified_.size() >= kMaxCachedTokens) verified_.clear();
+    verified_.try_emplace(std::string(token), verified);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Verified> verified_ ABSL_GUARDED_BY(mu_);
+};
+
+TokenVerifier::TokenVerifier(JwtOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(&clock), cache_(std::make_shared<Cache>()) {}
+
 absl::StatusOr<TokenVerifier> TokenVerifier::Create(JwtOptions options, const Clock& clock) {
   RETURN_IF_ERROR(CheckOptions(options, /*minting=*/false));
   return TokenVerifier(std::move(options), clock);
 }
 
+absl::Status TokenVerifier::CheckTimes(const Verified& verified, absl::Time now) const {
+  if (!(verified.expires > now - options_.leeway)) return Unauthenticated("token expired");
+  if (verified.not_before > now + options_.leeway) return Unauthenticated("token not yet valid");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
+  const absl::Time now = clock_->Now();
+  if (std::optional<Verified> known = cache_->Find(token)) {
+    RETURN_IF_ERROR(CheckTimes(*known, now));
+    return std::move(known->principal);
+  }
+  ASSIGN_OR_RETURN(Verified verified, VerifyUncached(token, now));
+  cache_->Add(token, verified);
+  return std::move(verified.principal);
+}
+
+absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyUncached(std::string_view token,
+                                                                      absl::Time now) const {
   if (token.empty()) return Unauthenticated("missing token");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("token too long");
 
@@ -230,21 +280,22 @@ absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
     return Unauthenticated("wrong issuer");
   }
   if (!AudienceMatches(claims, options_.audience)) return Unauthenticated("wrong audience");
-  const absl::Time now = clock_->Now();
+  Verified verified;
   auto exp = claims.find("exp");
   if (exp == claims.end() || exp->is_null()) return Unauthenticated("missing exp");
   std::optional<absl::Time> expires = NumericDate(*exp);
   if (!expires) return Unauthenticated("malformed exp");
-  if (!(*expires > now - options_.leeway)) return Unauthenticated("token expired");
+  verified.expires = *expires;
   auto nbf = claims.find("nbf");
   if (nbf != claims.end() && !nbf->is_null()) {
     std::optional<absl::Time> not_before = NumericDate(*nbf);
     if (!not_before) return Unauthenticated("malformed nbf");
-    if (*not_before > now + options_.leeway) return Unauthenticated("token not yet valid");
+    verified.not_before = *not_before;
   }
+  RETURN_IF_ERROR(CheckTimes(verified, now));
 
   // PRM claims.
-  Principal principal;
+  Principal& principal = verified.principal;
   std::optional<std::string> sub = OptionalString(claims, "sub");
   if (!sub || sub->empty()) return Unauthenticated("missing sub");
   principal.subject = *std::move(sub);
@@ -272,7 +323,7 @@ absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
   if (absl::Status scope = ValidateScope(principal); !scope.ok()) {
     return Unauthenticated(scope.message());
   }
-  return principal;
+  return verified;
 }
 
 absl::StatusOr<Principal> TokenVerifier::VerifyAuthorizationHeader(

@@ -416,6 +416,49 @@ TEST_F(TokenVerifierTest, MintedTokenIsNotValidBeforeItsNbf) {
   EXPECT_THAT(verifier.Verify(token), StatusIs(kUnauthenticated, HasSubstr("not yet valid")));
 }
 
+TEST_F(TokenVerifierTest, ARememberedTokenIsCheckedAgainstTheClockEveryTime) {
+  const Principal cm{.subject = "cm", .role = Role::kChannelManager, .vendor_ids = {"v1"}};
+  TokenVerifier verifier = Verifier(Hs256Options());
+  const std::string token = Mint(Hs256Options(), cm, absl::Minutes(10));
+  ASSERT_OK(verifier.Verify(token));
+  auto again = verifier.Verify(token);  // from the cache
+  ASSERT_OK(again);
+  EXPECT_EQ(again->subject, "cm");
+  EXPECT_EQ(again->vendor_ids, std::vector<std::string>{"v1"});
+  clock_.Advance(-absl::Seconds(31));  // before nbf − leeway
+  EXPECT_THAT(verifier.Verify(token), StatusIs(kUnauthenticated, HasSubstr("not yet valid")));
+  clock_.Advance(absl::Seconds(31) + absl::Minutes(10) + absl::Seconds(30));
+  EXPECT_THAT(verifier.Verify(token), StatusIs(kUnauthenticated, HasSubstr("expired")));
+}
+
+TEST_F(TokenVerifierTest, ATokenDifferingFromARememberedOneIsVerifiedInFull) {
+  const Principal cm{.subject = "cm", .role = Role::kChannelManager, .vendor_ids = {"v1"}};
+  TokenVerifier verifier = Verifier(Hs256Options());
+  const std::string token = Mint(Hs256Options(), cm);
+  ASSERT_OK(verifier.Verify(token));
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_THAT(verifier.Verify(forged), StatusIs(kUnauthenticated));
+  EXPECT_THAT(verifier.Verify(token + "A"), StatusIs(kUnauthenticated));
+  EXPECT_OK(verifier.Verify(token));
+}
+
+TEST_F(TokenVerifierTest, MoreTokensThanTheCacheHoldsAreAllStillVerified) {
+  TokenVerifier verifier = Verifier(Hs256Options());
+  std::vector<std::string> tokens;
+  for (size_t i = 0; i < kMaxCachedTokens + 10; ++i) {
+    tokens.push_back(Mint(Hs256Options(), {.subject = absl::StrCat("cm", i),
+                                           .role = Role::kChannelManager,
+                                           .vendor_ids = {"v1"}}));
+  }
+  for (const std::string& token : tokens) ASSERT_OK(verifier.Verify(token));
+  for (size_t i = 0; i < tokens.size(); i += 97) {
+    auto principal = verifier.Verify(tokens[i]);
+    ASSERT_OK(principal);
+    EXPECT_EQ(principal->subject, absl::StrCat("cm", i));
+  }
+}
+
 // ---- token shape and the Authorization header -------------------------------------------------
 
 TEST_F(TokenVerifierTest, MissingOrEmptyTokenIsRejected) {
