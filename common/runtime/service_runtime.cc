@@ -46,19 +46,22 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string&
   return buffer.str();
 }
 
+// The HS256 secret: the file's content without trailing whitespace, or the inline secret.
+absl::StatusOr<std::string> Hs256Secret(const RuntimeOptions& o) {
+  if (o.jwt_secret_file.empty()) return o.jwt_secret;
+  ASSIGN_OR_RETURN(std::string secret, ReadFile(o.jwt_secret_file, "jwt-secret-file"));
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  return secret;
+}
+
 absl::StatusOr<auth::TokenVerifier> MakeVerifier(const RuntimeOptions& o, const Clock& clock) {
   auth::JwtOptions jwt{.algorithm = o.jwt_algorithm,
                        .issuer = o.jwt_issuer,
                        .audience = o.jwt_audience};
   if (o.jwt_algorithm == "HS256") {
-    if (!o.jwt_secret_file.empty()) {
-      ASSIGN_OR_RETURN(jwt.hs256_secret, ReadFile(o.jwt_secret_file, "jwt-secret-file"));
-      while (!jwt.hs256_secret.empty() && std::isspace(jwt.hs256_secret.back())) {
-        jwt.hs256_secret.pop_back();
-      }
-    } else {
-      jwt.hs256_secret = o.jwt_secret;
-    }
+    ASSIGN_OR_RETURN(jwt.hs256_secret, Hs256Secret(o));
   } else {
     ASSIGN_OR_RETURN(jwt.rs256_public_key_pem,
                      ReadFile(o.jwt_public_key_file, "jwt-public-key-file"));
@@ -244,6 +247,20 @@ class RuntimeImpl final : public Runtime {
 };
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<client::ServiceIdentity>> MakeServiceIdentity(
+    const Runtime& runtime, std::string token_file) {
+  const RuntimeOptions& o = runtime.options();
+  client::ServiceIdentityOptions identity{.subject = runtime.service_name(),
+                                          .token_file = std::move(token_file),
+                                          .jwt_algorithm = o.jwt_algorithm,
+                                          .jwt_issuer = o.jwt_issuer,
+                                          .jwt_audience = o.jwt_audience};
+  if (identity.token_file.empty() && o.jwt_algorithm == "HS256") {
+    ASSIGN_OR_RETURN(identity.hs256_secret, Hs256Secret(o));
+  }
+  return client::ServiceIdentity::Create(std::move(identity), runtime.clock());
+}
 
 void RegisterRuntimeFlags(FlagSet& flags, RuntimeOptions* o) {
   server::RegisterServerFlags(flags, &o->server);

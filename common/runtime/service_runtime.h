@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/auth/jwt.h"
+#include "common/client/service_identity.h"
 #include "common/config/flags.h"
 #include "common/events/cloud_event.h"
 #include "common/kafka/outbox_relay.h"
@@ -142,6 +143,12 @@ struct ServiceDefinition {
   std::function<void(FlagSet&)> add_flags;
   std::function<absl::StatusOr<std::unique_ptr<ServiceParts>>(Runtime&)> build;
 };
+
+// This service's identity for calling another one (common/client): the token in `token_file`
+// when given, otherwise a token minted with the HS256 secret the runtime verifies tokens with
+// (RS256 deployments must give a token file).
+absl::StatusOr<std::unique_ptr<client::ServiceIdentity>> MakeServiceIdentity(
+    const Runtime& runtime, std::string token_file);
 
 // Binds the shared flags (server, storage, Kafka, topics, JWT) to `options`.
 void RegisterRuntimeFlags(FlagSet& flags, RuntimeOptions* options);

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
-#include <fstream>
-#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -1343,36 +1341,13 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   const PartnerRegistryClient* partner_registry_;
 };
 
-// The HS256 secret the runtime verifies tokens with, for minting this service's own token.
-absl::StatusOr<std::string> Hs256Secret(const runtime::RuntimeOptions& o) {
-  if (o.jwt_secret_file.empty()) return o.jwt_secret;
-  std::ifstream in(o.jwt_secret_file, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError("--jwt-secret-file: cannot be read");
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string secret = content.str();
-  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
-    secret.pop_back();
-  }
-  return secret;
-}
-
 // The partner-registry client, or null when no address is configured.
 absl::StatusOr<std::unique_ptr<PartnerRegistryClient>> MakePartnerRegistryClient(
     runtime::Runtime& runtime, const ServiceOptions& options) {
   if (options.partner_registry.address.empty()) return nullptr;
-  const runtime::RuntimeOptions& o = runtime.options();
-  client::ServiceIdentityOptions identity{.subject = runtime.service_name(),
-                                          .token_file = options.service_token_file,
-                                          .jwt_algorithm = o.jwt_algorithm,
-                                          .jwt_issuer = o.jwt_issuer,
-                                          .jwt_audience = o.jwt_audience};
-  if (identity.token_file.empty() && o.jwt_algorithm == "HS256") {
-    ASSIGN_OR_RETURN(identity.hs256_secret, Hs256Secret(o));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<client::ServiceIdentity> created,
-                   client::ServiceIdentity::Create(std::move(identity), runtime.clock()));
-  return PartnerRegistryClient::Create(options.partner_registry, std::move(created));
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ServiceIdentity> identity,
+                   runtime::MakeServiceIdentity(runtime, options.service_token_file));
+  return PartnerRegistryClient::Create(options.partner_registry, std::move(identity));
 }
 
 // Logs a "Tick" command whenever a timer of some vendor is due (checked every second on the
