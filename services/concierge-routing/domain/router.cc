@@ -114,6 +114,14 @@ struct Router::Impl {
     PendingKey key;
     int gid = -1;
     std::string join_key;
+    // The priority is Clamp(base + boost). The base is the request's priority (explicit), or
+    // the partner tier's routing priority plus the category's as of creation; the boost sums
+    // the step and aging increases collected since. A tier change recomputes a derived base.
+    bool explicit_priority = false;
+    int tier_priority = 0;
+    int category_priority = 0;
+    int base_priority = 0;
+    int64_t priority_boost = 0;
   };
   struct WorkerRec {
     Worker w;
@@ -401,6 +409,56 @@ struct Router::Impl {
     tr.indexed = false;
   }
 
+  // Sets the priority to Clamp(base + boost); a waiting task moves to its new place in line.
+  void SetPriority(TaskRec& tr, int base, int64_t boost) {
+    const bool was_indexed = tr.indexed;
+    UnindexPending(tr);
+    tr.base_priority = base;
+    tr.priority_boost = boost;
+    tr.t.priority = ClampPriority(int64_t{base} + boost);
+    if (was_indexed) IndexPending(tr);
+  }
+
+  // The partner's tier changed: its open tasks not yet assigned (PENDING, RESERVED) take the
+  // new tier, and a derived priority is recomputed from the new tier's routing priority (the
+  // step and aging boosts kept). A waiting task is routed again in its new place (a step target
+  // may read the tier); tasks keep their workflow and step. Assigned and closed tasks keep the
+  // tier they were handled at.
+  void Retier(const std::string& partner_id, const PartnerRec& p) {
+    std::vector<TaskRec*> changed;
+    for (auto& [seq, rec] : tasks) {
+      const Task& t = rec->t;
+      if (t.partner_id != partner_id) continue;
+      if (t.state != TaskState::kPending && t.state != TaskState::kReserved) continue;
+      if (t.partner.tier_id == p.context.tier_id && t.partner.tier_rank == p.context.tier_rank &&
+          rec->tier_priority == p.routing_priority) {
+        continue;
+      }
+      changed.push_back(rec.get());
+    }
+    // In creation order: the same events on every replay of the command log.
+    std::sort(changed.begin(), changed.end(),
+              [](const TaskRec* a, const TaskRec* b) { return a->seq < b->seq; });
+    for (TaskRec* tr : changed) {
+      UnindexPending(*tr);
+      tr->t.partner.tier_id = p.context.tier_id;
+      tr->t.partner.tier_rank = p.context.tier_rank;
+      tr->tier_priority = p.routing_priority;
+      if (!tr->explicit_priority) {
+        SetPriority(*tr, ClampPriority(int64_t{tr->tier_priority} + tr->category_priority),
+                    tr->priority_boost);
+      }
+      Touch(*tr);
+    }
+    // The waiting ones are offered or queued again, best first.
+    std::erase_if(changed, [](const TaskRec* tr) { return tr->t.state != TaskState::kPending; });
+    std::sort(changed.begin(), changed.end(), [](const TaskRec* a, const TaskRec* b) {
+      return std::make_tuple(-a->t.priority, a->t.create_time, a->seq) <
+             std::make_tuple(-b->t.priority, b->t.create_time, b->seq);
+    });
+    for (TaskRec* tr : changed) RouteTask(*tr, /*entering_step=*/false);
+  }
+
   // ---- events --------------------------------------------------------------------------------
 
   void Touch(TaskRec& tr) {
@@ -554,7 +612,7 @@ struct Router::Impl {
     tr.t.step_id = s.step.step_id;
     tr.t.queue_id = queues[s.queue]->queue.queue_id;
     tr.t.step_enter_time = now;
-    tr.t.priority = ClampPriority(int64_t{tr.t.priority} + s.step.priority_increase);
+    SetPriority(tr, tr.base_priority, tr.priority_boost + s.step.priority_increase);
     if (s.step.timeout != absl::InfiniteDuration() &&
         step + 1 < static_cast<int>(tr.wf->steps.size())) {
       Schedule(now + s.step.timeout, TimerKind::kStepTimeout, tr.seq, tr.step_gen);
@@ -783,12 +841,7 @@ struct Router::Impl {
         return;
       case TimerKind::kAging:
         if (tr.t.state != TaskState::kPending && tr.t.state != TaskState::kReserved) return;
-        {
-          const bool was_indexed = tr.indexed;
-          UnindexPending(tr);
-          tr.t.priority = ClampPriority(int64_t{tr.t.priority} + options.aging_increase);
-          if (was_indexed) IndexPending(tr);
-        }
+        SetPriority(tr, tr.base_priority, tr.priority_boost + options.aging_increase);
         Schedule(now + options.aging_interval, TimerKind::kAging, tr.seq);
         return;
       case TimerKind::kTtl:
@@ -1180,7 +1233,11 @@ absl::Status Router::SetSlaPolicy(SlaPolicy policy) {
 void Router::PutPartner(const std::string& partner_id, PartnerContext context,
                         int tier_routing_priority) {
   std::lock_guard lock(mu_);
-  impl_->partners[partner_id] = Impl::PartnerRec{std::move(context), tier_routing_priority};
+  Impl& m = *impl_;
+  m.AdvanceTo(m.clock.Now());
+  Impl::PartnerRec& p = m.partners[partner_id];
+  p = Impl::PartnerRec{std::move(context), tier_routing_priority};
+  if (!partner_id.empty()) m.Retier(partner_id, p);
 }
 
 absl::Status Router::PutWorker(Worker worker) {
@@ -1313,15 +1370,17 @@ absl::StatusOr<CreateTaskResult> Router::CreateTask(NewTask req) {
   t.update_time = m.now;
   t.expire_time = m.now + ttl;
   t.state = TaskState::kPending;
-  int tier_priority = 0;
   if (auto p = m.partners.find(t.partner_id); !t.partner_id.empty() && p != m.partners.end()) {
     t.partner = p->second.context;
-    tier_priority = p->second.routing_priority;
+    rec->tier_priority = p->second.routing_priority;
   }
-  const int cat = static_cast<int>(t.category);
-  t.priority = req.priority.has_value()
-                   ? *req.priority
-                   : ClampPriority(int64_t{tier_priority} + m.sla_policy.category_priorities[cat]);
+  rec->category_priority = m.sla_policy.category_priorities[static_cast<int>(t.category)];
+  rec->explicit_priority = req.priority.has_value();
+  rec->base_priority =
+      rec->explicit_priority
+          ? *req.priority
+          : ClampPriority(int64_t{rec->tier_priority} + rec->category_priority);
+  t.priority = rec->base_priority;
   if (!t.dedupe_key.empty()) {
     auto prev = m.last_worker_by_dedupe.find(t.dedupe_key);
     if (prev != m.last_worker_by_dedupe.end()) t.previous_worker_id = prev->second;
@@ -1472,7 +1531,11 @@ absl::Status Router::UpdateTask(const std::string& task_id, TaskUpdate update) {
   if (update.language) t.language = *std::move(update.language);
   if (update.region) t.region = *std::move(update.region);
   if (update.attributes) t.attributes = *std::move(update.attributes);
-  if (update.priority) t.priority = *update.priority;
+  if (update.priority) {
+    // An explicit priority replaces the base and the boosts collected so far.
+    tr->explicit_priority = true;
+    m.SetPriority(*tr, *update.priority, 0);
+  }
   m.Touch(*tr);
   if (pending) m.RouteTask(*tr, /*entering_step=*/false);
   return absl::OkStatus();

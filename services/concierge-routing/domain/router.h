@@ -61,8 +61,9 @@ struct RouterOptions {
   // instead of the workflow's missed activity. An accept resets the count.
   int max_consecutive_misses = 3;
   std::string paused_activity_id = "paused";
-  // Aging: every aging_interval a waiting task's priority rises by aging_increase (clamped to
-  // 10000). Zero interval = no aging.
+  // Aging: every aging_interval a waiting task's priority rises by aging_increase. A task's
+  // priority is its base (request or tier + category) plus the step and aging increases it
+  // collected, clamped to 0..10000. Zero interval = no aging.
   absl::Duration aging_interval = absl::ZeroDuration();
   int aging_increase = 0;
   // Keep COMPLETED/CANCELED tasks and their reservations readable (GetTask). When false they are
@@ -206,6 +207,11 @@ class Router {
   absl::Status DeleteWorkflow(const std::string& workflow_id);
   // Partner data from partner-registry events, copied into tasks created afterwards. The
   // tier_routing_priority is the tier's routing priority used to derive task priorities.
+  // A tier change (tier id, rank or routing priority) also reaches the partner's open tasks not
+  // yet assigned (PENDING, RESERVED): they take the new tier, a priority derived from the tier
+  // (no explicit priority in the request or an UpdateTask) is recomputed as CreateTask would
+  // with the new tier, keeping the step and aging increases collected, and waiting tasks move
+  // to their new place in line. Assigned tasks keep theirs.
   void PutPartner(const std::string& partner_id, PartnerContext context,
                   int tier_routing_priority = 0);
 

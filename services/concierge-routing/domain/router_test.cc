@@ -701,6 +701,69 @@ TEST_F(RouterTest, StepPriorityIncreaseAppliesOnEnteringTheStep) {
   EXPECT_EQ(t->create_time, kStart);
 }
 
+// Issue 5 / SPEC §6.7: a TierChanged re-prioritizes the partner's open tasks.
+TEST_F(RouterTest, ATierChangeReprioritizesThePartnersOpenTasksButNotAssignedOnes) {
+  constexpr int kRegistered = 100, kSilver = 300, kGold = 500, kStepIncrease = 7;
+  Workflow wf;
+  wf.workflow_id = "pool";
+  WorkflowStep pool = Step("pool", "default", "");
+  pool.priority_increase = kStepIncrease;
+  wf.steps = {pool};
+  ASSERT_OK(router_.PutWorkflow(wf));
+  ASSERT_OK(router_.PutWorker(MakeWorker("w1", WorkerRole::kInsideSales, {"EMEA"}, {}, 1)));
+  router_.PutPartner("p1", PartnerContext{"registered", 1, "", "", ""}, kRegistered);
+  router_.PutPartner("p2", PartnerContext{"silver", 2, "", "", ""}, kSilver);
+  auto request = [](std::string partner_id) {
+    NewTask t = EmailTask();
+    t.priority.reset();  // derived from the tier
+    t.partner_id = std::move(partner_id);
+    t.workflow_id = "pool";
+    return t;
+  };
+  // p1's first task is assigned to the only worker; the next ones wait.
+  const std::string assigned = Create(request("p1"));
+  ASSERT_OK(router_.AcceptReservation(ReservationOf(assigned), ""));
+  clock_.Advance(absl::Minutes(1));
+  const std::string silver = Create(request("p2"));  // same age, created first
+  const std::string open = Create(request("p1"));
+  NewTask fixed = request("p1");
+  fixed.priority = 50;
+  const std::string explicit_priority = Create(fixed);
+  EXPECT_EQ(router_.GetTask(open)->priority, kRegistered + kStepIncrease);
+  EXPECT_EQ(router_.GetTask(silver)->priority, kSilver + kStepIncrease);
+  EXPECT_EQ(router_.GetTask(silver)->create_time, router_.GetTask(open)->create_time);
+
+  clock_.Advance(absl::Minutes(1));
+  router_.PutPartner("p1", PartnerContext{"gold", 3, "", "", ""}, kGold);
+  auto t = router_.GetTask(open);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->partner.tier_id, "gold");
+  EXPECT_EQ(t->partner.tier_rank, 3);
+  EXPECT_EQ(t->priority, kGold + kStepIncrease);
+  EXPECT_EQ(t->state, TaskState::kPending);
+  // An explicit priority stays; the tier is still the partner's.
+  t = router_.GetTask(explicit_priority);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->partner.tier_id, "gold");
+  EXPECT_EQ(t->priority, 50 + kStepIncrease);
+  // The assigned task keeps the tier and priority it was handled at.
+  t = router_.GetTask(assigned);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->state, TaskState::kAssigned);
+  EXPECT_EQ(t->partner.tier_id, "registered");
+  EXPECT_EQ(t->priority, kRegistered + kStepIncrease);
+  // The worker frees up: the gold task now goes ahead of the equally old silver one.
+  router_.DrainEvents();
+  ASSERT_OK(router_.CompleteTask(assigned, "", "done"));
+  EXPECT_THAT(Offers(router_.DrainEvents()), ElementsAre(open + "->w1"));
+  AcceptAndComplete(open);
+  EXPECT_THAT(Offers(router_.DrainEvents()), ElementsAre(silver + "->w1"));
+  // The same tier again changes nothing.
+  const int64_t version = router_.GetTask(explicit_priority)->version;
+  router_.PutPartner("p1", PartnerContext{"gold", 3, "c1", "", ""}, kGold);
+  EXPECT_EQ(router_.GetTask(explicit_priority)->version, version);
+}
+
 TEST_F(RouterTest, DefaultWorkflowOverflowsToAnyWorkerAfterTheRegionPool) {
   ASSERT_OK(router_.PutWorker(MakeWorker("amer", WorkerRole::kInsideSales, {"AMER"})));
   const std::string id = Create(EmailTask("EMEA"));  // no concierge, nobody in EMEA
