@@ -1,11 +1,9 @@
 #include "tests/e2e/platform.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth/principal.h"
@@ -57,27 +55,11 @@ std::string Platform::Group(const std::string& service) const {
   return absl::StrCat(run_, "-", service);
 }
 
-namespace {
-
-// Whether `binary --help` lists `--flag` (service-to-service addresses arrive service by service).
-bool HasFlag(const std::string& binary, const std::string& flag) {
-  const std::string command = testing::BinaryPath(binary) + " --help 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return false;
-  std::string out;
-  char buffer[4096];
-  while (size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
-  ::pclose(pipe);
-  return absl::StrContains(out, "--" + flag);
-}
-
-}  // namespace
-
 std::unique_ptr<testing::ServiceProcess> Platform::MakeProcess(const std::string& service) const {
   std::vector<std::string> extra;
-  // Services that ask partner-registry directly (deal-registration at submission, routing about
-  // partners it has not heard of) get its address when they have the flag.
-  if (service != "partner-registry" && HasFlag(service, "partner-registry-address")) {
+  // Services that ask partner-registry directly: deal-registration at submission, routing about
+  // partners it has not heard of.
+  if (service == "deal-registration" || service == "concierge-routing") {
     extra.push_back("--partner-registry-address=" +
                     processes_.at("partner-registry")->address());
   }
