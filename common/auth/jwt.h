@@ -62,6 +62,11 @@ struct JwtOptions {
   absl::Duration leeway = absl::Seconds(30);  // clock skew allowed on exp and nbf
 };
 
+// The HS256 secret kept in `path`, as every PRM process reads it: the file's bytes without
+// trailing whitespace (a newline from `echo` is not part of the secret). INVALID_ARGUMENT naming
+// the path when it cannot be read.
+absl::StatusOr<std::string> ReadHs256SecretFile(const std::string& path);
+
 class TokenVerifier {
  public:
   // INVALID_ARGUMENT when the options are unusable: unknown algorithm, empty issuer or audience,

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -46,12 +45,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string&
   return buffer.str();
 }
 
-// The HS256 secret: the file's content without trailing whitespace, or the inline secret.
+// The HS256 secret: --jwt-secret-file read as every PRM process reads it, or the inline secret.
 absl::StatusOr<std::string> Hs256Secret(const RuntimeOptions& o) {
   if (o.jwt_secret_file.empty()) return o.jwt_secret;
-  ASSIGN_OR_RETURN(std::string secret, ReadFile(o.jwt_secret_file, "jwt-secret-file"));
-  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
-    secret.pop_back();
+  absl::StatusOr<std::string> secret = auth::ReadHs256SecretFile(o.jwt_secret_file);
+  if (!secret.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--jwt-secret-file: ", secret.status().message()));
   }
   return secret;
 }

@@ -10,14 +10,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1034,18 +1032,6 @@ class Demo {
   std::atomic<int> offers_accepted_{0};
 };
 
-bool ReadSecret(const std::string& path, std::string* secret) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *secret = buffer.str();
-  while (!secret->empty() && absl::ascii_isspace(static_cast<unsigned char>(secret->back()))) {
-    secret->pop_back();
-  }
-  return true;
-}
-
 int Main(int argc, char** argv) {
   Options o;
   FlagSet flags("prm-demo",
@@ -1082,9 +1068,13 @@ int Main(int argc, char** argv) {
     std::cout << flags.Usage();
     return 0;
   }
-  if (o.jwt_secret.empty() && !ReadSecret(o.jwt_secret_file, &o.jwt_secret)) {
-    std::cerr << "prm-demo: cannot read --jwt-secret-file " << o.jwt_secret_file << "\n";
-    return 2;
+  if (o.jwt_secret.empty()) {
+    absl::StatusOr<std::string> secret = auth::ReadHs256SecretFile(o.jwt_secret_file);
+    if (!secret.ok()) {
+      std::cerr << "prm-demo: --jwt-secret-file: " << secret.status().message() << "\n";
+      return 2;
+    }
+    o.jwt_secret = *std::move(secret);
   }
   if (o.run_id.empty()) {
     o.run_id = absl::FormatTime("%Y%m%d%H%M%S", absl::Now(), absl::UTCTimeZone());

@@ -1,13 +1,10 @@
 #include "tools/prmctl/token_command.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -31,19 +28,6 @@ struct TokenOptions {
   std::string jwt_issuer = "prm-dev";
   std::string jwt_audience = "prm";
 };
-
-// The secret as the services read it: the file's content without trailing whitespace.
-bool ReadSecretFile(const std::string& path, std::string* secret) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *secret = buffer.str();
-  while (!secret->empty() && absl::ascii_isspace(static_cast<unsigned char>(secret->back()))) {
-    secret->pop_back();
-  }
-  return true;
-}
 
 // "v1, v2" → {"v1", "v2"}; an empty item is an error (returned as a message).
 std::string SplitVendors(std::string_view list, std::vector<std::string>* out) {
@@ -102,10 +86,13 @@ int RunToken(int argc, const char* const* argv, const CommandContext& context) {
   }
 
   std::string secret = options.jwt_secret;
-  if (!options.jwt_secret_file.empty() && !ReadSecretFile(options.jwt_secret_file, &secret)) {
-    context.err << "prmctl token: --jwt-secret-file: cannot read " << options.jwt_secret_file
-                << "\n";
-    return kExitUsage;
+  if (!options.jwt_secret_file.empty()) {
+    absl::StatusOr<std::string> read = auth::ReadHs256SecretFile(options.jwt_secret_file);
+    if (!read.ok()) {
+      context.err << "prmctl token: --jwt-secret-file: " << read.status().message() << "\n";
+      return kExitUsage;
+    }
+    secret = *std::move(read);
   }
   absl::StatusOr<auth::TokenMinter> minter =
       auth::TokenMinter::Create({.algorithm = "HS256",
