@@ -65,13 +65,26 @@ class LagStats final : public RdKafka::EventCb {
     for (const auto& [topic, t] : stats["topics"].items()) {
       if (!t.contains("partitions")) continue;
       for (const auto& [partition, p] : t["partitions"].items()) {
-        if (partition == "-1" || !p.contains("consumer_lag")) continue;
-        int64_t lag = p["consumer_lag"].get<int64_t>();
-        if (lag < 0) continue;  // not assigned to this member
+        if (partition == "-1") continue;
+        int64_t lag = Offset(p, "consumer_lag");
+        if (lag < 0 && p.value("fetch_state", "") == "active") {
+          // Assigned but nothing committed yet (a new group, or a partition that has never held
+          // a record): all of the log is still to be read — 0 for an empty partition.
+          const int64_t hi = Offset(p, "hi_offset");
+          const int64_t lo = Offset(p, "lo_offset");
+          if (hi >= 0 && lo >= 0) lag = hi - lo;
+        }
+        if (lag < 0) continue;  // not assigned to this member, or offsets not known yet
         family_->Add({{"topic", topic}, {"partition", partition}, {"group", group_}})
             .Set(static_cast<double>(lag));
       }
     }
+  }
+
+  // An offset field of librdkafka's partition statistics; -1 when absent or not a number.
+  static int64_t Offset(const nlohmann::json& partition, const char* field) {
+    auto it = partition.find(field);
+    return it != partition.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
   }
 
   std::string group_;
