@@ -13,6 +13,11 @@
 //                    naming the field
 //   request rate     --rate-limit / --rate-limit-burst per caller (rate_limiter.h)
 //   deadline         --max-deadline / --max-stream-duration (call_context.h)
+//
+// Handlers check a request's limits together with its other fields: the overloads taking a
+// FieldViolations add their violation to it, so that one INVALID_ARGUMENT names every bad field
+// (common/status/field_violations.h). The Status-returning forms are for a request with nothing
+// else to check. Pure functions; thread-safe.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/status/field_violations.h"
 
 namespace prm::server {
 
@@ -27,12 +33,22 @@ inline constexpr int32_t kDefaultPageSize = 50;
 inline constexpr int32_t kMaxPageSize = 500;
 inline constexpr size_t kMaxFilterLength = 2048;
 
-// The page size to use for a List request's `page_size`, or INVALID_ARGUMENT for a negative one.
+// The page size to use for a List request's `page_size` (0 → kDefaultPageSize, at most
+// kMaxPageSize). A negative one adds a violation on page_size to `bad` and yields
+// kDefaultPageSize, which the caller never uses since the request fails.
+int32_t EffectivePageSize(int32_t requested, FieldViolations& bad);
+// As above, or INVALID_ARGUMENT naming page_size for a negative one.
 absl::StatusOr<int32_t> EffectivePageSize(int32_t requested);
 
+// True when `filter` is at most kMaxFilterLength bytes; otherwise adds a violation naming
+// `field` to `bad` and returns false (the caller does not parse it).
+bool CheckFilterLength(std::string_view filter, std::string_view field, FieldViolations& bad);
 // OK, or INVALID_ARGUMENT naming `field` when `filter` is longer than kMaxFilterLength.
 absl::Status CheckFilterLength(std::string_view filter, std::string_view field = "filter");
 
+// True when a batch of `size` items is at most `max`; otherwise adds a violation naming `field`
+// to `bad` and returns false (the caller does not look at the items).
+bool CheckBatchSize(size_t size, size_t max, std::string_view field, FieldViolations& bad);
 // OK, or INVALID_ARGUMENT naming `field` when a batch of `size` items exceeds `max`.
 absl::Status CheckBatchSize(size_t size, size_t max, std::string_view field);
 

@@ -11,6 +11,7 @@
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "prm/common/v1/error_reason.pb.h"
 
 namespace prm::server {
 namespace {
@@ -66,6 +67,21 @@ TEST(RateLimiter, EachSubjectAndRoleHasItsOwnBucket) {
                               .vendor_ids = {"v1"}};
   EXPECT_THAT(limiter.Admit(alice_staff), IsOk());
   EXPECT_EQ(limiter.tracked_principals(), 3u);
+}
+
+// The reason on the wire is a prm.common.v1.ErrorReason name without its prefix, like every
+// other reason (proto/README.md "Errors"): the string and the enum value must not drift apart.
+TEST(RateLimiter, ItsReasonIsTheRateLimitedValueOfTheErrorReasonEnum) {
+  FakeClock clock;
+  RateLimiter limiter({.per_second = 1, .burst = 1}, clock);
+  ASSERT_THAT(limiter.Admit(Partner("alice")), IsOk());
+  const absl::Status refused = limiter.Admit(Partner("alice"));
+  ASSERT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted));
+  common::v1::ErrorReason reason = common::v1::ERROR_REASON_UNSPECIFIED;
+  ASSERT_TRUE(common::v1::ErrorReason_Parse(absl::StrCat("ERROR_REASON_", ErrorReasonOf(refused)),
+                                            &reason))
+      << ErrorReasonOf(refused) << " is not a prm.common.v1.ErrorReason";
+  EXPECT_EQ(reason, common::v1::ERROR_REASON_RATE_LIMITED);
 }
 
 TEST(RateLimiter, ServicePrincipalsAndADisabledLimiterAreNotLimited) {
