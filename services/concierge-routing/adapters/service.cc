@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -31,10 +32,6 @@ using PartnerRegistryClient = client::ServiceClient<partner_v1::PartnerRegistry>
 using auth::Principal;
 using auth::Role;
 using server::CallContext;
-
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 500;
-constexpr size_t kMaxFilterLength = 2048;
 
 prm::common::v1::Actor ActorOf(const Principal& p) {
   prm::common::v1::Actor a;
@@ -89,13 +86,12 @@ void RequireId(const std::string& value, const std::string& field, FieldViolatio
 
 struct Page {
   size_t offset = 0;
-  size_t size = kDefaultPageSize;
+  size_t size = server::kDefaultPageSize;
 };
 
 Page ParsePage(int32_t page_size, const std::string& token, FieldViolations& bad) {
   Page page;
-  if (page_size < 0) bad.Add("page_size", "must be 0..500");
-  if (page_size > 0) page.size = std::min(page_size, kMaxPageSize);
+  page.size = server::EffectivePageSize(page_size, bad);
   if (!token.empty() && !absl::SimpleAtoi(token, &page.offset)) {
     bad.Add("page_token", "is not a token this service issued");
   }
@@ -108,10 +104,7 @@ using Filter = std::vector<std::pair<std::string, std::string>>;
 Filter ParseFilter(const std::string& text, const std::vector<std::string>& fields,
                    FieldViolations& bad) {
   Filter out;
-  if (text.size() > kMaxFilterLength) {
-    bad.Add("filter", "at most 2048 characters");
-    return out;
-  }
+  if (!server::CheckFilterLength(text, "filter", bad)) return out;
   if (absl::StripAsciiWhitespace(text).empty()) return out;
   for (absl::string_view term : absl::StrSplit(text, " AND ")) {
     std::vector<std::string> sides = absl::StrSplit(term, absl::MaxSplits('=', 1));

@@ -46,10 +46,6 @@ bool SplitComparison(absl::string_view term, absl::string_view* field, char* op,
 
 absl::StatusOr<DealQuery> ParseDealFilter(absl::string_view filter) {
   DealQuery query;
-  if (filter.size() > kMaxFilterLength) {
-    return InvalidField("filter", absl::StrCat("must be at most ", kMaxFilterLength,
-                                               " characters"));
-  }
   if (absl::StripAsciiWhitespace(filter).empty()) return query;
   FieldViolations bad;
   for (absl::string_view conjunct : absl::StrSplit(filter, " AND ")) {

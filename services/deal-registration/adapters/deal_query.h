@@ -9,7 +9,7 @@
 //   has_conflict = true | false
 //   protection.expire_time < "2026-07-01T00:00:00Z"   (approved deals expiring before)
 // Anything else is INVALID_ARGUMENT naming `filter`, rather than a filter silently ignored.
-// At most 2048 characters.
+// The handler applies the common length limit (common/server/limits.h) before parsing.
 //
 // Thread safety: pure function.
 
@@ -19,8 +19,6 @@
 #include "services/deal-registration/domain/deal_book.h"
 
 namespace prm::deal {
-
-inline constexpr size_t kMaxFilterLength = 2048;
 
 // The query's filter fields; vendor_id, page_size and page_token are left for the caller.
 absl::StatusOr<DealQuery> ParseDealFilter(absl::string_view filter);

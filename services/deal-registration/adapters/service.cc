@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "common/server/call_context.h"
+#include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "prm/deal/v1/deal_service.grpc.pb.h"
@@ -64,12 +65,21 @@ absl::Status RequireStaff(const Principal& p) {
   return absl::OkStatus();
 }
 
+// ReturnDealRequest.fields_to_fix, as deal_service.proto documents it.
+constexpr size_t kMaxFieldsToFix = 50;
+
+// Adds a violation to `bad` for each of the required vendor_id / deal_id that is missing.
+void AddMissingIds(const std::string& vendor_id, const std::string& deal_id, FieldViolations& bad,
+                   absl::string_view prefix = "") {
+  if (vendor_id.empty()) bad.Add(absl::StrCat(prefix, "vendor_id"), "is required");
+  if (deal_id.empty()) bad.Add(absl::StrCat(prefix, "deal_id"), "is required");
+}
+
 // The required vendor_id / deal_id of a request, every missing one named.
 absl::Status RequireIds(const std::string& vendor_id, const std::string& deal_id,
                         absl::string_view prefix = "") {
   FieldViolations bad;
-  if (vendor_id.empty()) bad.Add(absl::StrCat(prefix, "vendor_id"), "is required");
-  if (deal_id.empty()) bad.Add(absl::StrCat(prefix, "deal_id"), "is required");
+  AddMissingIds(vendor_id, deal_id, bad, prefix);
   return bad.ToStatus("bad deal reference");
 }
 
@@ -85,10 +95,6 @@ absl::Status PrefixFields(absl::Status status, absl::string_view prefix) {
   return bad.ToStatus(status.message());
 }
 
-int32_t PageSize(int32_t requested) {
-  return requested <= 0 ? 50 : std::min(requested, 500);
-}
-
 std::string EncodeToken(const std::string& position) {
   return position.empty() ? std::string() : absl::WebSafeBase64Escape(position);
 }
@@ -101,18 +107,22 @@ absl::StatusOr<std::string> DecodeToken(const std::string& token) {
   return position;
 }
 
-// A page of a list by index (audit entries, notes); the token is the next index.
-template <typename T>
-absl::StatusOr<std::pair<std::vector<T>, std::string>> IndexPage(std::vector<T> items,
-                                                                 int32_t page_size,
-                                                                 const std::string& token) {
-  if (page_size < 0) return InvalidField("page_size", "must not be negative");
-  ASSIGN_OR_RETURN(std::string position, DecodeToken(token));
+// Where a page of IndexPage resumes: 0 for no token, the token's index otherwise; a violation on
+// page_token in `bad` for a token IndexPage did not issue.
+size_t IndexPageStart(const std::string& token, FieldViolations& bad) {
+  absl::StatusOr<std::string> position = DecodeToken(token);
   size_t start = 0;
-  if (!position.empty() && !absl::SimpleAtoi(position, &start)) {
-    return InvalidField("page_token", "is not a token this service issued");
+  if (!position.ok() || (!position->empty() && !absl::SimpleAtoi(*position, &start))) {
+    bad.Add("page_token", "is not a token this service issued");
   }
-  const size_t size = static_cast<size_t>(PageSize(page_size));
+  return start;
+}
+
+// The page of at most `size` items from `start` of a list by index (audit entries, notes), with
+// the token of the next page (its index; empty after the last).
+template <typename T>
+std::pair<std::vector<T>, std::string> IndexPage(std::vector<T> items, size_t size,
+                                                 size_t start) {
   std::vector<T> page;
   for (size_t i = start; i < items.size() && page.size() < size; ++i) {
     page.push_back(std::move(items[i]));
@@ -177,11 +187,12 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       const Principal& p = call.principal();
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
-      if (request->page_size() < 0) bad.Add("page_size", "must not be negative");
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
       if (!request->order_by().empty() && request->order_by() != "deal_id") {
         bad.Add("order_by", "only the default order (by deal_id) is supported");
       }
-      absl::StatusOr<DealQuery> query = ParseDealFilter(request->filter());
+      absl::StatusOr<DealQuery> query = ParseDealFilter(
+          server::CheckFilterLength(request->filter(), "filter", bad) ? request->filter() : "");
       if (!query.ok()) {
         for (FieldViolation& v : FieldViolationsOf(query.status())) {
           bad.Add(std::move(v.field), std::move(v.description));
@@ -198,7 +209,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
         query->partner_id = p.partner_id;
       }
       query->vendor_id = request->vendor_id();
-      query->page_size = PageSize(request->page_size());
+      query->page_size = page_size;
       query->page_token = *position;
       ASSIGN_OR_RETURN(DealPage page, book_.book().List(*query));
       for (const Deal& deal : page.deals) ToProto(deal, response->add_deals());
@@ -257,8 +268,15 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* ReturnDeal(grpc::CallbackServerContext* ctx,
                                        const v1::ReturnDealRequest* request,
                                        v1::ReturnDealResponse* response) override {
-    return StaffWrite(ctx, "ReturnDeal", *request, request->vendor_id(), request->deal_id(),
-                      request->request_id(), response);
+    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+      FieldViolations bad;
+      AddMissingIds(request->vendor_id(), request->deal_id(), bad);
+      server::CheckBatchSize(request->fields_to_fix_size(), kMaxFieldsToFix, "fields_to_fix", bad);
+      RETURN_IF_ERROR(bad.ToStatus("bad ReturnDeal request"));
+      RETURN_IF_ERROR(CheckVendor(call.principal(), request->vendor_id()));
+      RETURN_IF_ERROR(RequireStaff(call.principal()));
+      return Write("ReturnDeal", *request, request->request_id(), call, response);
+    });
   }
 
   grpc::ServerUnaryReactor* ApproveDeal(grpc::CallbackServerContext* ctx,
@@ -324,15 +342,19 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       grpc::CallbackServerContext* ctx, const v1::ListDealAuditEntriesRequest* request,
       v1::ListDealAuditEntriesResponse* response) override {
     return Serve(ctx, [&](const CallContext& call) -> absl::Status {
-      RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
-      if (!request->filter().empty()) {
-        return InvalidField("filter", "filtering audit entries is not supported yet");
+      FieldViolations bad;
+      AddMissingIds(request->vendor_id(), request->deal_id(), bad);
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
+      if (server::CheckFilterLength(request->filter(), "filter", bad) &&
+          !request->filter().empty()) {
+        bad.Add("filter", "filtering audit entries is not supported yet");
       }
+      const size_t start = IndexPageStart(request->page_token(), bad);
+      RETURN_IF_ERROR(bad.ToStatus("bad audit entry list request"));
       RETURN_IF_ERROR(
           Readable(call.principal(), request->vendor_id(), request->deal_id()).status());
-      ASSIGN_OR_RETURN(auto page,
-                       IndexPage(book_.AuditEntries(request->vendor_id(), request->deal_id()),
-                                 request->page_size(), request->page_token()));
+      auto page = IndexPage(book_.AuditEntries(request->vendor_id(), request->deal_id()),
+                            page_size, start);
       for (v1::DealAuditEntry& entry : page.first) *response->add_entries() = std::move(entry);
       response->set_next_page_token(page.second);
       return absl::OkStatus();
@@ -394,10 +416,15 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
                                           const v1::ListDealNotesRequest* request,
                                           v1::ListDealNotesResponse* response) override {
     return Serve(ctx, [&](const CallContext& call) -> absl::Status {
-      RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
-      if (!request->filter().empty()) {
-        return InvalidField("filter", "filtering notes is not supported yet");
+      FieldViolations bad;
+      AddMissingIds(request->vendor_id(), request->deal_id(), bad);
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
+      if (server::CheckFilterLength(request->filter(), "filter", bad) &&
+          !request->filter().empty()) {
+        bad.Add("filter", "filtering notes is not supported yet");
       }
+      const size_t start = IndexPageStart(request->page_token(), bad);
+      RETURN_IF_ERROR(bad.ToStatus("bad note list request"));
       const Principal& p = call.principal();
       RETURN_IF_ERROR(Readable(p, request->vendor_id(), request->deal_id()).status());
       std::vector<v1::DealNote> visible;
@@ -408,8 +435,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
         }
         visible.push_back(std::move(note));
       }
-      ASSIGN_OR_RETURN(auto page,
-                       IndexPage(std::move(visible), request->page_size(), request->page_token()));
+      auto page = IndexPage(std::move(visible), page_size, start);
       for (v1::DealNote& note : page.first) *response->add_notes() = std::move(note);
       response->set_next_page_token(page.second);
       return absl::OkStatus();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/server/limits.h"
 #include "common/status/field_violations.h"
 
 namespace prm::forecast {
@@ -326,10 +327,13 @@ void ToProto(const std::string& vendor_id, const ExchangeRate& rate, fv1::Exchan
   SetTimestamp(rate.update_time, out->mutable_update_time());
 }
 
-std::vector<ExchangeRateInput> RatesFromProto(const fv1::SetExchangeRatesRequest& request,
-                                              FieldViolations& bad) {
+std::optional<std::vector<ExchangeRateInput>> RatesFromProto(
+    const fv1::SetExchangeRatesRequest& request, FieldViolations& bad) {
   if (request.vendor_id().empty()) bad.Add("vendor_id", "is required");
   CheckRequestId(request.request_id(), bad);
+  if (!server::CheckBatchSize(request.rates_size(), kMaxRatesPerRequest, "rates", bad)) {
+    return std::nullopt;
+  }
   std::vector<ExchangeRateInput> rates;
   for (int i = 0; i < request.rates_size(); ++i) {
     const fv1::ExchangeRate& r = request.rates(i);

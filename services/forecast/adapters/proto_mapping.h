@@ -82,11 +82,12 @@ SegmentFilter SegmentOf(const prm::forecast::v1::Segment& segment);
 void ToProto(const std::string& vendor_id, const ExchangeRate& rate,
              prm::forecast::v1::ExchangeRate* out);
 
-// The rates a SetExchangeRatesRequest asks for. INVALID_ARGUMENT naming every bad field the
-// request shows on its own: vendor_id, rates[i].vendor_id (must equal vendor_id),
-// rates[i].effective_date (missing or not a date), request_id; `bad` receives them so that the
-// caller can add the domain's (SettingsBook::ValidateRates) before failing.
-std::vector<ExchangeRateInput> RatesFromProto(
+// The rates a SetExchangeRatesRequest asks for. `bad` receives every bad field the request shows
+// on its own: vendor_id, request_id, rates (more than kMaxRatesPerRequest, the batch limit of
+// common/server/limits.h: then nullopt, and none of the rates is read), rates[i].vendor_id (must
+// equal vendor_id), rates[i].effective_date (missing or not a date); so that the caller can add
+// the domain's (SettingsBook::ValidateRates) before failing.
+std::optional<std::vector<ExchangeRateInput>> RatesFromProto(
     const prm::forecast::v1::SetExchangeRatesRequest& request, FieldViolations& bad);
 
 // A valid prm.common.v1.Date (years 1900..9999), or nullopt.

@@ -20,6 +20,7 @@
 #include "common/kafka/consumer.h"
 #include "common/runtime/service_runtime.h"
 #include "common/server/call_context.h"
+#include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
@@ -106,6 +107,14 @@ absl::Status AuthorizeSettings(const auth::Principal& principal, const std::stri
                                              : "the caller may not read this vendor's settings");
   }
   return absl::OkStatus();
+}
+
+// The forecast's filters are not supported yet: a filter over the common length limit is named
+// as too long, any other non-empty one as unsupported.
+void CheckUnsupportedFilter(const std::string& filter, FieldViolations& bad) {
+  if (server::CheckFilterLength(filter, "filter", bad) && !filter.empty()) {
+    bad.Add("filter", "filters are not supported yet");
+  }
 }
 
 // Backtests per segment are not implemented yet.
@@ -652,11 +661,11 @@ class ForecastState {
       fv1::SetExchangeRatesRequest request;
       RETURN_IF_ERROR(DecodeCommand(command.payload, &actor, &request));
       FieldViolations bad;
-      std::vector<ExchangeRateInput> rates = RatesFromProto(request, bad);
+      std::optional<std::vector<ExchangeRateInput>> rates = RatesFromProto(request, bad);
       RETURN_IF_ERROR(bad.ToStatus("invalid exchange rates"));
       std::unique_lock lock(mu_);
       ASSIGN_OR_RETURN(std::vector<ExchangeRate> stored,
-                       settings_.SetRates(request.vendor_id(), rates));
+                       settings_.SetRates(request.vendor_id(), *rates));
       RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
       fv1::SetExchangeRatesResponse response;
       for (const ExchangeRate& rate : stored) {
@@ -872,10 +881,12 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
     return server::Serve(
         ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
-          std::vector<ExchangeRateInput> rates = RatesFromProto(*request, bad);
-          for (const FieldViolation& v :
-               FieldViolationsOf(state_.ValidateRates(request->vendor_id(), rates))) {
-            if (v.field != "vendor_id") bad.Add(v.field, v.description);
+          std::optional<std::vector<ExchangeRateInput>> rates = RatesFromProto(*request, bad);
+          if (rates) {
+            for (const FieldViolation& v :
+                 FieldViolationsOf(state_.ValidateRates(request->vendor_id(), *rates))) {
+              if (v.field != "vendor_id") bad.Add(v.field, v.description);
+            }
           }
           RETURN_IF_ERROR(bad.ToStatus("invalid exchange rates"));
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), true));
@@ -909,13 +920,13 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
-          if (request->page_size() < 0) bad.Add("page_size", "must not be negative");
+          const size_t page_size = server::EffectivePageSize(request->page_size(), bad);
           size_t offset = 0;
           if (!request->page_token().empty() &&
               !absl::SimpleAtoi(request->page_token(), &offset)) {
             bad.Add("page_token", "is not a token of this list");
           }
-          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          CheckUnsupportedFilter(request->filter(), bad);
           std::string order = request->order_by();
           const bool desc = absl::EndsWith(order, " desc");
           if (desc) order.resize(order.size() - 5);
@@ -933,8 +944,6 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                              });
           }
           if (desc) std::reverse(rates.begin(), rates.end());
-          const size_t page_size =
-              request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
           for (size_t i = offset; i < rates.size() && i < offset + page_size; ++i) {
             ToProto(request->vendor_id(), rates[i], response->add_rates());
           }
@@ -955,13 +964,13 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
-          if (request->page_size() < 0) bad.Add("page_size", "must not be negative");
+          const size_t page_size = server::EffectivePageSize(request->page_size(), bad);
           size_t offset = 0;
           if (!request->page_token().empty() &&
               !absl::SimpleAtoi(request->page_token(), &offset)) {
             bad.Add("page_token", "is not a token of this list");
           }
-          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          CheckUnsupportedFilter(request->filter(), bad);
           std::string order = request->order_by().empty() ? "trailing_revenue desc"
                                                           : request->order_by();
           const bool desc = absl::EndsWith(order, " desc");
@@ -984,8 +993,6 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
             const double y = order == "partner_count" ? b.partner_count : b.trailing_revenue;
             return desc ? x > y : x < y;
           });
-          const size_t page_size =
-              request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
           for (size_t i = offset; i < segments.size() && i < offset + page_size; ++i) {
             fv1::SegmentSummary* summary = response->add_segments();
             *summary->mutable_segment() = segments[i].segment;
@@ -1029,7 +1036,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
             if (absl::StartsWith(field, "series.")) field = field.substr(7);
             bad.Add(field, v.description);
           }
-          if (!request->filter().empty()) bad.Add("filter", "filters are not supported yet");
+          CheckUnsupportedFilter(request->filter(), bad);
           if (request->methods_size() > 0) {
             bad.Add("methods", "only the automatic selection (empty) is supported yet");
           }
