@@ -16,7 +16,6 @@
 namespace prm::partner {
 namespace {
 
-constexpr size_t kMaxFilterLength = 2048;
 constexpr int kMaxComparisons = 20;
 constexpr char kTokenVersion[] = "p1";
 
@@ -234,12 +233,6 @@ bool CompareValue(const FilterValue& item, ListFilter::Op op, const FilterValue&
 
 }  // namespace
 
-absl::StatusOr<int> EffectivePageSize(int32_t requested) {
-  if (requested < 0) return InvalidField("page_size", "must not be negative");
-  if (requested == 0) return kDefaultPageSize;
-  return std::min<int>(requested, kMaxPageSize);
-}
-
 absl::StatusOr<OrderBy> ParseOrderBy(absl::string_view text,
                                      const std::vector<std::string>& allowed_fields,
                                      absl::string_view default_field) {
@@ -315,9 +308,6 @@ absl::StatusOr<ListPage> Paginate(std::vector<ListEntry> entries, bool descendin
 
 absl::StatusOr<ListFilter> ListFilter::Parse(absl::string_view text, const FilterSchema& schema) {
   ListFilter filter;
-  if (text.size() > kMaxFilterLength) {
-    return InvalidField("filter", absl::StrCat("is longer than ", kMaxFilterLength, " characters"));
-  }
   if (absl::StripAsciiWhitespace(text).empty()) return filter;
   ASSIGN_OR_RETURN(std::vector<Token> tokens, Lex(text));
   Parser parser(std::move(tokens), schema);

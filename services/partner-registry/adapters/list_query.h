@@ -1,19 +1,19 @@
 #pragma once
 
-// The List conventions of proto/README.md for partner-registry's List RPCs: page_size (0 → 50,
-// at most 500, negative → INVALID_ARGUMENT), opaque page tokens valid for 24 hours and only with
-// the same other parameters, `order_by` of one documented field with optional " desc" (ties by
-// id), and the AIP-160 filter subset:
+// The List conventions of proto/README.md for partner-registry's List RPCs, beyond the common
+// page-size and filter-length limits (common/server/limits.h, which the handlers apply first):
+// opaque page tokens valid for 24 hours and only with the same other parameters, `order_by` of
+// one documented field with optional " desc" (ties by id), and the AIP-160 filter subset:
 //
 //   filter     := term ( "AND" term )*
 //   term       := comparison | "(" comparison ( "OR" comparison )* ")"
 //   comparison := field op value          op := = | != | < | <= | > | >=
 //   value      := "string" | number | true | false | ENUM_VALUE_NAME | "RFC 3339 time" | "YYYY-MM-DD"
 //
-// at most 2048 characters and 20 comparisons. On a repeated field `=` means "contains" and `!=`
-// "does not contain"; the other operators hold when any element satisfies them. Errors are
-// INVALID_ARGUMENT with a BadRequest violation on `filter`, `order_by`, `page_size` or
-// `page_token`. Pure functions and immutable values; thread-safe.
+// with at most 20 comparisons. On a repeated field `=` means "contains" and `!=` "does not
+// contain"; the other operators hold when any element satisfies them. Errors are
+// INVALID_ARGUMENT with a BadRequest violation on `filter`, `order_by` or `page_token`. Pure
+// functions and immutable values; thread-safe.
 
 #include <cstdint>
 #include <string>
@@ -28,11 +28,7 @@
 
 namespace prm::partner {
 
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 500;
 inline constexpr absl::Duration kPageTokenLifetime = absl::Hours(24);
-
-absl::StatusOr<int> EffectivePageSize(int32_t requested);
 
 struct OrderBy {
   std::string field;

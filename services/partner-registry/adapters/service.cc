@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "absl/random/random.h"
@@ -9,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/events/payload.h"
 #include "common/server/call_context.h"
+#include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
@@ -28,20 +30,44 @@ namespace pb = ::prm::partner::v1;
 using auth::Principal;
 using auth::Role;
 
-constexpr int kMaxLeads = 100;
+// FindPartnersRequest.leads and .max_results, as partner_service.proto documents them.
+constexpr size_t kMaxLeads = 100;
 constexpr int kMaxResultsPerLead = 50;
 
 absl::Status Denied() {
   return absl::PermissionDeniedError("the caller's token does not cover this object");
 }
 
-// Vendor staff name the vendor they act for, and it must be in their token; services and partner
-// users are scoped otherwise (every vendor; their own partner).
-absl::Status CheckStaffVendor(const Principal& who, const std::string& vendor_id) {
+// Vendor staff name the vendor they act for (a violation on vendor_id in `bad` when they do
+// not), and it must be in their token (PERMISSION_DENIED); services and partner users are scoped
+// otherwise (every vendor; their own partner).
+absl::Status CheckStaffVendor(const Principal& who, const std::string& vendor_id,
+                              FieldViolations& bad) {
   if (who.role == Role::kService || who.role == Role::kPartnerUser) return absl::OkStatus();
-  if (vendor_id.empty()) return InvalidField("vendor_id", "is required");
+  if (vendor_id.empty()) {
+    bad.Add("vendor_id", "is required");
+    return absl::OkStatus();
+  }
   if (!who.CoversVendor(vendor_id)) return Denied();
   return absl::OkStatus();
+}
+
+// The value of `result`, or nullopt with the field violations it carries added to `bad`.
+template <typename T>
+std::optional<T> ValueOrViolations(absl::StatusOr<T> result, FieldViolations& bad) {
+  if (result.ok()) return *std::move(result);
+  for (FieldViolation& v : FieldViolationsOf(result.status())) {
+    bad.Add(std::move(v.field), std::move(v.description));
+  }
+  return std::nullopt;
+}
+
+// The request's `filter` parsed against `schema`, after the common length limit; nullopt with
+// the violations added to `bad` when it is too long or does not parse.
+std::optional<ListFilter> ParseListFilter(const std::string& text, const FilterSchema& schema,
+                                          FieldViolations& bad) {
+  if (!server::CheckFilterLength(text, "filter", bad)) return std::nullopt;
+  return ValueOrViolations(ListFilter::Parse(text, schema), bad);
 }
 
 bool ValidRequestId(std::string_view id) {
@@ -171,7 +197,9 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
                                           pb::LookupPartnerResponse* response) override {
     return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext& call) {
       const Principal& who = call.principal();
-      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id()));
+      FieldViolations missing_vendor;
+      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id(), missing_vendor));
+      RETURN_IF_ERROR(missing_vendor.ToStatus());
       std::optional<std::string> id;
       switch (request->key_case()) {
         case pb::LookupPartnerRequest::kExternalId: {
@@ -216,11 +244,13 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
                                          pb::ListPartnersResponse* response) override {
     return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext& call) {
       const Principal& who = call.principal();
-      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id()));
-      ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request->page_size()));
-      ASSIGN_OR_RETURN(OrderBy order,
-                       ParseOrderBy(request->order_by(),
-                                    {"display_name", "create_time", "update_time"}, "create_time"));
+      FieldViolations bad;
+      RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id(), bad));
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
+      const std::optional<OrderBy> order = ValueOrViolations(
+          ParseOrderBy(request->order_by(), {"display_name", "create_time", "update_time"},
+                       "create_time"),
+          bad);
       static const FilterSchema kSchema = {
           {"legal_name", FilterFieldType::kString},
           {"display_name", FilterFieldType::kString},
@@ -235,7 +265,8 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           {"external_ids.account_id", FilterFieldType::kString},
           {"create_time", FilterFieldType::kTime},
           {"update_time", FilterFieldType::kTime}};
-      ASSIGN_OR_RETURN(ListFilter filter, ListFilter::Parse(request->filter(), kSchema));
+      const std::optional<ListFilter> filter = ParseListFilter(request->filter(), kSchema, bad);
+      RETURN_IF_ERROR(bad.ToStatus("ListPartners request is invalid"));
       std::vector<Partner> partners = directory().ListPartnersFor(who);
       const std::string vendor = who.role == Role::kPartnerUser ? "" : request->vendor_id();
       std::vector<ListEntry> entries;
@@ -245,7 +276,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           std::vector<std::string> vendors = directory().VendorsOf(p.partner_id);
           if (std::find(vendors.begin(), vendors.end(), vendor) == vendors.end()) continue;
         }
-        const bool match = filter.Matches([&](absl::string_view f) -> std::vector<FilterValue> {
+        const bool match = filter->Matches([&](absl::string_view f) -> std::vector<FilterValue> {
           if (f == "legal_name") return {p.legal_name};
           if (f == "display_name") return {p.display_name};
           if (f == "tax_id") return {p.tax_id};
@@ -269,13 +300,13 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           return out;
         });
         if (!match) continue;
-        std::string key = order.field == "display_name" ? p.display_name
-                          : order.field == "update_time" ? SortableTime(p.update_time)
-                                                         : SortableTime(p.create_time);
+        std::string key = order->field == "display_name" ? p.display_name
+                          : order->field == "update_time" ? SortableTime(p.update_time)
+                                                          : SortableTime(p.create_time);
         entries.push_back({std::move(key), p.partner_id, i});
       }
       ASSIGN_OR_RETURN(ListPage page,
-                       Paginate(std::move(entries), order.descending, page_size,
+                       Paginate(std::move(entries), order->descending, page_size,
                                 request->page_token(),
                                 Fingerprint({"ListPartners", who.subject, vendor, request->filter(),
                                              request->order_by()}),
@@ -307,21 +338,26 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
                                          pb::ListProgramsResponse* response) override {
     return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext& call) {
       const Principal& who = call.principal();
-      if (request->vendor_id().empty()) return InvalidField("vendor_id", "is required");
-      if (!who.CoversVendor(request->vendor_id())) return Denied();
-      ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request->page_size()));
-      ASSIGN_OR_RETURN(OrderBy order, ParseOrderBy(request->order_by(),
-                                                   {"display_name", "create_time"}, "create_time"));
+      FieldViolations bad;
+      if (request->vendor_id().empty()) {
+        bad.Add("vendor_id", "is required");
+      } else if (!who.CoversVendor(request->vendor_id())) {
+        return Denied();
+      }
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
+      const std::optional<OrderBy> order = ValueOrViolations(
+          ParseOrderBy(request->order_by(), {"display_name", "create_time"}, "create_time"), bad);
       static const FilterSchema kSchema = {{"display_name", FilterFieldType::kString},
                                            {"eligible_types", FilterFieldType::kEnum},
                                            {"create_time", FilterFieldType::kTime},
                                            {"update_time", FilterFieldType::kTime}};
-      ASSIGN_OR_RETURN(ListFilter filter, ListFilter::Parse(request->filter(), kSchema));
+      const std::optional<ListFilter> filter = ParseListFilter(request->filter(), kSchema, bad);
+      RETURN_IF_ERROR(bad.ToStatus("ListPrograms request is invalid"));
       std::vector<Program> programs = directory().ListPrograms(request->vendor_id());
       std::vector<ListEntry> entries;
       for (size_t i = 0; i < programs.size(); ++i) {
         const Program& p = programs[i];
-        const bool match = filter.Matches([&](absl::string_view f) -> std::vector<FilterValue> {
+        const bool match = filter->Matches([&](absl::string_view f) -> std::vector<FilterValue> {
           if (f == "display_name") return {p.display_name};
           if (f == "create_time") return {p.create_time};
           if (f == "update_time") return {p.update_time};
@@ -332,12 +368,12 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           return out;
         });
         if (!match) continue;
-        entries.push_back({order.field == "display_name" ? p.display_name
-                                                         : SortableTime(p.create_time),
+        entries.push_back({order->field == "display_name" ? p.display_name
+                                                          : SortableTime(p.create_time),
                            p.program_id, i});
       }
       ASSIGN_OR_RETURN(ListPage page,
-                       Paginate(std::move(entries), order.descending, page_size,
+                       Paginate(std::move(entries), order->descending, page_size,
                                 request->page_token(),
                                 Fingerprint({"ListPrograms", who.subject, request->vendor_id(),
                                              request->filter(), request->order_by()}),
@@ -402,10 +438,12 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
         return InvalidField("vendor_id", "is required for vendor staff");
       }
       if (!vendor.empty() && !who.CoversVendor(vendor)) return Denied();
-      ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request->page_size()));
-      ASSIGN_OR_RETURN(OrderBy order,
-                       ParseOrderBy(request->order_by(), {"create_time", "update_time", "tier_rank"},
-                                    "create_time"));
+      FieldViolations bad;
+      const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
+      const std::optional<OrderBy> order = ValueOrViolations(
+          ParseOrderBy(request->order_by(), {"create_time", "update_time", "tier_rank"},
+                       "create_time"),
+          bad);
       static const FilterSchema kSchema = {
           {"program_id", FilterFieldType::kString},
           {"state", FilterFieldType::kEnum},
@@ -416,7 +454,8 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           {"lead_opt_out", FilterFieldType::kBool},
           {"competencies.competency_id", FilterFieldType::kString},
           {"update_time", FilterFieldType::kTime}};
-      ASSIGN_OR_RETURN(ListFilter filter, ListFilter::Parse(request->filter(), kSchema));
+      const std::optional<ListFilter> filter = ParseListFilter(request->filter(), kSchema, bad);
+      RETURN_IF_ERROR(bad.ToStatus("ListEnrollments request is invalid"));
       std::vector<Enrollment> all;
       if (!vendor.empty()) {
         all = directory().ListEnrollments(vendor);
@@ -432,7 +471,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
       std::vector<ListEntry> entries;
       for (size_t i = 0; i < all.size(); ++i) {
         const Enrollment& e = all[i];
-        const bool match = filter.Matches([&](absl::string_view f) -> std::vector<FilterValue> {
+        const bool match = filter->Matches([&](absl::string_view f) -> std::vector<FilterValue> {
           if (f == "program_id") return {e.program_id()};
           if (f == "state") {
             return {EnumName(pb::EnrollmentState_descriptor(), static_cast<int>(e.state()))};
@@ -448,13 +487,13 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
           return out;
         });
         if (!match) continue;
-        std::string key = order.field == "tier_rank"     ? SortableNumber(e.tier_rank())
-                          : order.field == "update_time" ? SortableTime(e.update_time())
-                                                         : SortableTime(e.create_time());
+        std::string key = order->field == "tier_rank"     ? SortableNumber(e.tier_rank())
+                          : order->field == "update_time" ? SortableTime(e.update_time())
+                                                          : SortableTime(e.create_time());
         entries.push_back({std::move(key), absl::StrCat(e.vendor_id(), "/", e.partner_id()), i});
       }
       ASSIGN_OR_RETURN(ListPage page,
-                       Paginate(std::move(entries), order.descending, page_size,
+                       Paginate(std::move(entries), order->descending, page_size,
                                 request->page_token(),
                                 Fingerprint({"ListEnrollments", who.subject, vendor, partner,
                                              request->filter(), request->order_by()}),
@@ -473,9 +512,10 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
       const Principal& who = call.principal();
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
-      if (request->leads_size() < 1 || request->leads_size() > kMaxLeads) {
+      if (request->leads_size() < 1) {
         bad.Add("leads", absl::StrCat("must have 1..", kMaxLeads, " leads"));
       }
+      server::CheckBatchSize(request->leads_size(), kMaxLeads, "leads", bad);
       if (request->max_results() < 0 || request->max_results() > kMaxResultsPerLead) {
         bad.Add("max_results", absl::StrCat("must be 0..", kMaxResultsPerLead));
       }
