@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "tools/prmctl/dlq_command.h"
 #include "tools/prmctl/health_command.h"
 #include "tools/prmctl/rpc_command.h"
 #include "tools/prmctl/sales_command.h"
@@ -12,10 +13,11 @@ namespace prm::prmctl {
 namespace {
 
 // The commands besides the RPC nouns of rpc_command.cc.
-constexpr std::array<Subcommand, 3> kSubcommands = {{
+constexpr std::array<Subcommand, 4> kSubcommands = {{
     {"health", "ask a service whether it is SERVING", &RunHealth},
     {"token", "print a development bearer token for calling the services", &RunToken},
     {"sales", "publish: send ERP sales from a CSV file to Kafka", &RunSales},
+    {"dlq", "list, replay: inspect a dead-letter topic and republish its records", &RunDlq},
 }};
 
 const Subcommand* Find(std::string_view name) {
