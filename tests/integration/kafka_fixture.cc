@@ -14,12 +14,14 @@
 namespace prm::testing {
 namespace {
 
-std::unique_ptr<RdKafka::Conf> Conf() {
+std::unique_ptr<RdKafka::Conf> Conf(const std::string& brokers) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
-  conf->set("bootstrap.servers", KafkaBrokers(), error);
+  conf->set("bootstrap.servers", brokers, error);
   return conf;
 }
+
+std::unique_ptr<RdKafka::Conf> Conf() { return Conf(KafkaBrokers()); }
 
 }  // namespace
 
@@ -40,8 +42,13 @@ std::string UniqueName(const std::string& prefix) {
 }
 
 std::vector<kafka::Record> ReadTopic(const std::string& topic, absl::Duration timeout) {
+  return ReadTopic(topic, timeout, KafkaBrokers());
+}
+
+std::vector<kafka::Record> ReadTopic(const std::string& topic, absl::Duration timeout,
+                                     const std::string& brokers) {
   std::vector<kafka::Record> out;
-  auto conf = Conf();
+  auto conf = Conf(brokers);
   std::string error;
   conf->set("group.id", UniqueName("reader"), error);
   conf->set("enable.auto.commit", "false", error);

@@ -22,6 +22,9 @@ std::string UniqueName(const std::string& prefix);
 // Every record of every partition of `topic` from the beginning up to the end offsets read at
 // call time (the high watermarks), or until `timeout`.
 std::vector<kafka::Record> ReadTopic(const std::string& topic, absl::Duration timeout);
+// The same from the broker at `brokers` (a test's own broker) instead of TEST_KAFKA_BROKERS.
+std::vector<kafka::Record> ReadTopic(const std::string& topic, absl::Duration timeout,
+                                     const std::string& brokers);
 
 // Records of `topic` whose header `header` equals `value`.
 std::vector<kafka::Record> ReadTopicWhere(const std::string& topic, const std::string& header,
