@@ -63,9 +63,11 @@ absl::StatusOr<DeadLetter> ParseDeadLetter(kafka::Record record) {
       event.ok()) {
     letter.ce_type = event->type;
     letter.ce_id = event->id;
+    letter.ce_source = event->source;
   } else {
     letter.ce_type = std::string(letter.record.FindHeader("ce_type").value_or(""));
     letter.ce_id = std::string(letter.record.FindHeader("ce_id").value_or(""));
+    letter.ce_source = std::string(letter.record.FindHeader("ce_source").value_or(""));
   }
   return letter;
 }
@@ -101,9 +103,12 @@ kafka::Record OriginalRecord(const DeadLetter& letter) {
 std::vector<Replay> PlanReplay(const std::vector<DeadLetter>& letters) {
   std::vector<Replay> plan;
   std::set<std::tuple<std::string, int32_t, int64_t>> seen;
+  std::set<std::pair<std::string, std::string>> events;  // source, id
   for (const DeadLetter& letter : letters) {
     const DeadLetterOrigin& o = letter.origin;
     if (!seen.insert({o.topic, o.partition, o.offset}).second) continue;
+    const bool is_event = !letter.ce_source.empty() && !letter.ce_id.empty();
+    if (is_event && !events.insert({letter.ce_source, letter.ce_id}).second) continue;
     plan.push_back({.record = OriginalRecord(letter), .origin = o, .ce_id = letter.ce_id});
   }
   return plan;

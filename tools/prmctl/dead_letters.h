@@ -40,6 +40,7 @@ struct DeadLetter {
   // was dead-lettered).
   std::string ce_type;
   std::string ce_id;
+  std::string ce_source;
 };
 
 // The dead letter held by a DLQ record. INVALID_ARGUMENT naming every prm_dlq_* header that is
@@ -71,8 +72,10 @@ struct Replay {
   std::string ce_id;
 };
 
-// What to republish for `letters`: one per distinct original (origin topic, partition, offset),
-// in order — two consumer groups that dead-lettered the same record give one replay.
+// What to republish for `letters`, in order: one per distinct original (origin topic,
+// partition, offset) — two consumer groups that dead-lettered the same record give one replay —
+// and one per CloudEvent (source, id) — a record replayed before and dead-lettered again has a
+// new origin but is the same event, which every consumer would ignore the second time.
 std::vector<Replay> PlanReplay(const std::vector<DeadLetter>& letters);
 
 }  // namespace prm::prmctl

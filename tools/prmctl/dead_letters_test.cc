@@ -194,6 +194,24 @@ TEST(PlanReplay, RepublishesEachOriginalOnceEvenWhenSeveralGroupsDeadLetteredIt)
   EXPECT_EQ(plan[1].ce_id, "e-2");
 }
 
+TEST(PlanReplay, RepublishesAnEventOnceThoughItWasReplayedAndDeadLetteredAgain) {
+  // e-1 dead-lettered at origin offset 17, replayed (offset 30) and dead-lettered again; e-2 and
+  // a record that is no event (no source or id) at two origins each stay.
+  kafka::Record no_event{.topic = "prm.sales.v1", .value = "?"};
+  std::vector<DeadLetter> letters = SelectDeadLetters(
+      {Letter("prm-partner-registry", 2, 17, 0, "e-1"),
+       Letter("prm-partner-registry", 2, 30, 1, "e-1"),
+       Letter("prm-partner-registry", 2, 18, 2, "e-2"),
+       Parsed(DeadLettered(no_event, "prm-forecast", 0, 5, 3)),
+       Parsed(DeadLettered(no_event, "prm-forecast", 0, 6, 4))},
+      {}, 0);
+  ASSERT_EQ(letters.size(), 5u);
+  EXPECT_EQ(letters[0].ce_source, "erp/sap-eu");
+  std::vector<int64_t> origins;
+  for (const Replay& r : PlanReplay(letters)) origins.push_back(r.origin.offset);
+  EXPECT_THAT(origins, ElementsAre(17, 18, 5, 6));
+}
+
 // The command's checks that come before Kafka, in-process.
 struct Outcome {
   int code;
