@@ -209,6 +209,24 @@ class Writers {
   std::vector<std::thread> threads_;
 };
 
+// How long the broker stays down in each outage: TEST_BROKER_DOWN_SECONDS, 2 by default. Past
+// the producer's message timeout (30 s) the relay's retry path runs as well, in a test of
+// minutes instead of seconds.
+absl::Duration DownTime() {
+  const char* text = std::getenv("TEST_BROKER_DOWN_SECONDS");
+  int seconds = 2;
+  if (text != nullptr && *text != '\0' && (!absl::SimpleAtoi(text, &seconds) || seconds < 0)) {
+    ADD_FAILURE() << "TEST_BROKER_DOWN_SECONDS is not a number of seconds: " << text;
+    seconds = 2;
+  }
+  return absl::Seconds(seconds);
+}
+
+// A duration to a tenth of a second, for the figures.
+std::string Rounded(absl::Duration d) {
+  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(100)));
+}
+
 // One broker outage as the writers saw it.
 struct Outage {
   absl::Duration length;          // from the stop (or kill) until the broker serves again
@@ -254,11 +272,11 @@ TEST(BrokerRestartIT, StopAndKillDuringProductionLoseNoAcknowledgedEventAndKeepO
   Writers writers(journal.channel(), run, testing::ServiceToken());
   ASSERT_TRUE(writers.WaitForAcknowledged(100, absl::Seconds(30))) << "no load before the stop";
 
-  const absl::Duration kDown = absl::Seconds(2);
-  Outage stopped = BreakBroker(broker, writers, &LocalBroker::Stop, kDown);
+  const absl::Duration down = DownTime();
+  Outage stopped = BreakBroker(broker, writers, &LocalBroker::Stop, down);
   ASSERT_TRUE(writers.WaitForAcknowledged(writers.acknowledged_count() + 100, absl::Seconds(30)))
       << "no load after the first restart";
-  Outage killed = BreakBroker(broker, writers, &LocalBroker::Kill, kDown);
+  Outage killed = BreakBroker(broker, writers, &LocalBroker::Kill, down);
   ASSERT_TRUE(writers.WaitForAcknowledged(writers.acknowledged_count() + 100, absl::Seconds(30)))
       << "no load after the second restart";
   writers.Stop();
@@ -282,13 +300,22 @@ TEST(BrokerRestartIT, StopAndKillDuringProductionLoseNoAcknowledgedEventAndKeepO
   EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged appends never reached Kafka, "
                                << "e.g. " << *missing.begin();
 
-  // Order: in every partition, the first copy of each event comes in commit order (the entry's
-  // seq in the store), and so each key's sequence numbers increase; later copies (at least
-  // once) may repeat anything already seen.
+  // Order. The journal keys each event by its request_id, so one client key's appends spread
+  // over the partitions, and the order Kafka keeps is the order within a partition. There, the
+  // first copy of each event must come in commit order (the entry's seq in the store), which
+  // covers every record key; and each client key's sequence numbers must increase. Later copies
+  // (at least once) may repeat anything already seen.
   std::map<int32_t, int64_t> last_entry_seq;                // partition -> entry seq
   std::map<std::pair<int32_t, int>, int64_t> last_key_seq;  // (partition, key) -> key seq
   std::set<std::string> seen;
-  int64_t ours = 0, duplicates = 0, reordered = 0, undecodable = 0;
+  int64_t ours = 0, duplicates = 0, undecodable = 0, reordered = 0, key_reordered = 0;
+  std::string examples;  // the first few order violations, for the failure message
+  auto note = [&](const kafka::Record& r, const std::string& what) {
+    if (reordered + key_reordered <= 5) {
+      absl::StrAppend(&examples, "\n  partition ", r.partition, " offset ", r.offset, " (", r.key,
+                      "): ", what);
+    }
+  };
   for (const auto& r : records) {
     KeySeq ks;
     if (!ParseRequestId(run, r.key, &ks)) continue;
@@ -308,24 +335,25 @@ TEST(BrokerRestartIT, StopAndKillDuringProductionLoseNoAcknowledgedEventAndKeepO
     if (!first_in_partition) {
       if (entry.seq() <= entry_it->second) {
         ++reordered;
-        ADD_FAILURE() << "partition " << r.partition << " offset " << r.offset << ": entry "
-                      << entry.seq() << " (" << r.key << ") first seen after entry "
-                      << entry_it->second;
+        note(r, absl::StrCat("entry ", entry.seq(), " first seen after entry ", entry_it->second));
       }
       entry_it->second = std::max(entry_it->second, entry.seq());
     }
     auto [key_it, first_of_key] = last_key_seq.try_emplace({r.partition, ks.key}, ks.seq);
     if (!first_of_key) {
-      EXPECT_GT(ks.seq, key_it->second)
-          << "key " << ks.key << " out of order in partition " << r.partition << " at offset "
-          << r.offset;
+      if (ks.seq <= key_it->second) {
+        ++key_reordered;
+        note(r, absl::StrCat("key ", ks.key, " seq ", ks.seq, " first seen after seq ",
+                             key_it->second));
+      }
       key_it->second = std::max(key_it->second, ks.seq);
     }
   }
-  EXPECT_EQ(undecodable, 0);
-  EXPECT_EQ(reordered, 0);
-  // A retried append may commit once its first attempt did, but nothing unacknowledged beyond
-  // the last attempt of each key (at most one per key) may appear.
+  EXPECT_EQ(undecodable, 0) << "records of this run that are not EntryAppended events";
+  EXPECT_EQ(reordered, 0) << "events first seen out of commit order:" << examples;
+  EXPECT_EQ(key_reordered, 0) << "keys first seen out of sequence:" << examples;
+  // An append whose reply was lost may have committed all the same; only the last attempt of
+  // each key, never acknowledged because the writers stopped, can be such an append.
   EXPECT_LE(seen.size(), acknowledged.size() + kClients * kKeysPerClient);
 
   auto [wstatus, drain] = journal.Terminate();
@@ -333,17 +361,18 @@ TEST(BrokerRestartIT, StopAndKillDuringProductionLoseNoAcknowledgedEventAndKeepO
 
   std::cout << "broker restart: " << acknowledged.size() << " acknowledged appends ("
             << writers.failed_calls() << " failed calls retried); clean stop: outage "
-            << absl::FormatDuration(stopped.length) << ", broker gone "
-            << absl::FormatDuration(stopped.broker_gone) << ", " << stopped.acknowledged
+            << Rounded(stopped.length) << ", broker gone "
+            << Rounded(stopped.broker_gone) << ", " << stopped.acknowledged
             << " appends acknowledged in the outage (" << stopped.acknowledged_gone
-            << " while gone); SIGKILL: outage " << absl::FormatDuration(killed.length)
-            << ", broker gone " << absl::FormatDuration(killed.broker_gone) << ", "
+            << " while gone); SIGKILL: outage " << Rounded(killed.length)
+            << ", broker gone " << Rounded(killed.broker_gone) << ", "
             << killed.acknowledged << " appends acknowledged in the outage ("
             << killed.acknowledged_gone << " while gone); " << ours << " records read, "
             << seen.size() << " distinct, " << duplicates << " duplicates, " << missing.size()
-            << " events lost, " << reordered << " reordered; all published "
-            << absl::FormatDuration(publish_wait) << " after the writers stopped; whole test "
-            << absl::FormatDuration(absl::Now() - test_start) << "\n";
+            << " events lost, " << reordered + key_reordered << " reordered; waited "
+            << Rounded(publish_wait) << " for publication after the writers stopped; drained in "
+            << Rounded(drain) << "; whole test "
+            << Rounded(absl::Now() - test_start) << "\n";
 }
 
 }  // namespace
