@@ -1,14 +1,20 @@
 #include "tests/integration/service_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/jwt.h"
@@ -20,16 +26,59 @@
 
 namespace prm::testing {
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// True when 127.0.0.1:`port` can be bound right now.
+bool Bindable(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// The lowest port of the kernel's ephemeral range (outgoing connections take their local port
+// from there).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  in >> low;
+  return low;
+}
+
+}  // namespace
+
+int FreePort() {
+  // A port from the kernel's ephemeral range can be taken by any outgoing connection (a Kafka
+  // client of a test running beside this one) while a killed service is down, and its restart
+  // on the same address then fails with "address in use". So ports come from below that range,
+  // and a lock file held until this test process exits keeps parallel tests from drawing the
+  // same one.
+  const int high = std::min(EphemeralLow(), 32768);
+  const int low = std::max(1024, high - 12000);
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("prm-test-ports-", ::getuid()))
+          .string();
+  std::filesystem::create_directories(dir);
+  std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> draw(low, high - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = draw(random);
+    const std::string lock = absl::StrCat(dir, "/", port);
+    int fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !Bindable(port)) {
+      ::close(fd);
+      continue;
+    }
+    return port;  // `fd` stays open: the lock lasts as long as this process.
+  }
+  ADD_FAILURE() << "no free port in [" << low << ", " << high << ")";
+  return 0;
 }
 
 std::string BinaryPath(const std::string& name) {

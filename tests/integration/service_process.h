@@ -21,7 +21,8 @@ namespace prm::testing {
 // The HS256 secret every service under test is started with.
 inline constexpr char kTestJwtSecret[] = "integration-test-secret-0123456789abcdef012345";
 
-// A free TCP port on 127.0.0.1 (bound and released).
+// A free TCP port on 127.0.0.1 below the kernel's ephemeral range, reserved for this test
+// process (a lock file) so that a service killed and restarted on it finds it free again.
 int FreePort();
 
 // `TEST_BIN_DIR/<name>` (build/bin when unset).
