@@ -37,6 +37,8 @@ class Registry;
 namespace prm::kafka {
 
 // Header names of a DLQ record (its key, value and original headers are kept as they were).
+// Dead-lettering is at least once: a poison record redelivered before its offset was committed
+// (a rebalance, a crash) is dead-lettered again with the same origin headers, which identify it.
 inline constexpr char kDlqTopicHeader[] = "prm_dlq_topic";
 inline constexpr char kDlqPartitionHeader[] = "prm_dlq_partition";
 inline constexpr char kDlqOffsetHeader[] = "prm_dlq_offset";

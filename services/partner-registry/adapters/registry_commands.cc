@@ -855,6 +855,15 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
   const std::string document = Key3(s.vendor_id(), s.erp_system_id(), s.erp_document_id());
   if (seen_documents_.contains(document)) return absl::OkStatus();  // a duplicate document
   if (sale_time <= now - kTrailingWindow) return absl::OkStatus();  // too old to count
+  if (!directory_.FindPartnerByExternalId(
+          {s.vendor_id(), s.erp_system_id(), s.partner_external_id()})) {
+    // Issue 9: a sale of an unknown partner is dead-lettered with its reason. Nothing of it is
+    // kept, so once the account is mapped the record can be replayed from the DLQ.
+    return absl::NotFoundError(absl::StrCat(
+        "partner_external_id: no partner of vendor ", s.vendor_id(), " has account ",
+        s.partner_external_id(), " in ERP ", s.erp_system_id(),
+        "; map it (UpdatePartner external_ids) and replay the record"));
+  }
 
   SaleKind kind = SaleKind::kSellIn;
   if (s.kind() == sales::v1::SALE_KIND_SELL_THROUGH) kind = SaleKind::kSellThrough;
@@ -865,7 +874,7 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
                          Money{s.currency_code(), nanos}});
   }
   // Every sale of the document has the same currency and account, so the first one decides
-  // for all: applied, kept for later (unmapped or not enrolled), or ignored (terminated).
+  // for all: applied, kept for later (not enrolled at the vendor yet), or ignored (terminated).
   bool first = true;
   for (const Sale& sale : sales) {
     absl::StatusOr<Events> events =

@@ -147,7 +147,8 @@ class RegistryCommands {
   // dropped once the sale time leaves the trailing window (such a sale no longer counts, so a
   // late duplicate of it has no effect either).
   absl::flat_hash_map<std::string, absl::Time> seen_documents_;
-  // Sales of unmapped accounts by vendor \0 erp system \0 account.
+  // Sales of mapped accounts whose partner is not enrolled at the vendor yet, by vendor \0 erp
+  // system \0 account; applied on enrollment.
   absl::flat_hash_map<std::string, std::vector<Sale>> pending_sales_;
   size_t pending_count_ = 0;
 };

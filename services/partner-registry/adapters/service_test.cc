@@ -41,6 +41,7 @@ namespace {
 
 namespace pb = ::prm::partner::v1;
 using ::prm::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -907,10 +908,14 @@ TEST_F(PartnerServiceTest, SalesUpgradeAtOnceAndDowngradeOnlyAfterGrace) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("end_customer")));
 }
 
-TEST_F(PartnerServiceTest, SalesOfAnUnmappedAccountApplyOnceTheMappingExists) {
+TEST_F(PartnerServiceTest, SaleOfAnUnknownAccountIsDeadLetteredAndAppliesWhenReplayedAfterMapping) {
   const std::string id = ActiveAcmePartner();
-  ASSERT_OK(Sale("acme", "LATE-1", "inv-9", 3000));
-  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).tier_id(), "registered");
+  // No partner has account LATE-1: the record is poison (NOT_FOUND → the DLQ), its reason names
+  // the field, and nothing of it is kept.
+  EXPECT_THAT(Sale("acme", "LATE-1", "inv-9", 3000),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr("partner_external_id"), HasSubstr("LATE-1"))));
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().trailing_revenue().units(), 0);
   pb::UpdatePartnerRequest req;
   req.mutable_partner()->set_partner_id(id);
   for (const char* account : {"A-1", "LATE-1"}) {
@@ -922,14 +927,38 @@ TEST_F(PartnerServiceTest, SalesOfAnUnmappedAccountApplyOnceTheMappingExists) {
   req.mutable_update_mask()->add_paths("external_ids");
   pb::UpdatePartnerResponse resp;
   ASSERT_OK(Call(&pb::PartnerRegistry::Stub::UpdatePartner, kAcme, req, &resp));
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().trailing_revenue().units(), 0)
+      << "a dead-lettered sale must not come back by itself";
+  // The operator replays the record (same CloudEvent) once the account is mapped: it applies,
+  // once.
+  ASSERT_OK(Sale("acme", "LATE-1", "inv-9", 3000));
+  ASSERT_OK(Sale("acme", "LATE-1", "inv-9", 3000));
   pb::Enrollment e = GetEnrollment(kAcme, "acme", id);
   EXPECT_EQ(e.tier_id(), "silver");
   EXPECT_EQ(e.metrics().trailing_revenue().units(), 3000);
-  // The state survives a restart (the command log is replayed).
   Restart();
   e = GetEnrollment(kAcme, "acme", id);
   EXPECT_EQ(e.tier_id(), "silver");
   EXPECT_EQ(e.metrics().trailing_revenue().units(), 3000);
+}
+
+TEST_F(PartnerServiceTest, SaleOfAKnownPartnerNotYetEnrolledAppliesOnEnrollment) {
+  pb::Partner p = NewPartner("Early Bird SARL", "FR222", "earlybird.fr");
+  auto* ext = p.add_external_ids();
+  ext->set_vendor_id("acme");
+  ext->set_erp_system_id("sap");
+  ext->set_account_id("EB-1");
+  const std::string id = CreatePartner(kAcme, "acme", p).partner_id();
+  // The account is mapped but the partner has no enrollment at acme yet: the sale waits.
+  ASSERT_OK(Sale("acme", "EB-1", "inv-eb", 3000));
+  program_ = CreateProgram(kAcme, "acme").program_id();
+  Enroll(kAcme, "acme", id, program_);
+  Activate(kAcme, "acme", id);
+  pb::Enrollment e = GetEnrollment(kAcme, "acme", id);
+  EXPECT_EQ(e.metrics().trailing_revenue().units(), 3000);
+  EXPECT_EQ(e.tier_id(), "silver");
+  Restart();
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().trailing_revenue().units(), 3000);
 }
 
 TEST_F(PartnerServiceTest, CompetenciesDriveTierExpiryNoticeAndGrace) {
