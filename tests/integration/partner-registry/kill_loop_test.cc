@@ -1,0 +1,284 @@
+// Issue 7 "Faults": partner-registry killed with SIGKILL at random points under load, then
+// restarted, several times in a row. Two writing clients create partners (each request with its
+// own request_id, retried with the same id until it is acknowledged) while ERP sales stream into
+// prm.sales.v1, some of them redelivered (same CloudEvents id) and some sent again as a new event
+// for the same document. At the end the effects are counted against what was acknowledged and
+// published:
+//   - every acknowledged CreatePartner exists, and a retried request_id never made a second
+//     partner (no ALREADY_EXISTS on the retry, one partner id per request);
+//   - the trailing revenue equals the sum of the distinct documents exactly: no sale lost, none
+//     applied twice across the crashes.
+// Loopback only; bounded in kills, requests, sales and time; stops by itself.
+
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/events/kafka_binding.h"
+#include "common/events/payload.h"
+#include "common/kafka/producer.h"
+#include "common/status/grpc_status.h"
+#include "common/testing/status_matchers.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "prm/partner/v1/partner_service.grpc.pb.h"
+#include "prm/sales/v1/sales_events.pb.h"
+#include "tests/integration/kafka_fixture.h"
+#include "tests/integration/service_process.h"
+
+namespace prm {
+namespace {
+
+namespace pb = ::prm::partner::v1;
+
+constexpr int kKills = 4;
+constexpr int kWriters = 2;
+constexpr int kMaxRequestsPerWriter = 2000;
+constexpr int kSales = 400;
+
+// A channel that reconnects within 300 ms of the service coming back (gRPC's default backoff
+// grows to minutes).
+std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+class Writer {
+ public:
+  Writer(int index, std::string vendor, std::string token)
+      : index_(index), vendor_(std::move(vendor)), token_(std::move(token)) {}
+
+  // Creates partners against `address` until `stop` (at most kMaxRequestsPerWriter), each
+  // retried with its request_id until acknowledged (the service may be down at any moment).
+  void Run(const std::string& address, const std::atomic<bool>& stop,
+           const std::atomic<bool>& give_up) {
+    auto stub = pb::PartnerRegistry::NewStub(Connect(address));
+    for (int i = 0; i < kMaxRequestsPerWriter && !stop.load() && !give_up.load(); ++i) {
+      pb::CreatePartnerRequest req;
+      req.set_vendor_id(vendor_);
+      req.set_request_id(absl::StrCat(vendor_, "-w", index_, "-", i));
+      pb::Partner* p = req.mutable_partner();
+      p->set_legal_name(absl::StrCat("Kill Loop Reseller ", index_, " ", i));
+      p->set_tax_id(absl::StrCat(vendor_, "-TAX-", index_, "-", i));
+      p->add_web_domains(absl::StrCat("w", index_, "-", i, ".", vendor_, ".example"));
+      p->set_hq_country_code("DE");
+      p->add_types(common::v1::PARTNER_TYPE_RESELLER);
+      for (int attempt = 0; !give_up.load(); ++attempt) {
+        auto ctx = testing::Context(token_, absl::Seconds(5));
+        pb::CreatePartnerResponse resp;
+        grpc::Status s = stub->CreatePartner(ctx.get(), req, &resp);
+        if (s.ok()) {
+          ids_[req.request_id()] = resp.partner().partner_id();
+          if (attempt > 0) ++retried_;
+          break;
+        }
+        if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+            s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+          errors_.push_back(absl::StrCat(req.request_id(), " attempt ", attempt, ": ",
+                                         s.error_code(), " ", s.error_message()));
+          break;
+        }
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+
+  const std::map<std::string, std::string>& ids() const { return ids_; }
+  int retried() const { return retried_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  int index_;
+  std::string vendor_, token_;
+  std::map<std::string, std::string> ids_;  // request_id → partner_id, acknowledged
+  int retried_ = 0;
+  std::vector<std::string> errors_;
+};
+
+TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
+  const std::string run = testing::UniqueName("kill-loop");
+  const std::string vendor = run;
+  const std::string dir = (std::filesystem::temp_directory_path() / run).string();
+  testing::ServiceProcess process("partner-registry", dir, run + "-group");
+  ASSERT_TRUE(process.StartAndWaitServing());
+  const std::string token = testing::Token(
+      {.subject = "kill-loop", .role = auth::Role::kChannelManager, .vendor_ids = {vendor}});
+  auto call_ctx = [&] {
+    auto ctx = testing::Context(token, absl::Seconds(30));
+    ctx->set_wait_for_ready(true);  // across the restarts
+    return ctx;
+  };
+  auto stub = pb::PartnerRegistry::NewStub(Connect(process.address()));
+
+  // One partner enrolled, whose account the sales are booked on.
+  pb::CreatePartnerRequest create;
+  create.set_vendor_id(vendor);
+  create.mutable_partner()->set_legal_name("Kill Loop Seller");
+  create.mutable_partner()->set_hq_country_code("DE");
+  create.mutable_partner()->add_types(common::v1::PARTNER_TYPE_RESELLER);
+  auto* ext = create.mutable_partner()->add_external_ids();
+  ext->set_vendor_id(vendor);
+  ext->set_erp_system_id("sap");
+  ext->set_account_id("SELLER-1");
+  pb::CreatePartnerResponse seller;
+  ASSERT_OK(FromGrpcStatus(stub->CreatePartner(call_ctx().get(), create, &seller)));
+  pb::CreateProgramRequest program;
+  program.mutable_program()->set_vendor_id(vendor);
+  program.mutable_program()->set_display_name("Program");
+  for (const auto& [tier_id, revenue] : {std::pair{"registered", 0}, std::pair{"gold", 1'000'000}}) {
+    auto* tier = program.mutable_program()->add_tiers();
+    tier->set_tier_id(tier_id);
+    tier->set_display_name(tier_id);
+    tier->mutable_benefits()->set_deal_protection_days(90);
+    if (revenue > 0) {
+      tier->mutable_requirements()->mutable_min_trailing_revenue()->set_currency_code("EUR");
+      tier->mutable_requirements()->mutable_min_trailing_revenue()->set_units(revenue);
+    }
+  }
+  pb::CreateProgramResponse program_created;
+  ASSERT_OK(FromGrpcStatus(stub->CreateProgram(call_ctx().get(), program, &program_created)));
+  pb::CreateEnrollmentRequest enroll;
+  enroll.mutable_enrollment()->set_vendor_id(vendor);
+  enroll.mutable_enrollment()->set_partner_id(seller.partner().partner_id());
+  enroll.mutable_enrollment()->set_program_id(program_created.program().program_id());
+  pb::CreateEnrollmentResponse enrolled;
+  ASSERT_OK(FromGrpcStatus(stub->CreateEnrollment(call_ctx().get(), enroll, &enrolled)));
+
+  const uint32_t seed = std::random_device{}();
+  std::cout << "kill loop seed " << seed << "\n";
+  std::mt19937 random(seed);
+
+  // The sales: document d is worth (d % 7 + 1) units, so a double count of any one shows.
+  auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers(), .client_id = run});
+  ASSERT_OK(producer.status());
+  int64_t expected_units = 0;
+  std::vector<kafka::Record> sales;
+  for (int d = 0; d < kSales; ++d) {
+    sales::v1::SaleRecorded sale;
+    sale.set_vendor_id(vendor);
+    sale.set_erp_system_id("sap");
+    sale.set_partner_external_id("SELLER-1");
+    sale.set_erp_document_id(absl::StrCat("INV-", d));
+    sale.set_kind(sales::v1::SALE_KIND_SELL_IN);
+    sale.set_currency_code("EUR");
+    auto* line = sale.add_lines();
+    line->set_sku("SKU-1");
+    line->set_product_category("storage");
+    line->set_quantity(1);
+    line->mutable_amount()->set_currency_code("EUR");
+    line->mutable_amount()->set_units(d % 7 + 1);
+    sale.mutable_sale_time()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
+    expected_units += d % 7 + 1;
+    auto record = [&](const std::string& id) {
+      return events::EncodeBinary(events::MakeEvent(sale, "prm.sales.SaleRecorded.v1", "erp/sap",
+                                                    id, absl::Now(),
+                                                    absl::StrCat(vendor, "/sap/SELLER-1")),
+                                  "prm.sales.v1");
+    };
+    sales.push_back(record(absl::StrCat(run, "-sale-", d)));
+    if (d % 10 == 3) sales.push_back(sales.back());                        // a redelivery
+    if (d % 10 == 7) sales.push_back(record(absl::StrCat(run, "-again-", d)));  // same document
+  }
+
+  std::atomic<bool> give_up{false};
+  std::atomic<bool> stop_writing{false};
+  std::vector<std::unique_ptr<Writer>> writers;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.push_back(std::make_unique<Writer>(w, vendor, token));
+    threads.emplace_back([&, w] { writers[w]->Run(process.address(), stop_writing, give_up); });
+  }
+  std::atomic<int> published{0};
+  absl::Status publish_status;
+  threads.emplace_back([&] {
+    for (const kafka::Record& r : sales) {
+      absl::Status s = (*producer)->Produce(r, absl::Seconds(30));
+      if (!s.ok()) {
+        publish_status = s;
+        return;
+      }
+      ++published;
+      absl::SleepFor(absl::Milliseconds(15));
+    }
+  });
+
+  // Kill at random points while the writers and the sales are flowing.
+  std::uniform_int_distribution<int> pause_ms(200, 1200);
+  int kills = 0, kills_while_sales_flowed = 0;
+  for (; kills < kKills; ++kills) {
+    absl::SleepFor(absl::Milliseconds(pause_ms(random)));
+    if (published.load() < static_cast<int>(sales.size())) ++kills_while_sales_flowed;
+    process.Kill();
+    absl::SleepFor(absl::Milliseconds(pause_ms(random) / 4));
+    ASSERT_TRUE(process.StartAndWaitServing()) << "restart " << kills + 1;
+  }
+  // Every kill fell while the writers were writing; they stop now (a cap keeps a hang out).
+  absl::SleepFor(absl::Milliseconds(300));
+  stop_writing = true;
+  const absl::Time writers_deadline = absl::Now() + absl::Seconds(120);
+  std::thread watchdog([&] {
+    while (absl::Now() < writers_deadline && !give_up.load()) absl::SleepFor(absl::Seconds(1));
+    give_up = true;
+  });
+  for (std::thread& t : threads) t.join();
+  const bool timed_out = give_up.exchange(true);
+  watchdog.join();
+  ASSERT_FALSE(timed_out) << "the writers did not finish within 120 s";
+  ASSERT_OK(publish_status);
+
+  // Every acknowledged write exists, once.
+  std::set<std::string> partner_ids;
+  int acknowledged = 0, retried = 0;
+  for (const auto& w : writers) {
+    for (const std::string& e : w->errors()) ADD_FAILURE() << e;
+    acknowledged += w->ids().size();
+    retried += w->retried();
+    for (const auto& [request_id, partner_id] : w->ids()) {
+      EXPECT_TRUE(partner_ids.insert(partner_id).second) << request_id << " shares its partner";
+      pb::GetPartnerRequest get;
+      get.set_partner_id(partner_id);
+      pb::GetPartnerResponse got;
+      grpc::Status s = stub->GetPartner(call_ctx().get(), get, &got);
+      EXPECT_TRUE(s.ok()) << request_id << " → " << partner_id << " lost: " << s.error_message();
+    }
+  }
+
+  // Every sale counted once: wait for the last one, then make sure nothing more arrives.
+  pb::GetEnrollmentRequest get;
+  get.set_vendor_id(vendor);
+  get.set_partner_id(seller.partner().partner_id());
+  auto units = [&] {
+    pb::GetEnrollmentResponse got;
+    if (!stub->GetEnrollment(call_ctx().get(), get, &got).ok()) return int64_t{-1};
+    return got.enrollment().metrics().trailing_revenue().units();
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (units() < expected_units && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
+  absl::SleepFor(absl::Seconds(2));
+  const int64_t counted = units();
+  EXPECT_EQ(counted, expected_units);
+  EXPECT_GT(acknowledged, 0);
+  EXPECT_GE(kills_while_sales_flowed, 1) << "the sales must be flowing when the service dies";
+
+  std::cout << "kill loop: " << kills << " SIGKILLs at random points; " << acknowledged
+            << " CreatePartner acknowledged (" << retried << " after a retry with the same "
+            << "request_id), " << partner_ids.size() << " distinct partners found; "
+            << published.load() << " sale records published (" << kSales
+            << " documents, the rest redeliveries and repeats), revenue counted " << counted
+            << " of " << expected_units << " units; " << kills_while_sales_flowed
+            << " kills while sales were still being published\n";
+  process.Terminate();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace prm
