@@ -1,17 +1,17 @@
-// Issue 7 "Faults": partner-registry killed with SIGKILL at random points under load, then
-// restarted, several times in a row. Two writing clients create partners (each request with its
-// own request_id, retried with the same id until it is acknowledged) while ERP sales stream into
-// prm.sales.v1, some of them redelivered (same CloudEvents id) and some sent again as a new event
-// for the same document. At the end the effects are counted against what was acknowledged and
-// published:
-//   - every acknowledged CreatePartner exists, and a retried request_id never made a second
-//     partner (no ALREADY_EXISTS on the retry, one partner id per request);
-//   - the trailing revenue equals the sum of the distinct documents exactly: no sale lost, none
-//     applied twice across the crashes.
+// Issue 7 "Faults": a service killed with SIGKILL at random points under load, then restarted
+// on the same port and store, several times in a row; afterwards the effects are counted against
+// what was acknowledged and published. ERP sales stream into prm.sales.v1 throughout, some
+// redelivered (same CloudEvents id) and some sent again as a new event for the same document, so
+// a sale lost or applied twice changes the count.
+//   - partner-registry: two clients also create partners (each request retried with its
+//     request_id until acknowledged). Every acknowledged partner exists, one per request_id, and
+//     the trailing revenue equals the sum of the distinct documents exactly.
+//   - forecast: the vendor series' weekly actuals add up to the distinct documents exactly.
 // Loopback only; bounded in kills, requests, sales and time; stops by itself.
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -27,6 +27,7 @@
 #include "common/testing/status_matchers.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "prm/forecast/v1/forecast_service.grpc.pb.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -41,6 +42,109 @@ constexpr int kKills = 4;
 constexpr int kWriters = 2;
 constexpr int kMaxRequestsPerWriter = 2000;
 constexpr int kSales = 400;
+
+// The sales of one account: document d is worth (d % 7 + 1) units, so a double count of any one
+// shows; every 10th document is redelivered and another sent again under a new event id.
+struct SalesStream {
+  std::vector<kafka::Record> records;
+  int64_t expected_units = 0;
+  int documents = 0;
+};
+
+SalesStream MakeSales(const std::string& run, const std::string& vendor,
+                      const std::string& currency) {
+  SalesStream out;
+  for (int d = 0; d < kSales; ++d) {
+    sales::v1::SaleRecorded sale;
+    sale.set_vendor_id(vendor);
+    sale.set_erp_system_id("sap");
+    sale.set_partner_external_id("SELLER-1");
+    sale.set_erp_document_id(absl::StrCat("INV-", d));
+    sale.set_kind(sales::v1::SALE_KIND_SELL_IN);
+    sale.set_currency_code(currency);
+    auto* line = sale.add_lines();
+    line->set_sku("SKU-1");
+    line->set_product_category("storage");
+    line->set_quantity(1);
+    line->mutable_amount()->set_currency_code(currency);
+    line->mutable_amount()->set_units(d % 7 + 1);
+    sale.mutable_sale_time()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
+    out.expected_units += d % 7 + 1;
+    auto record = [&](const std::string& id) {
+      return events::EncodeBinary(events::MakeEvent(sale, "prm.sales.SaleRecorded.v1", "erp/sap",
+                                                    id, absl::Now(),
+                                                    absl::StrCat(vendor, "/sap/SELLER-1")),
+                                  "prm.sales.v1");
+    };
+    out.records.push_back(record(absl::StrCat(run, "-sale-", d)));
+    if (d % 10 == 3) out.records.push_back(out.records.back());                  // a redelivery
+    if (d % 10 == 7) out.records.push_back(record(absl::StrCat(run, "-again-", d)));  // same document
+  }
+  out.documents = kSales;
+  return out;
+}
+
+// Publishes `sales` at a steady pace on its own thread.
+class Publisher {
+ public:
+  Publisher(const std::string& run, const SalesStream& sales) : sales_(sales) {
+    auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers(), .client_id = run});
+    EXPECT_OK(producer.status());
+    if (!producer.ok()) return;
+    producer_ = *std::move(producer);
+    thread_ = std::thread([this] {
+      for (const kafka::Record& r : sales_.records) {
+        absl::Status s = producer_->Produce(r, absl::Seconds(30));
+        if (!s.ok()) {
+          status_ = s;
+          return;
+        }
+        ++published_;
+        absl::SleepFor(absl::Milliseconds(15));
+      }
+    });
+  }
+  ~Publisher() { Join().IgnoreError(); }
+  bool flowing() const { return published_.load() < static_cast<int>(sales_.records.size()); }
+  int published() const { return published_.load(); }
+  absl::Status Join() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  const SalesStream& sales_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::thread thread_;
+  std::atomic<int> published_{0};
+  absl::Status status_;
+};
+
+// Kills `process` kKills times at random points (seeded, the seed printed), restarting it each
+// time; returns how many kills fell while `publisher` was still sending.
+int KillLoop(testing::ServiceProcess& process, const Publisher& publisher) {
+  const uint32_t seed = std::random_device{}();
+  std::cout << "kill loop seed " << seed << "\n";
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> pause_ms(200, 1200);
+  int while_flowing = 0;
+  for (int kill = 0; kill < kKills; ++kill) {
+    absl::SleepFor(absl::Milliseconds(pause_ms(random)));
+    if (publisher.flowing()) ++while_flowing;
+    process.Kill();
+    absl::SleepFor(absl::Milliseconds(pause_ms(random) / 4));
+    EXPECT_TRUE(process.StartAndWaitServing()) << "restart " << kill + 1;
+  }
+  return while_flowing;
+}
+
+// Polls `units` until it reaches `want` (bounded), then waits 2 s more for anything extra.
+int64_t Settle(const std::function<int64_t()>& units, int64_t want) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (units() < want && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
+  absl::SleepFor(absl::Seconds(2));
+  return units();
+}
 
 // A channel that reconnects within 300 ms of the service coming back (gRPC's default backoff
 // grows to minutes).
@@ -153,42 +257,8 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
   pb::CreateEnrollmentResponse enrolled;
   ASSERT_OK(FromGrpcStatus(stub->CreateEnrollment(call_ctx().get(), enroll, &enrolled)));
 
-  const uint32_t seed = std::random_device{}();
-  std::cout << "kill loop seed " << seed << "\n";
-  std::mt19937 random(seed);
-
-  // The sales: document d is worth (d % 7 + 1) units, so a double count of any one shows.
-  auto producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers(), .client_id = run});
-  ASSERT_OK(producer.status());
-  int64_t expected_units = 0;
-  std::vector<kafka::Record> sales;
-  for (int d = 0; d < kSales; ++d) {
-    sales::v1::SaleRecorded sale;
-    sale.set_vendor_id(vendor);
-    sale.set_erp_system_id("sap");
-    sale.set_partner_external_id("SELLER-1");
-    sale.set_erp_document_id(absl::StrCat("INV-", d));
-    sale.set_kind(sales::v1::SALE_KIND_SELL_IN);
-    sale.set_currency_code("EUR");
-    auto* line = sale.add_lines();
-    line->set_sku("SKU-1");
-    line->set_product_category("storage");
-    line->set_quantity(1);
-    line->mutable_amount()->set_currency_code("EUR");
-    line->mutable_amount()->set_units(d % 7 + 1);
-    sale.mutable_sale_time()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
-    expected_units += d % 7 + 1;
-    auto record = [&](const std::string& id) {
-      return events::EncodeBinary(events::MakeEvent(sale, "prm.sales.SaleRecorded.v1", "erp/sap",
-                                                    id, absl::Now(),
-                                                    absl::StrCat(vendor, "/sap/SELLER-1")),
-                                  "prm.sales.v1");
-    };
-    sales.push_back(record(absl::StrCat(run, "-sale-", d)));
-    if (d % 10 == 3) sales.push_back(sales.back());                        // a redelivery
-    if (d % 10 == 7) sales.push_back(record(absl::StrCat(run, "-again-", d)));  // same document
-  }
-
+  const SalesStream sales = MakeSales(run, vendor, "EUR");
+  const int64_t expected_units = sales.expected_units;
   std::atomic<bool> give_up{false};
   std::atomic<bool> stop_writing{false};
   std::vector<std::unique_ptr<Writer>> writers;
@@ -197,30 +267,9 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
     writers.push_back(std::make_unique<Writer>(w, vendor, token));
     threads.emplace_back([&, w] { writers[w]->Run(process.address(), stop_writing, give_up); });
   }
-  std::atomic<int> published{0};
-  absl::Status publish_status;
-  threads.emplace_back([&] {
-    for (const kafka::Record& r : sales) {
-      absl::Status s = (*producer)->Produce(r, absl::Seconds(30));
-      if (!s.ok()) {
-        publish_status = s;
-        return;
-      }
-      ++published;
-      absl::SleepFor(absl::Milliseconds(15));
-    }
-  });
-
-  // Kill at random points while the writers and the sales are flowing.
-  std::uniform_int_distribution<int> pause_ms(200, 1200);
-  int kills = 0, kills_while_sales_flowed = 0;
-  for (; kills < kKills; ++kills) {
-    absl::SleepFor(absl::Milliseconds(pause_ms(random)));
-    if (published.load() < static_cast<int>(sales.size())) ++kills_while_sales_flowed;
-    process.Kill();
-    absl::SleepFor(absl::Milliseconds(pause_ms(random) / 4));
-    ASSERT_TRUE(process.StartAndWaitServing()) << "restart " << kills + 1;
-  }
+  Publisher publisher(run, sales);
+  const int kills = kKills;
+  const int kills_while_sales_flowed = KillLoop(process, publisher);
   // Every kill fell while the writers were writing; they stop now (a cap keeps a hang out).
   absl::SleepFor(absl::Milliseconds(300));
   stop_writing = true;
@@ -233,7 +282,7 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
   const bool timed_out = give_up.exchange(true);
   watchdog.join();
   ASSERT_FALSE(timed_out) << "the writers did not finish within 120 s";
-  ASSERT_OK(publish_status);
+  ASSERT_OK(publisher.Join());
 
   // Every acknowledged write exists, once.
   std::set<std::string> partner_ids;
@@ -261,10 +310,7 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
     if (!stub->GetEnrollment(call_ctx().get(), get, &got).ok()) return int64_t{-1};
     return got.enrollment().metrics().trailing_revenue().units();
   };
-  const absl::Time deadline = absl::Now() + absl::Seconds(120);
-  while (units() < expected_units && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
-  absl::SleepFor(absl::Seconds(2));
-  const int64_t counted = units();
+  const int64_t counted = Settle(units, expected_units);
   EXPECT_EQ(counted, expected_units);
   EXPECT_GT(acknowledged, 0);
   EXPECT_GE(kills_while_sales_flowed, 1) << "the sales must be flowing when the service dies";
@@ -272,10 +318,52 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
   std::cout << "kill loop: " << kills << " SIGKILLs at random points; " << acknowledged
             << " CreatePartner acknowledged (" << retried << " after a retry with the same "
             << "request_id), " << partner_ids.size() << " distinct partners found; "
-            << published.load() << " sale records published (" << kSales
+            << publisher.published() << " sale records published (" << kSales
             << " documents, the rest redeliveries and repeats), revenue counted " << counted
             << " of " << expected_units << " units; " << kills_while_sales_flowed
             << " kills while sales were still being published\n";
+  process.Terminate();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KillLoopIT, ForecastCountsEverySaleOnceAcrossKills) {
+  namespace fv1 = ::prm::forecast::v1;
+  const std::string run = testing::UniqueName("kill-loop-forecast");
+  const std::string vendor = run;
+  const std::string dir = (std::filesystem::temp_directory_path() / run).string();
+  testing::ServiceProcess process("forecast", dir, run + "-group");
+  ASSERT_TRUE(process.StartAndWaitServing());
+  auto stub = fv1::Forecast::NewStub(Connect(process.address()));
+
+  const SalesStream sales = MakeSales(run, vendor, "USD");
+  Publisher publisher(run, sales);
+  const int kills_while_sales_flowed = KillLoop(process, publisher);
+  ASSERT_OK(publisher.Join());
+
+  // The vendor series' weekly actuals over the last 10 weeks hold every sale (all an hour old).
+  fv1::GetForecastRequest request;
+  request.mutable_series()->set_vendor_id(vendor);
+  request.mutable_series()->set_level(fv1::FORECAST_LEVEL_VENDOR);
+  request.set_granularity(fv1::GRANULARITY_WEEK);
+  request.set_horizon(1);
+  request.set_history_periods(10);
+  auto units = [&] {
+    auto ctx = testing::Context(testing::ServiceToken(), absl::Seconds(30));
+    ctx->set_wait_for_ready(true);
+    fv1::GetForecastResponse response;
+    if (!stub->GetForecast(ctx.get(), request, &response).ok()) return int64_t{-1};
+    int64_t sum = 0;
+    for (const auto& point : response.forecast().history()) sum += point.actual().units();
+    return sum;
+  };
+  const int64_t counted = Settle(units, sales.expected_units);
+  EXPECT_EQ(counted, sales.expected_units);
+  EXPECT_GE(kills_while_sales_flowed, 1) << "the sales must be flowing when the service dies";
+  std::cout << "kill loop (forecast): " << kKills << " SIGKILLs at random points, "
+            << kills_while_sales_flowed << " while sales were still being published; "
+            << publisher.published() << " sale records published (" << kSales
+            << " documents); vendor series counted " << counted << " of "
+            << sales.expected_units << " units\n";
   process.Terminate();
   std::filesystem::remove_all(dir);
 }
