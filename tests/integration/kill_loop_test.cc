@@ -7,6 +7,8 @@
 //     request_id until acknowledged). Every acknowledged partner exists, one per request_id, and
 //     the trailing revenue equals the sum of the distinct documents exactly.
 //   - forecast: the vendor series' weekly actuals add up to the distinct documents exactly.
+//   - deal-registration: two clients create deals (retried with their request_id); every
+//     acknowledged deal exists, one per request_id, and the vendor lists no other.
 // Loopback only; bounded in kills, requests, sales and time; stops by itself.
 
 #include <atomic>
@@ -27,6 +29,7 @@
 #include "common/testing/status_matchers.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "prm/deal/v1/deal_service.grpc.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
@@ -155,39 +158,34 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
+// One create call: sends request number `i` with `request_id` under `ctx`; on OK sets the id of
+// what it created.
+using CreateCall = std::function<grpc::Status(grpc::ClientContext* ctx, const std::string& request_id,
+                                              int i, std::string* created_id)>;
+
+// A client creating objects until told to stop (at most kMaxRequestsPerWriter), each request
+// retried with its request_id until acknowledged (the service may be down at any moment).
 class Writer {
  public:
-  Writer(int index, std::string vendor, std::string token)
-      : index_(index), vendor_(std::move(vendor)), token_(std::move(token)) {}
+  Writer(std::string prefix, std::string token, CreateCall create)
+      : prefix_(std::move(prefix)), token_(std::move(token)), create_(std::move(create)) {}
 
-  // Creates partners against `address` until `stop` (at most kMaxRequestsPerWriter), each
-  // retried with its request_id until acknowledged (the service may be down at any moment).
-  void Run(const std::string& address, const std::atomic<bool>& stop,
-           const std::atomic<bool>& give_up) {
-    auto stub = pb::PartnerRegistry::NewStub(Connect(address));
+  void Run(const std::atomic<bool>& stop, const std::atomic<bool>& give_up) {
     for (int i = 0; i < kMaxRequestsPerWriter && !stop.load() && !give_up.load(); ++i) {
-      pb::CreatePartnerRequest req;
-      req.set_vendor_id(vendor_);
-      req.set_request_id(absl::StrCat(vendor_, "-w", index_, "-", i));
-      pb::Partner* p = req.mutable_partner();
-      p->set_legal_name(absl::StrCat("Kill Loop Reseller ", index_, " ", i));
-      p->set_tax_id(absl::StrCat(vendor_, "-TAX-", index_, "-", i));
-      p->add_web_domains(absl::StrCat("w", index_, "-", i, ".", vendor_, ".example"));
-      p->set_hq_country_code("DE");
-      p->add_types(common::v1::PARTNER_TYPE_RESELLER);
+      const std::string request_id = absl::StrCat(prefix_, "-", i);
       for (int attempt = 0; !give_up.load(); ++attempt) {
         auto ctx = testing::Context(token_, absl::Seconds(5));
-        pb::CreatePartnerResponse resp;
-        grpc::Status s = stub->CreatePartner(ctx.get(), req, &resp);
+        std::string id;
+        grpc::Status s = create_(ctx.get(), request_id, i, &id);
         if (s.ok()) {
-          ids_[req.request_id()] = resp.partner().partner_id();
+          ids_[request_id] = id;
           if (attempt > 0) ++retried_;
           break;
         }
         if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
             s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-          errors_.push_back(absl::StrCat(req.request_id(), " attempt ", attempt, ": ",
-                                         s.error_code(), " ", s.error_message()));
+          errors_.push_back(absl::StrCat(request_id, " attempt ", attempt, ": ", s.error_code(),
+                                         " ", s.error_message()));
           break;
         }
         absl::SleepFor(absl::Milliseconds(50));
@@ -201,12 +199,54 @@ class Writer {
   const std::vector<std::string>& errors() const { return errors_; }
 
  private:
-  int index_;
-  std::string vendor_, token_;
-  std::map<std::string, std::string> ids_;  // request_id → partner_id, acknowledged
+  std::string prefix_, token_;
+  CreateCall create_;
+  std::map<std::string, std::string> ids_;  // request_id → created id, acknowledged
   int retried_ = 0;
   std::vector<std::string> errors_;
 };
+
+// What kWriters writers acknowledged while `process` was killed kKills times.
+struct Written {
+  std::map<std::string, std::string> ids;  // request_id → created id
+  int retried = 0;
+  int kills_while_sales_flowed = 0;
+};
+
+// Runs kWriters writers (each its own `create` with its own request ids) through the kill loop,
+// stops them after the last restart, and gathers what they had acknowledged.
+Written WriteThroughKills(testing::ServiceProcess& process, const std::string& prefix,
+                          const std::string& token, const std::function<CreateCall()>& create,
+                          const Publisher& publisher) {
+  std::atomic<bool> give_up{false};
+  std::atomic<bool> stop_writing{false};
+  std::vector<std::unique_ptr<Writer>> writers;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.push_back(std::make_unique<Writer>(absl::StrCat(prefix, "-w", w), token, create()));
+    threads.emplace_back([&, w] { writers[w]->Run(stop_writing, give_up); });
+  }
+  Written out;
+  out.kills_while_sales_flowed = KillLoop(process, publisher);
+  // Every kill fell while the writers were writing; they stop now (a cap keeps a hang out).
+  absl::SleepFor(absl::Milliseconds(300));
+  stop_writing = true;
+  const absl::Time writers_deadline = absl::Now() + absl::Seconds(120);
+  std::thread watchdog([&] {
+    while (absl::Now() < writers_deadline && !give_up.load()) absl::SleepFor(absl::Seconds(1));
+    give_up = true;
+  });
+  for (std::thread& t : threads) t.join();
+  const bool timed_out = give_up.exchange(true);
+  watchdog.join();
+  EXPECT_FALSE(timed_out) << "the writers did not finish within 120 s";
+  for (const auto& w : writers) {
+    for (const std::string& e : w->errors()) ADD_FAILURE() << e;
+    out.ids.insert(w->ids().begin(), w->ids().end());
+    out.retried += w->retried();
+  }
+  return out;
+}
 
 TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
   const std::string run = testing::UniqueName("kill-loop");
@@ -259,46 +299,42 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
 
   const SalesStream sales = MakeSales(run, vendor, "EUR");
   const int64_t expected_units = sales.expected_units;
-  std::atomic<bool> give_up{false};
-  std::atomic<bool> stop_writing{false};
-  std::vector<std::unique_ptr<Writer>> writers;
-  std::vector<std::thread> threads;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.push_back(std::make_unique<Writer>(w, vendor, token));
-    threads.emplace_back([&, w] { writers[w]->Run(process.address(), stop_writing, give_up); });
-  }
   Publisher publisher(run, sales);
+  auto create_partner = [&]() -> CreateCall {
+    auto writer_stub = std::shared_ptr<pb::PartnerRegistry::Stub>(
+        pb::PartnerRegistry::NewStub(Connect(process.address())));
+    return [&, writer_stub](grpc::ClientContext* ctx, const std::string& request_id, int,
+                            std::string* id) {
+      pb::CreatePartnerRequest req;
+      req.set_vendor_id(vendor);
+      req.set_request_id(request_id);
+      pb::Partner* p = req.mutable_partner();
+      p->set_legal_name("Kill Loop Reseller " + request_id);
+      p->set_tax_id("TAX-" + request_id);
+      p->add_web_domains(request_id + ".example");
+      p->set_hq_country_code("DE");
+      p->add_types(common::v1::PARTNER_TYPE_RESELLER);
+      pb::CreatePartnerResponse resp;
+      grpc::Status s = writer_stub->CreatePartner(ctx, req, &resp);
+      *id = resp.partner().partner_id();
+      return s;
+    };
+  };
+  const Written written = WriteThroughKills(process, run, token, create_partner, publisher);
   const int kills = kKills;
-  const int kills_while_sales_flowed = KillLoop(process, publisher);
-  // Every kill fell while the writers were writing; they stop now (a cap keeps a hang out).
-  absl::SleepFor(absl::Milliseconds(300));
-  stop_writing = true;
-  const absl::Time writers_deadline = absl::Now() + absl::Seconds(120);
-  std::thread watchdog([&] {
-    while (absl::Now() < writers_deadline && !give_up.load()) absl::SleepFor(absl::Seconds(1));
-    give_up = true;
-  });
-  for (std::thread& t : threads) t.join();
-  const bool timed_out = give_up.exchange(true);
-  watchdog.join();
-  ASSERT_FALSE(timed_out) << "the writers did not finish within 120 s";
+  const int kills_while_sales_flowed = written.kills_while_sales_flowed;
   ASSERT_OK(publisher.Join());
 
   // Every acknowledged write exists, once.
   std::set<std::string> partner_ids;
-  int acknowledged = 0, retried = 0;
-  for (const auto& w : writers) {
-    for (const std::string& e : w->errors()) ADD_FAILURE() << e;
-    acknowledged += w->ids().size();
-    retried += w->retried();
-    for (const auto& [request_id, partner_id] : w->ids()) {
-      EXPECT_TRUE(partner_ids.insert(partner_id).second) << request_id << " shares its partner";
-      pb::GetPartnerRequest get;
-      get.set_partner_id(partner_id);
-      pb::GetPartnerResponse got;
-      grpc::Status s = stub->GetPartner(call_ctx().get(), get, &got);
-      EXPECT_TRUE(s.ok()) << request_id << " → " << partner_id << " lost: " << s.error_message();
-    }
+  const int acknowledged = written.ids.size(), retried = written.retried;
+  for (const auto& [request_id, partner_id] : written.ids) {
+    EXPECT_TRUE(partner_ids.insert(partner_id).second) << request_id << " shares its partner";
+    pb::GetPartnerRequest get;
+    get.set_partner_id(partner_id);
+    pb::GetPartnerResponse got;
+    grpc::Status s = stub->GetPartner(call_ctx().get(), get, &got);
+    EXPECT_TRUE(s.ok()) << request_id << " → " << partner_id << " lost: " << s.error_message();
   }
 
   // Every sale counted once: wait for the last one, then make sure nothing more arrives.
@@ -364,6 +400,96 @@ TEST(KillLoopIT, ForecastCountsEverySaleOnceAcrossKills) {
             << publisher.published() << " sale records published (" << kSales
             << " documents); vendor series counted " << counted << " of "
             << sales.expected_units << " units\n";
+  process.Terminate();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KillLoopIT, DealRegistrationLosesNoAcknowledgedRegistration) {
+  namespace dv1 = ::prm::deal::v1;
+  const std::string run = testing::UniqueName("kill-loop-deal");
+  const std::string vendor = run;
+  const std::string partner = run + "-p1";
+  const std::string dir = (std::filesystem::temp_directory_path() / run).string();
+  testing::ServiceProcess process("deal-registration", dir, run + "-group");
+  ASSERT_TRUE(process.StartAndWaitServing());
+  const std::string token = testing::Token({.subject = "user-" + partner,
+                                            .role = auth::Role::kPartnerUser,
+                                            .vendor_ids = {vendor},
+                                            .partner_id = partner});
+
+  // Sales flow too (deal-registration consumes them for the closed loop), so that the kills also
+  // land in the middle of consumed batches.
+  const SalesStream sales = MakeSales(run, vendor, "USD");
+  Publisher publisher(run, sales);
+  auto create_deal = [&]() -> CreateCall {
+    auto writer_stub = std::shared_ptr<dv1::DealRegistration::Stub>(
+        dv1::DealRegistration::NewStub(Connect(process.address())));
+    return [&, writer_stub](grpc::ClientContext* ctx, const std::string& request_id, int,
+                            std::string* id) {
+      dv1::CreateDealRequest req;
+      req.set_request_id(request_id);
+      dv1::Deal* d = req.mutable_deal();
+      d->set_vendor_id(vendor);
+      d->set_partner_id(partner);
+      d->set_title("Rollout " + request_id);
+      d->mutable_end_customer()->set_legal_name("Customer " + request_id + " Ltd");
+      d->mutable_end_customer()->set_country_code("US");
+      d->mutable_end_customer()->set_web_domain(request_id + ".example");
+      auto* line = d->add_products();
+      line->set_sku("SKU-K");
+      line->set_product_category("networking");
+      line->set_quantity(1);
+      line->mutable_amount()->set_currency_code("USD");
+      line->mutable_amount()->set_units(1000);
+      d->mutable_value()->set_currency_code("USD");
+      d->mutable_value()->set_units(1000);
+      const absl::CivilDay close =
+          absl::ToCivilDay(absl::Now() + absl::Hours(24 * 90), absl::UTCTimeZone());
+      d->mutable_expected_close_date()->set_year(static_cast<int32_t>(close.year()));
+      d->mutable_expected_close_date()->set_month(close.month());
+      d->mutable_expected_close_date()->set_day(close.day());
+      dv1::CreateDealResponse resp;
+      grpc::Status s = writer_stub->CreateDeal(ctx, req, &resp);
+      *id = resp.deal().deal_id();
+      return s;
+    };
+  };
+  const Written written = WriteThroughKills(process, run, token, create_deal, publisher);
+  ASSERT_OK(publisher.Join());
+
+  auto stub = dv1::DealRegistration::NewStub(Connect(process.address()));
+  std::set<std::string> deal_ids;
+  for (const auto& [request_id, deal_id] : written.ids) {
+    EXPECT_TRUE(deal_ids.insert(deal_id).second) << request_id << " shares its deal";
+    dv1::GetDealRequest get;
+    get.set_vendor_id(vendor);
+    get.set_deal_id(deal_id);
+    dv1::GetDealResponse got;
+    auto ctx = testing::Context(token, absl::Seconds(30));
+    ctx->set_wait_for_ready(true);
+    grpc::Status s = stub->GetDeal(ctx.get(), get, &got);
+    EXPECT_TRUE(s.ok()) << request_id << " → " << deal_id << " lost: " << s.error_message();
+    EXPECT_EQ(got.deal().title(), "Rollout " + request_id);
+  }
+  // And nothing more: a retry that created a second deal would show here.
+  size_t listed = 0;
+  dv1::ListDealsRequest list;
+  list.set_vendor_id(vendor);
+  list.set_page_size(500);
+  do {
+    dv1::ListDealsResponse page;
+    auto ctx = testing::Context(token, absl::Seconds(30));
+    ASSERT_OK(FromGrpcStatus(stub->ListDeals(ctx.get(), list, &page)));
+    listed += page.deals_size();
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  EXPECT_EQ(listed, written.ids.size());
+  EXPECT_GT(written.ids.size(), 0u);
+  EXPECT_GE(written.kills_while_sales_flowed, 1);
+  std::cout << "kill loop (deal-registration): " << kKills << " SIGKILLs at random points; "
+            << written.ids.size() << " CreateDeal acknowledged (" << written.retried
+            << " after a retry with the same request_id), " << deal_ids.size()
+            << " distinct deals found, " << listed << " listed\n";
   process.Terminate();
   std::filesystem::remove_all(dir);
 }
