@@ -9,6 +9,7 @@
 //   - forecast: the vendor series' weekly actuals add up to the distinct documents exactly.
 //   - deal-registration: two clients create deals (retried with their request_id); every
 //     acknowledged deal exists, one per request_id, and the vendor lists no other.
+//   - concierge-routing: the same with tasks.
 // Loopback only; bounded in kills, requests, sales and time; stops by itself.
 
 #include <atomic>
@@ -31,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "prm/deal/v1/deal_service.grpc.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tests/integration/kafka_fixture.h"
@@ -124,8 +126,8 @@ class Publisher {
 };
 
 // Kills `process` kKills times at random points (seeded, the seed printed), restarting it each
-// time; returns how many kills fell while `publisher` was still sending.
-int KillLoop(testing::ServiceProcess& process, const Publisher& publisher) {
+// time; returns how many kills fell while `publisher` (if any) was still sending.
+int KillLoop(testing::ServiceProcess& process, const Publisher* publisher) {
   const uint32_t seed = std::random_device{}();
   std::cout << "kill loop seed " << seed << "\n";
   std::mt19937 random(seed);
@@ -133,7 +135,7 @@ int KillLoop(testing::ServiceProcess& process, const Publisher& publisher) {
   int while_flowing = 0;
   for (int kill = 0; kill < kKills; ++kill) {
     absl::SleepFor(absl::Milliseconds(pause_ms(random)));
-    if (publisher.flowing()) ++while_flowing;
+    if (publisher != nullptr && publisher->flowing()) ++while_flowing;
     process.Kill();
     absl::SleepFor(absl::Milliseconds(pause_ms(random) / 4));
     EXPECT_TRUE(process.StartAndWaitServing()) << "restart " << kill + 1;
@@ -217,7 +219,7 @@ struct Written {
 // stops them after the last restart, and gathers what they had acknowledged.
 Written WriteThroughKills(testing::ServiceProcess& process, const std::string& prefix,
                           const std::string& token, const std::function<CreateCall()>& create,
-                          const Publisher& publisher) {
+                          const Publisher* publisher) {
   std::atomic<bool> give_up{false};
   std::atomic<bool> stop_writing{false};
   std::vector<std::unique_ptr<Writer>> writers;
@@ -320,7 +322,7 @@ TEST(KillLoopIT, PartnerRegistryLosesNoAcknowledgedWriteAndCountsNoSaleTwice) {
       return s;
     };
   };
-  const Written written = WriteThroughKills(process, run, token, create_partner, publisher);
+  const Written written = WriteThroughKills(process, run, token, create_partner, &publisher);
   const int kills = kKills;
   const int kills_while_sales_flowed = written.kills_while_sales_flowed;
   ASSERT_OK(publisher.Join());
@@ -373,7 +375,7 @@ TEST(KillLoopIT, ForecastCountsEverySaleOnceAcrossKills) {
 
   const SalesStream sales = MakeSales(run, vendor, "USD");
   Publisher publisher(run, sales);
-  const int kills_while_sales_flowed = KillLoop(process, publisher);
+  const int kills_while_sales_flowed = KillLoop(process, &publisher);
   ASSERT_OK(publisher.Join());
 
   // The vendor series' weekly actuals over the last 10 weeks hold every sale (all an hour old).
@@ -454,7 +456,7 @@ TEST(KillLoopIT, DealRegistrationLosesNoAcknowledgedRegistration) {
       return s;
     };
   };
-  const Written written = WriteThroughKills(process, run, token, create_deal, publisher);
+  const Written written = WriteThroughKills(process, run, token, create_deal, &publisher);
   ASSERT_OK(publisher.Join());
 
   auto stub = dv1::DealRegistration::NewStub(Connect(process.address()));
@@ -490,6 +492,94 @@ TEST(KillLoopIT, DealRegistrationLosesNoAcknowledgedRegistration) {
             << written.ids.size() << " CreateDeal acknowledged (" << written.retried
             << " after a retry with the same request_id), " << deal_ids.size()
             << " distinct deals found, " << listed << " listed\n";
+  process.Terminate();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KillLoopIT, ConciergeRoutingLosesNoAcknowledgedTask) {
+  namespace rv1 = ::prm::routing::v1;
+  const std::string run = testing::UniqueName("kill-loop-routing");
+  const std::string vendor = run;
+  const std::string dir = (std::filesystem::temp_directory_path() / run).string();
+  testing::ServiceProcess process("concierge-routing", dir, run + "-group");
+  ASSERT_TRUE(process.StartAndWaitServing());
+  const std::string token =
+      testing::Token({.subject = "admin", .role = auth::Role::kVendorAdmin, .vendor_ids = {vendor}});
+  auto stub = rv1::ConciergeRouting::NewStub(Connect(process.address()));
+  auto call_ctx = [&] {
+    auto ctx = testing::Context(token, absl::Seconds(30));
+    ctx->set_wait_for_ready(true);
+    return ctx;
+  };
+  rv1::CreateQueueRequest queue;
+  queue.mutable_queue()->set_vendor_id(vendor);
+  queue.mutable_queue()->set_display_name("EMEA pricing");
+  queue.mutable_queue()->set_target_workers("worker.regions HAS 'EMEA'");
+  rv1::CreateQueueResponse queue_created;
+  ASSERT_OK(FromGrpcStatus(stub->CreateQueue(call_ctx().get(), queue, &queue_created)));
+  rv1::CreateWorkflowRequest workflow;
+  workflow.mutable_workflow()->set_vendor_id(vendor);
+  workflow.mutable_workflow()->set_display_name("pricing");
+  workflow.mutable_workflow()->set_task_filter("task.category == 'pricing'");
+  rv1::WorkflowStep* step = workflow.mutable_workflow()->add_steps();
+  step->set_step_id("pricing-pool");
+  step->set_queue_id(queue_created.queue().queue_id());
+  step->set_target("worker.skills.pricing >= 3");
+  workflow.mutable_workflow()->mutable_reservation_timeout()->set_seconds(60);
+  rv1::CreateWorkflowResponse workflow_created;
+  ASSERT_OK(FromGrpcStatus(stub->CreateWorkflow(call_ctx().get(), workflow, &workflow_created)));
+
+  auto create_task = [&]() -> CreateCall {
+    auto writer_stub = std::shared_ptr<rv1::ConciergeRouting::Stub>(
+        rv1::ConciergeRouting::NewStub(Connect(process.address())));
+    return [&, writer_stub](grpc::ClientContext* ctx, const std::string& request_id, int,
+                            std::string* id) {
+      rv1::CreateTaskRequest req;
+      req.set_request_id(request_id);
+      rv1::Task* t = req.mutable_task();
+      t->set_vendor_id(vendor);
+      t->set_partner_id("partner-1");
+      t->set_channel(rv1::CHANNEL_EMAIL);
+      t->set_category(rv1::TASK_CATEGORY_PRICING);
+      t->set_region("EMEA");
+      t->set_title("Quote " + request_id);
+      t->set_workflow_id(workflow_created.workflow().workflow_id());
+      rv1::CreateTaskResponse resp;
+      grpc::Status s = writer_stub->CreateTask(ctx, req, &resp);
+      *id = resp.task().task_id();
+      return s;
+    };
+  };
+  const Written written = WriteThroughKills(process, run, token, create_task, nullptr);
+
+  std::set<std::string> task_ids;
+  for (const auto& [request_id, task_id] : written.ids) {
+    EXPECT_TRUE(task_ids.insert(task_id).second) << request_id << " shares its task";
+    rv1::GetTaskRequest get;
+    get.set_vendor_id(vendor);
+    get.set_task_id(task_id);
+    rv1::GetTaskResponse got;
+    grpc::Status s = stub->GetTask(call_ctx().get(), get, &got);
+    EXPECT_TRUE(s.ok()) << request_id << " → " << task_id << " lost: " << s.error_message();
+    EXPECT_EQ(got.task().title(), "Quote " + request_id);
+  }
+  // And nothing more: a retry that created a second task would show here.
+  size_t listed = 0;
+  rv1::ListTasksRequest list;
+  list.set_vendor_id(vendor);
+  list.set_page_size(500);
+  do {
+    rv1::ListTasksResponse page;
+    ASSERT_OK(FromGrpcStatus(stub->ListTasks(call_ctx().get(), list, &page)));
+    listed += page.tasks_size();
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  EXPECT_EQ(listed, written.ids.size());
+  EXPECT_GT(written.ids.size(), 0u);
+  std::cout << "kill loop (concierge-routing): " << kKills << " SIGKILLs at random points; "
+            << written.ids.size() << " CreateTask acknowledged (" << written.retried
+            << " after a retry with the same request_id), " << task_ids.size()
+            << " distinct tasks found, " << listed << " listed\n";
   process.Terminate();
   std::filesystem::remove_all(dir);
 }
