@@ -21,6 +21,7 @@
 #include "common/storage/outbox.h"
 #include "common/storage/processed_events.h"
 #include "common/testing/status_matchers.h"
+#include "common/runtime/test_runtime.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -42,58 +43,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-// Tokens in tests: "Bearer <role>:<vendor,vendor>:<partner>"; the subject is the whole token.
-absl::StatusOr<auth::Principal> TestAuthenticate(std::string_view authorization) {
-  absl::string_view header(authorization.data(), authorization.size());
-  if (!absl::ConsumePrefix(&header, "Bearer ")) return absl::UnauthenticatedError("invalid token");
-  std::vector<std::string> parts = absl::StrSplit(header, ':');
-  if (parts.size() != 3) return absl::UnauthenticatedError("invalid token");
-  auth::Principal p;
-  p.subject = std::string(header);
-  std::optional<auth::Role> role = auth::RoleFromName(parts[0]);
-  if (!role) return absl::UnauthenticatedError("invalid token");
-  p.role = *role;
-  if (!parts[1].empty()) p.vendor_ids = absl::StrSplit(parts[1], ',');
-  p.partner_id = parts[2];
-  return p;
-}
-
-// The runtime's parts without a process: SQLite in a temporary directory, a relay that is never
-// started (its broker address is unreachable), the test authenticator.
-class TestRuntime final : public runtime::Runtime {
- public:
-  TestRuntime(const std::string& dir, const Clock& clock) : clock_(clock) {
-    auto db = sqlite::Database::Open(
-        {.path = dir + "/partner-registry.sqlite", .durability = sqlite::Durability::kNormal},
-        {outbox::Schema(), processed_events::Schema(), StoreSchema()});
-    EXPECT_OK(db.status());
-    db_ = std::move(*db);
-    producer_ = *kafka::Producer::Create(
-        {.brokers = "127.0.0.1:1", .client_id = "test", .properties = {{"log_level", "0"}}});
-    relay_ = std::make_unique<kafka::OutboxRelay>(*db_, *producer_, clock_, kafka::RelayOptions{},
-                                                  nullptr);
-  }
-  const std::string& service_name() const override { return name_; }
-  const runtime::RuntimeOptions& options() const override { return options_; }
-  sqlite::Database& db() override { return *db_; }
-  const Clock& clock() const override { return clock_; }
-  kafka::OutboxRelay& relay() override { return *relay_; }
-  prometheus::Registry& metrics() override { return registry_; }
-  const server::Authenticator& authenticator() const override { return authenticator_; }
-  const std::string& event_source() const override { return source_; }
-  void AddStreamCloser(std::string, std::function<void()>) override {}
-
- private:
-  const Clock& clock_;
-  std::string name_ = "partner-registry";
-  runtime::RuntimeOptions options_;
-  std::unique_ptr<sqlite::Database> db_;
-  std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<kafka::OutboxRelay> relay_;
-  prometheus::Registry registry_;
-  server::Authenticator authenticator_ = TestAuthenticate;
-  std::string source_ = "prm/partner-registry";
-};
+using runtime::TestRuntime;
 
 // The fields a refusal names, in order.
 std::vector<std::string> Fields(const absl::Status& status) {
@@ -113,7 +63,9 @@ class PartnerLimitsTest : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    runtime_ = std::make_unique<TestRuntime>(dir_.string(), clock_);
+    auto created = TestRuntime::Create("partner-registry", dir_.string(), clock_, {StoreSchema()});
+    ASSERT_OK(created.status());
+    runtime_ = std::move(*created);
     auto parts = BuildPartnerRegistry(*runtime_, {.tick_interval = absl::ZeroDuration()});
     ASSERT_OK(parts.status());
     parts_ = std::move(*parts);
