@@ -142,6 +142,7 @@ absl::StatusOr<CallContext> Admit(grpc::CallbackServerContext* server_context,
       return admitted;
     }
   }
+  if (!limits.request_status.ok()) return limits.request_status;
   return CallContext::Admitted(server_context, std::move(limits), *std::move(principal));
 }
 

@@ -27,6 +27,11 @@ class Registry {
     absl::MutexLock lock(&s.mu);
     s.calls.erase(ctx);
   }
+  void SetRequestStatus(const grpc::ServerContextBase* ctx, absl::Status status) {
+    Shard& s = ShardOf(ctx);
+    absl::MutexLock lock(&s.mu);
+    if (auto it = s.calls.find(ctx); it != s.calls.end()) it->second.request_status = std::move(status);
+  }
   CallLimits Find(const grpc::ServerContextBase* ctx) {
     Shard& s = ShardOf(ctx);
     absl::MutexLock lock(&s.mu);
@@ -59,6 +64,9 @@ void RegisterCall(const grpc::ServerContextBase* ctx, CallLimits limits) {
   Registry::Instance().Add(ctx, std::move(limits));
 }
 void UnregisterCall(const grpc::ServerContextBase* ctx) { Registry::Instance().Remove(ctx); }
+void SetRequestStatus(const grpc::ServerContextBase* ctx, absl::Status status) {
+  Registry::Instance().SetRequestStatus(ctx, std::move(status));
+}
 }  // namespace internal
 
 CallLimits LimitsOfCall(const grpc::ServerContextBase* ctx) {

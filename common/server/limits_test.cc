@@ -2,49 +2,58 @@
 
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status/field_violations.h"
-#include "common/testing/status_matchers.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/rpc/error_details.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace prm::server {
 namespace {
 
-using ::prm::testing::IsOk;
-using ::prm::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Field;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::UnorderedElementsAre;
 
 TEST(Limits, PageSizeDefaultsClampsAndRefusesNegative) {
-  EXPECT_EQ(*EffectivePageSize(0), kDefaultPageSize);
-  EXPECT_EQ(*EffectivePageSize(7), 7);
-  EXPECT_EQ(*EffectivePageSize(kMaxPageSize), kMaxPageSize);
-  EXPECT_EQ(*EffectivePageSize(kMaxPageSize + 1), kMaxPageSize);
-  EXPECT_EQ(*EffectivePageSize(100000), kMaxPageSize);
-  EXPECT_EQ(*EffectivePageSize(std::numeric_limits<int32_t>::max()), kMaxPageSize);
+  for (auto [requested, expected] : std::vector<std::pair<int32_t, int32_t>>{
+           {0, kDefaultPageSize},
+           {7, 7},
+           {kMaxPageSize, kMaxPageSize},
+           {kMaxPageSize + 1, kMaxPageSize},
+           {100000, kMaxPageSize},
+           {std::numeric_limits<int32_t>::max(), kMaxPageSize}}) {
+    FieldViolations bad;
+    EXPECT_EQ(EffectivePageSize(requested, bad), expected) << requested;
+    EXPECT_TRUE(bad.empty()) << requested;
+  }
   for (int32_t negative : {-1, std::numeric_limits<int32_t>::min()}) {
-    const absl::StatusOr<int32_t> size = EffectivePageSize(negative);
-    EXPECT_THAT(size.status(), StatusIs(absl::StatusCode::kInvalidArgument)) << negative;
-    ASSERT_EQ(FieldViolationsOf(size.status()).size(), 1u);
-    EXPECT_EQ(FieldViolationsOf(size.status())[0].field, "page_size");
+    FieldViolations bad;
+    EffectivePageSize(negative, bad);
+    EXPECT_THAT(bad.violations(), ElementsAre(Field(&FieldViolation::field, "page_size")))
+        << negative;
   }
 }
 
-TEST(Limits, FilterLengthAndBatchSizeNameTheField) {
-  EXPECT_THAT(CheckFilterLength(""), IsOk());
-  EXPECT_THAT(CheckFilterLength(std::string(kMaxFilterLength, 'a')), IsOk());
-  const absl::Status long_filter = CheckFilterLength(std::string(kMaxFilterLength + 1, 'a'));
-  EXPECT_THAT(long_filter, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2048")));
-  EXPECT_EQ(FieldViolationsOf(long_filter)[0].field, "filter");
-  EXPECT_EQ(FieldViolationsOf(CheckFilterLength(std::string(3000, ' '), "query"))[0].field,
-            "query");
-  EXPECT_THAT(CheckBatchSize(0, 10, "leads"), IsOk());
-  EXPECT_THAT(CheckBatchSize(10, 10, "leads"), IsOk());
-  const absl::Status batch = CheckBatchSize(11, 10, "leads");
-  EXPECT_THAT(batch, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("10")));
-  EXPECT_EQ(FieldViolationsOf(batch)[0].field, "leads");
+TEST(Limits, FilterLengthAndBatchSizeNameTheFieldAndTheLimit) {
+  FieldViolations bad;
+  EXPECT_TRUE(CheckFilterLength("", "filter", bad));
+  EXPECT_TRUE(CheckFilterLength(std::string(kMaxFilterLength, 'a'), "filter", bad));
+  EXPECT_FALSE(CheckFilterLength(std::string(3000, ' '), "query", bad));
+  EXPECT_TRUE(CheckBatchSize(0, 10, "leads", bad));
+  EXPECT_TRUE(CheckBatchSize(10, 10, "leads", bad));
+  EXPECT_FALSE(CheckBatchSize(11, 10, "leads", bad));
+  EXPECT_THAT(bad.violations(),
+              ElementsAre(AllOf(Field(&FieldViolation::field, "query"),
+                                Field(&FieldViolation::description, HasSubstr("2048"))),
+                          AllOf(Field(&FieldViolation::field, "leads"),
+                                Field(&FieldViolation::description, HasSubstr("10")))));
 }
 
 // The collecting forms add to the request's other violations instead of replacing them, and
@@ -67,6 +76,36 @@ TEST(Limits, CollectingFormsAddEveryViolationToTheRequests) {
   EXPECT_TRUE(CheckFilterLength(std::string(kMaxFilterLength, 'x'), "filter", fine));
   EXPECT_TRUE(CheckBatchSize(100, 100, "leads", fine));
   EXPECT_TRUE(fine.empty());
+}
+
+// Every string of a request is bounded, at any depth: nested and repeated messages, repeated
+// strings and map keys and values, each named by its path.
+TEST(Limits, StringLengthsAreCheckedAtAnyDepthAndNamedByPath) {
+  const std::string longest(kMaxStringBytes, 'x');
+  const std::string too_long(kMaxStringBytes + 1, 'x');
+
+  google::rpc::BadRequest nested;
+  nested.add_field_violations()->set_field(longest);
+  nested.add_field_violations()->set_description(too_long);
+  FieldViolations bad;
+  CheckStringLengths(nested, bad);
+  EXPECT_THAT(bad.violations(),
+              ElementsAre(AllOf(Field(&FieldViolation::field, "field_violations[1].description"),
+                                Field(&FieldViolation::description, HasSubstr("16385")))));
+
+  google::protobuf::Struct map;
+  (*map.mutable_fields())["region"].set_string_value(too_long);
+  (*map.mutable_fields())["fine"].set_string_value(longest);
+  (*map.mutable_fields())[too_long].set_bool_value(true);
+  (*map.mutable_fields())["list"].mutable_list_value()->add_values()->set_string_value(too_long);
+  FieldViolations map_bad;
+  CheckStringLengths(map, map_bad);
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : map_bad.violations()) fields.push_back(v.field);
+  // A key too long to name its entry is named by the entry's position.
+  EXPECT_THAT(fields, UnorderedElementsAre("fields[region].string_value",
+                                           MatchesRegex(R"(fields\[[0-9]+\]\.key)"),
+                                           "fields[list].list_value.values[0].string_value"));
 }
 
 }  // namespace

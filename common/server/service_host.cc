@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -14,10 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/server/call_limits.h"
+#include "common/server/limits.h"
+#include "common/status/field_violations.h"
+#include "common/status/grpc_status.h"
 #include "common/server/termination_signals.h"
 #include "common/time/clock.h"
 #include "grpcpp/alarm.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -50,6 +55,12 @@ class CallTracker final : public grpc::experimental::Interceptor {
       : policy_(policy), ctx_(info->server_context()) {
     policy_.calls.fetch_add(1, std::memory_order_relaxed);
     const bool unary = info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY;
+    // The request of a unary or server-streaming call arrives before its handler runs, so it
+    // can be checked here; a streaming client's messages are its handler's to check.
+    if (unary || info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
+      request_type_ = RequestTypeOf(info->method());
+    }
+    error_domain_ = PackageOfMethod(info->method());
     const absl::Time cap =
         absl::Now() + (unary ? policy_.max_deadline : policy_.max_stream_duration);
     const std::chrono::system_clock::time_point client = ctx_->deadline();
@@ -59,7 +70,7 @@ class CallTracker final : public grpc::experimental::Interceptor {
     internal::RegisterCall(ctx_, CallLimits{
                                      .rate_limiter = policy_.rate_limiter.get(),
                                      .deadline = std::min(cap, client_deadline),
-                                     .error_domain = PackageOfMethod(info->method()),
+                                     .error_domain = error_domain_,
                                  });
     if (cap < client_deadline) {
       // gRPC cannot shorten the client's deadline; cancel the call at the cap instead. The
@@ -79,10 +90,20 @@ class CallTracker final : public grpc::experimental::Interceptor {
     policy_.calls.fetch_sub(1, std::memory_order_release);
   }
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    // Once the status is on its way the call needs no cancelling.
-    if (methods->QueryInterceptionHookPoint(
-            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+    using grpc::experimental::InterceptionHookPoints;
+    if (request_type_ != nullptr &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      CheckRequest(methods->GetRecvMessage());
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      // Once the status is on its way the call needs no cancelling.
       Disarm();
+      // gRPC answers bytes it cannot parse itself (no handler runs) with a bare status that
+      // names nothing; the client gets INVALID_ARGUMENT naming the request type instead.
+      if (unparsable_) {
+        methods->ModifySendStatus(
+            ToGrpcStatus(UnparsableRequest(request_type_->full_name()), error_domain_));
+      }
     }
     methods->Proceed();
   }
@@ -97,8 +118,43 @@ class CallTracker final : public grpc::experimental::Interceptor {
     absl::MutexLock lock(&guard_->mu);
     guard_->ctx = nullptr;
   }
+  // The request message type of a method path ("/prm.deal.v1.DealRegistration/GetDeal"), or
+  // null when the generated descriptor pool does not know the method.
+  static const google::protobuf::Descriptor* RequestTypeOf(std::string_view path) {
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    std::string name(path);
+    std::replace(name.begin(), name.end(), '/', '.');
+    const google::protobuf::MethodDescriptor* method =
+        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+    return method == nullptr ? nullptr : method->input_type();
+  }
+
+  // `received` is gRPC's deserialized request (an object of the method's generated request
+  // class, typed void*), or null when the bytes did not parse.
+  void CheckRequest(void* received) {
+    if (received == nullptr) {
+      unparsable_ = true;
+      return;
+    }
+    // The generated class derives from protobuf::Message; find the Message subobject the way
+    // the prototype of the same class has it, rather than assume where it sits.
+    const google::protobuf::Message* prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(request_type_);
+    if (prototype == nullptr) return;
+    const std::ptrdiff_t offset = reinterpret_cast<const char*>(prototype) -
+                                  static_cast<const char*>(dynamic_cast<const void*>(prototype));
+    const auto* request = reinterpret_cast<const google::protobuf::Message*>(
+        static_cast<const char*>(received) + offset);
+    FieldViolations bad;
+    CheckStringLengths(*request, bad);
+    if (!bad.empty()) internal::SetRequestStatus(ctx_, bad.ToStatus("request text is too long"));
+  }
+
   ServiceHost::CallPolicy& policy_;
   grpc::ServerContextBase* const ctx_;
+  const google::protobuf::Descriptor* request_type_ = nullptr;  // null: not checked here
+  std::string error_domain_;
+  bool unparsable_ = false;
   std::shared_ptr<Guard> guard_;
   grpc::Alarm alarm_;  // destroyed (cancelled) before guard_ is released
 };

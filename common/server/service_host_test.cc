@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/metrics/testing/http_get.h"
 #include "common/server/call_context.h"
+#include "common/server/limits.h"
 #include "common/status/error_info.h"
 #include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
@@ -500,6 +502,103 @@ TEST(ServiceHostLimits, RequestOverTheSizeLimitIsResourceExhaustedBeforeTheHandl
   small.set_payload(std::string(512, 'x'));
   auto ctx2 = AuthorizedContext();
   EXPECT_TRUE(server.probe_stub->Ping(ctx2.get(), small, &response).ok());
+}
+
+// A unary call with raw request bytes, through the generic stub.
+grpc::Status CallWithBytes(TestServer& server, const std::string& method,
+                           const std::string& bytes, std::string_view authorization) {
+  grpc::GenericStub stub(server.channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!authorization.empty()) ctx.AddMetadata("authorization", std::string(authorization));
+  grpc::CompletionQueue cq;
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> call =
+      stub.PrepareUnaryCall(&ctx, method, request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+std::vector<std::string> ViolatedFields(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  google::rpc::Status rpc_status;
+  if (!rpc_status.ParseFromString(status.error_details())) return fields;
+  for (const auto& detail : rpc_status.details()) {
+    google::rpc::BadRequest bad_request;
+    if (!detail.UnpackTo(&bad_request)) continue;
+    for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
+  }
+  return fields;
+}
+
+// Bytes that are no request message never reach a handler, and the client learns why: a
+// string that is not valid UTF-8 (proto3 refuses it), a truncated field, nesting past the limit.
+TEST(ServiceHostLimits, UnparsableRequestIsInvalidArgumentNamingTheRequestType) {
+  TestServer server;
+  ASSERT_OK(server.Start());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"invalid UTF-8", std::string("\x08\x05\x12\x02\xff\xfe", 6)},  // code 5, message
+      {"truncated", std::string("\x12\x05" "ab", 4)},
+      {"bad wire type", std::string("\x0f\x01", 2)},
+  };
+  for (const auto& [name, bytes] : cases) {
+    const grpc::Status status =
+        CallWithBytes(server, "/prm.testing.v1.Probe/Fail", bytes, kGoodAuthorization);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+    EXPECT_THAT(status.error_message(), HasSubstr("could not be read")) << name;
+    EXPECT_THAT(ViolatedFields(status), ElementsAre("request")) << name;
+    google::rpc::Status rpc_status;
+    ASSERT_TRUE(rpc_status.ParseFromString(status.error_details())) << name;
+    google::rpc::BadRequest bad_request;
+    ASSERT_TRUE(rpc_status.details(0).UnpackTo(&bad_request)) << name;
+    EXPECT_THAT(bad_request.field_violations(0).description(),
+                HasSubstr("prm.testing.v1.FailRequest"));
+  }
+  EXPECT_EQ(server.probe.handler_runs(), 0);
+  // The same bytes made valid reach the handler.
+  EXPECT_EQ(CallWithBytes(server, "/prm.testing.v1.Probe/Fail", std::string("\x08\x05", 2),
+                          kGoodAuthorization)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(server.probe.handler_runs(), 1);
+}
+
+// Every string of every request is bounded before the handler runs; a caller who is not
+// authenticated learns only that.
+TEST(ServiceHostLimits, StringOverTheLimitIsInvalidArgumentNamingTheField) {
+  TestServer server;
+  ASSERT_OK(server.Start());
+  FailRequest request;
+  request.set_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  request.set_message(std::string(kMaxStringBytes + 1, 'm'));
+  FailResponse response;
+  auto ctx = AuthorizedContext();
+  const grpc::Status status = server.probe_stub->Fail(ctx.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("message"));
+  EXPECT_EQ(server.probe.handler_runs(), 0);
+
+  grpc::ClientContext anonymous;
+  EXPECT_EQ(server.probe_stub->Fail(&anonymous, request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  // At the limit the handler runs (code 0: the probe's own violations on name and page_size).
+  request.set_code(0);
+  request.set_message(std::string(kMaxStringBytes, 'm'));
+  auto ctx2 = AuthorizedContext();
+  EXPECT_THAT(ViolatedFields(server.probe_stub->Fail(ctx2.get(), request, &response)),
+              ElementsAre("name", "page_size"));
+  EXPECT_EQ(server.probe.handler_runs(), 1);
 }
 
 TEST(ServiceHost, PortInUseIsUnavailable) {
