@@ -33,6 +33,28 @@ bool IsPoison(const absl::Status& status) {
   }
 }
 
+absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Status& why,
+                            const std::string& group, const std::string& dlq_suffix) {
+  Record dead = record;
+  dead.topic = record.topic + dlq_suffix;
+  dead.partition = -1;
+  dead.offset = -1;
+  dead.headers.push_back({kDlqTopicHeader, record.topic});
+  dead.headers.push_back({kDlqPartitionHeader, absl::StrCat(record.partition)});
+  dead.headers.push_back({kDlqOffsetHeader, absl::StrCat(record.offset)});
+  dead.headers.push_back({kDlqErrorHeader, why.ToString()});
+  dead.headers.push_back({kDlqGroupHeader, group});
+  absl::Status sent = dlq.Produce(dead, absl::Seconds(30));
+  if (!absl::IsInvalidArgument(sent) || dead.value.empty()) return sent;
+  spdlog::warn("kafka consumer {}: {}[{}]@{} does not fit {} ({}): dead-lettered without its "
+               "{}-byte value",
+               group, record.topic, record.partition, record.offset, dead.topic, sent.ToString(),
+               record.value.size());
+  dead.headers.push_back({kDlqValueDroppedHeader, absl::StrCat(record.value.size())});
+  dead.value.clear();
+  return dlq.Produce(dead, absl::Seconds(30));
+}
+
 namespace {
 
 // The lag gauges, refreshed from librdkafka's statistics.
@@ -238,23 +260,16 @@ class RdConsumer final : public Consumer {
   }
 
   bool DeadLetter(const Record& record, const absl::Status& why) {
-    Record dead = record;
-    dead.topic = record.topic + options_.dlq_suffix;
-    dead.partition = -1;
-    dead.offset = -1;
-    dead.headers.push_back({kDlqTopicHeader, record.topic});
-    dead.headers.push_back({kDlqPartitionHeader, absl::StrCat(record.partition)});
-    dead.headers.push_back({kDlqOffsetHeader, absl::StrCat(record.offset)});
-    dead.headers.push_back({kDlqErrorHeader, why.ToString()});
-    dead.headers.push_back({kDlqGroupHeader, options_.group_id});
-    absl::Status sent = dlq_->Produce(dead, absl::Seconds(30));
+    absl::Status sent =
+        SendDeadLetter(*dlq_, record, why, options_.group_id, options_.dlq_suffix);
     if (!sent.ok()) {
       spdlog::error("kafka consumer {}: cannot dead-letter {}[{}]@{}: {}", options_.group_id,
                     record.topic, record.partition, record.offset, sent.ToString());
       return false;
     }
-    spdlog::warn("kafka consumer {}: {}[{}]@{} sent to {}: {}", options_.group_id, record.topic,
-                 record.partition, record.offset, dead.topic, why.ToString());
+    spdlog::warn("kafka consumer {}: {}[{}]@{} sent to {}{}: {}", options_.group_id, record.topic,
+                 record.partition, record.offset, record.topic, options_.dlq_suffix,
+                 why.ToString());
     if (dlq_total_ != nullptr) {
       dlq_total_->Add({{"topic", record.topic}, {"group", options_.group_id}}).Increment();
     }

@@ -44,6 +44,9 @@ inline constexpr char kDlqPartitionHeader[] = "prm_dlq_partition";
 inline constexpr char kDlqOffsetHeader[] = "prm_dlq_offset";
 inline constexpr char kDlqErrorHeader[] = "prm_dlq_error";
 inline constexpr char kDlqGroupHeader[] = "prm_dlq_consumer_group";
+// Set (to the dropped value's size in bytes) on a dead letter whose value was left out because
+// the DLQ topic would not take the record with it (see SendDeadLetter).
+inline constexpr char kDlqValueDroppedHeader[] = "prm_dlq_value_dropped_bytes";
 
 struct ConsumerOptions {
   ClientOptions client;
@@ -64,6 +67,16 @@ using BatchHandler = std::function<std::vector<absl::Status>(const std::vector<R
 
 // True for the codes that send a record to the DLQ.
 bool IsPoison(const absl::Status& status);
+
+// Sends `record` (consumed by `group`, rejected with `why`) to `<record.topic><dlq_suffix>`: its
+// key, value and headers, plus the kDlq* headers naming its origin and the error. A record the
+// DLQ topic can never take as it is (INVALID_ARGUMENT from the producer: e.g. a value near the
+// broker's message.max.bytes, which the added headers push over it) is sent again without its
+// value, with kDlqValueDroppedHeader, so that the partition keeps flowing; the original stays
+// readable at its offset until retention. Returns the producer's status (OK once sent);
+// a status other than OK means the record must be retried.
+absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Status& why,
+                            const std::string& group, const std::string& dlq_suffix);
 
 class Consumer {
  public:

@@ -1,12 +1,15 @@
 #include "services/deal-registration/adapters/durable_deal_book.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
+#include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/outbox.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -42,6 +45,52 @@ absl::Status Parse(std::string_view bytes, google::protobuf::Message* message) {
         absl::StrCat("payload is not a ", message->GetDescriptor()->full_name()));
   }
   return absl::OkStatus();
+}
+
+// The prm.sales.v1 contract of SaleRecorded (AsyncAPI; the rules partner-registry and forecast
+// apply too): OK, or INVALID_ARGUMENT naming every bad field, so that a sale that breaks it is
+// dead-lettered here as well instead of closing a deal with a negative amount, an impossible
+// date or a 100 KiB document id (issue 7).
+absl::Status ValidateSale(const prm::sales::v1::SaleRecorded& s, absl::Time now) {
+  namespace sv1 = ::prm::sales::v1;
+  FieldViolations bad;
+  auto id_field = [&](const std::string& value, const char* name) {
+    if (value.empty() || value.size() > 64) bad.Add(name, "is required, 1..64 characters");
+  };
+  id_field(s.vendor_id(), "vendor_id");
+  id_field(s.erp_system_id(), "erp_system_id");
+  id_field(s.partner_external_id(), "partner_external_id");
+  id_field(s.erp_document_id(), "erp_document_id");
+  if (s.deal_id().size() > 64) bad.Add("deal_id", "at most 64 characters");
+  if (s.kind() == sv1::SALE_KIND_UNSPECIFIED || !sv1::SaleKind_IsValid(s.kind())) {
+    bad.Add("kind", "must be SELL_IN, SELL_THROUGH or RETURN");
+  }
+  const std::string& currency = s.currency_code();
+  if (currency.size() != 3 ||
+      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    bad.Add("currency_code", "must be a 3-letter upper-case ISO 4217 code");
+  }
+  if (s.lines_size() < 1 || s.lines_size() > 1000) bad.Add("lines", "must have 1..1000 lines");
+  for (int i = 0; i < s.lines_size() && i < 1000; ++i) {
+    const prm::common::v1::ProductLine& line = s.lines(i);
+    const std::string f = absl::StrCat("lines[", i, "]");
+    const prm::common::v1::Money& amount = line.amount();
+    if (amount.units() < 0 || amount.nanos() < 0 || amount.nanos() > 999'999'999) {
+      bad.Add(f + ".amount", "must be non-negative, nanos 0..999999999");
+    }
+    if (amount.currency_code() != currency) {
+      bad.Add(f + ".amount.currency_code", "must equal currency_code");
+    }
+    if (line.quantity() < 0) bad.Add(f + ".quantity", "must be non-negative");
+  }
+  const google::protobuf::Timestamp& t = s.sale_time();
+  const absl::Time earliest = absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone());
+  if (!s.has_sale_time() || t.nanos() < 0 || t.nanos() > 999'999'999 ||
+      t.seconds() < absl::ToUnixSeconds(earliest) ||
+      t.seconds() > absl::ToUnixSeconds(now + absl::Hours(24))) {
+    bad.Add("sale_time", "is required, from 1990-01-01 to 1 day in the future");
+  }
+  return bad.ToStatus("SaleRecorded is invalid");
 }
 
 // The writable paths of UpdateDeal's "*".
@@ -465,6 +514,7 @@ absl::StatusOr<std::string> DurableDealBook::ApplyConsumed(const Command& comman
   if (kind == kSaleRecorded) {
     prm::sales::v1::SaleRecorded sale;
     RETURN_IF_ERROR(Parse(command.payload, &sale));
+    RETURN_IF_ERROR(ValidateSale(sale, log_.clock().Now()));
     // Returns and stock purchases without a customer never close a deal.
     if (sale.kind() == prm::sales::v1::SALE_KIND_RETURN || !sale.has_end_customer()) {
       return std::string();

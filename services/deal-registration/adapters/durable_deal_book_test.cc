@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/events/kafka_binding.h"
@@ -24,6 +26,7 @@ namespace {
 
 namespace v1 = ::prm::deal::v1;
 using ::prm::testing::StatusIs;
+using ::testing::HasSubstr;
 
 const Actor kPartner{Role::kPartnerUser, "alice", "p1", ""};
 const Actor kManager{Role::kChannelManager, "bob", "", ""};
@@ -216,6 +219,60 @@ TEST_F(DurableDealBookTest, MatchingSaleClosesTheDealAsWon) {
   EXPECT_EQ(EventTypes().back(), "prm.deal.DealWon.v1");
   Open();
   EXPECT_EQ(book_->book().Get("v1", id)->state, DealState::kWon);
+}
+
+// Issue 7: a sale that breaks the prm.sales.v1 contract is poison here too (the consumer
+// dead-letters it) and closes nothing, even when it names an approved deal.
+TEST_F(DurableDealBookTest, SaleBreakingTheContractIsPoisonAndClosesNothing) {
+  Open();
+  const std::string id = CreateSubmitApprove();
+  prm::sales::v1::SaleRecorded good;
+  good.set_vendor_id("v1");
+  good.set_erp_system_id("sap");
+  good.set_partner_external_id("acct-unknown");
+  good.set_erp_document_id("inv-1");
+  good.set_kind(prm::sales::v1::SALE_KIND_SELL_THROUGH);
+  good.mutable_end_customer()->set_legal_name("Acme Incorporated");
+  good.mutable_end_customer()->set_country_code("US");
+  auto* line = good.add_lines();
+  line->set_sku("SKU-1");
+  line->set_product_category("network");
+  line->set_quantity(1);
+  line->mutable_amount()->set_currency_code("USD");
+  line->mutable_amount()->set_units(900);
+  good.set_currency_code("USD");
+  *good.mutable_sale_time() = ToTimestamp(clock_.Now());
+  good.set_deal_id(id);
+  events::CloudEvent event;
+  event.type = "prm.sales.SaleRecorded.v1";
+  auto apply = [&](const prm::sales::v1::SaleRecorded& sale) {
+    return db_->Transact([&](sqlite::Transaction& tx) { return book_->ApplyEvent(event, sale, tx); });
+  };
+  const std::vector<std::pair<std::string, std::function<void(prm::sales::v1::SaleRecorded&)>>>
+      hostile = {
+          {"lines[0].amount", [](auto& s) { s.mutable_lines(0)->mutable_amount()->set_units(-900); }},
+          {"lines[0].amount",
+           [](auto& s) { s.mutable_lines(0)->mutable_amount()->set_nanos(2'000'000'000); }},
+          {"lines[0].quantity", [](auto& s) { s.mutable_lines(0)->set_quantity(-1); }},
+          {"currency_code", [](auto& s) { s.set_currency_code("US$"); }},
+          {"kind", [](auto& s) { s.set_kind(static_cast<prm::sales::v1::SaleKind>(99)); }},
+          {"sale_time", [](auto& s) { s.mutable_sale_time()->set_seconds(-62'135'596'800); }},
+          {"sale_time", [](auto& s) { s.mutable_sale_time()->set_seconds(253'402'300'799); }},
+          {"sale_time", [](auto& s) { s.mutable_sale_time()->set_nanos(-1); }},
+          {"erp_document_id", [](auto& s) { s.set_erp_document_id(std::string(100 * 1024, 'd')); }},
+          {"partner_external_id", [](auto& s) { s.clear_partner_external_id(); }},
+          {"vendor_id", [](auto& s) { s.clear_vendor_id(); }},
+      };
+  for (const auto& [field, mutate] : hostile) {
+    prm::sales::v1::SaleRecorded sale = good;
+    mutate(sale);
+    EXPECT_THAT(apply(sale), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)))
+        << field;
+  }
+  EXPECT_EQ(book_->book().Get("v1", id)->state, DealState::kApproved);
+  ASSERT_OK(apply(good));
+  EXPECT_EQ(book_->book().Get("v1", id)->state, DealState::kWon);
+  EXPECT_EQ(book_->book().Get("v1", id)->outcome.won_amount->units, 900);
 }
 
 TEST_F(DurableDealBookTest, PartnerEventsGateSubmissionAndSetProtectionDays) {

@@ -846,7 +846,9 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
     by_category[line.product_category()] += amount->nanos;
   }
   const absl::Time sale_time = FromProto(s.sale_time());
-  if (!s.has_sale_time() || sale_time < absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone()) ||
+  // Nanos outside 0..999999999 make no timestamp (issue 7: such a sale used to be counted).
+  if (!s.has_sale_time() || s.sale_time().nanos() < 0 || s.sale_time().nanos() > 999'999'999 ||
+      sale_time < absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone()) ||
       sale_time > now + absl::Hours(24)) {
     bad.Add("sale_time", "is required, from 1990-01-01 to 1 day in the future");
   }

@@ -861,6 +861,35 @@ TEST_F(PartnerServiceTest, SalesUpgradeAtOnceAndDowngradeOnlyAfterGrace) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("end_customer")));
 }
 
+// Issue 7: nanos outside 0..999999999 make no timestamp; such a sale was counted here while
+// forecast dead-lettered it.
+TEST_F(PartnerServiceTest, SaleWhoseTimeHasNanosOutOfRangeIsPoisonAndCountsNothing) {
+  const std::string id = ActiveAcmePartner();
+  sales::v1::SaleRecorded s;
+  s.set_vendor_id("acme");
+  s.set_erp_system_id("sap");
+  s.set_partner_external_id("A-1");
+  s.set_erp_document_id("inv-nanos");
+  s.set_kind(sales::v1::SALE_KIND_SELL_IN);
+  s.set_currency_code("EUR");
+  auto* line = s.add_lines();
+  line->set_sku("sku-1");
+  line->set_product_category("hw");
+  line->set_quantity(1);
+  line->mutable_amount()->set_currency_code("EUR");
+  line->mutable_amount()->set_units(700);
+  s.mutable_sale_time()->set_seconds(absl::ToUnixSeconds(clock_.Now() - absl::Hours(1)));
+  for (int32_t nanos : {-1, 1'000'000'000}) {
+    s.mutable_sale_time()->set_nanos(nanos);
+    EXPECT_THAT(Consume(s, "prm.sales.SaleRecorded.v1", "erp/sap", absl::StrCat("ev-n", nanos)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sale_time")));
+  }
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().trailing_revenue().units(), 0);
+  s.mutable_sale_time()->set_nanos(0);
+  EXPECT_OK(Consume(s, "prm.sales.SaleRecorded.v1", "erp/sap", "ev-n-good"));
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().trailing_revenue().units(), 700);
+}
+
 TEST_F(PartnerServiceTest, SaleOfAnUnknownAccountIsDeadLetteredAndAppliesWhenReplayedAfterMapping) {
   const std::string id = ActiveAcmePartner();
   // No partner has account LATE-1: the record is poison (NOT_FOUND → the DLQ), its reason names
