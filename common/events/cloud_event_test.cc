@@ -15,12 +15,15 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/any.pb.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/source_context.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "prm/common/v1/event_metadata.pb.h"
+#include "prm/common/v1/product_line.pb.h"
 
 namespace prm::events {
 namespace {
@@ -828,6 +831,86 @@ TEST(Payload, ChecksTheExpectedEventType) {
                        AllOf(HasSubstr("type"), HasSubstr("prm.deal.DealRejected.v1"))));
   EXPECT_OK(UnpackPayload(event, &out, "prm.deal.DealApproved.v1"));
   EXPECT_OK(UnpackPayload(event, &out));
+}
+
+// Issue 7: payloads that parse but that no producer of ours could have made are poison.
+TEST(Payload, RejectsStringsLongerThanTheLimitAtAnyDepth) {
+  prm::common::v1::EventMetadata m;
+  m.set_vendor_id("v1");
+  m.mutable_actor()->set_subject(std::string(kMaxPayloadStringBytes, 's'));
+  EXPECT_OK(ValidatePayload(m));
+  m.mutable_actor()->set_subject(std::string(kMaxPayloadStringBytes + 1, 's'));
+  m.set_event_id(std::string(100 * 1024, 'i'));
+  const absl::Status status = ValidatePayload(m);
+  EXPECT_THAT(status, StatusIs(kInvalidArgument, HasSubstr("prm.common.v1.EventMetadata")));
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : FieldViolationsOf(status)) fields.push_back(v.field);
+  EXPECT_THAT(fields, UnorderedElementsAre("event_id", "actor.subject"));
+
+  google::protobuf::Struct map;  // map keys and values, by entry
+  (*map.mutable_fields())["k"].set_string_value(std::string(kMaxPayloadStringBytes + 1, 'v'));
+  EXPECT_THAT(ValidatePayload(map),
+              StatusIs(kInvalidArgument, HasSubstr("fields[0].value.string_value")));
+}
+
+TEST(Payload, RejectsTimesOutsideTheTimestampRange) {
+  prm::common::v1::EventMetadata m;
+  for (int64_t seconds : {int64_t{-62'135'596'800}, int64_t{0}, int64_t{253'402'300'799}}) {
+    m.mutable_event_time()->set_seconds(seconds);
+    m.mutable_event_time()->set_nanos(999'999'999);
+    EXPECT_OK(ValidatePayload(m)) << seconds;
+  }
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{-62'135'596'801, 0},
+                                {253'402'300'800, 0},
+                                {INT64_MAX, 0},
+                                {INT64_MIN, 0},
+                                {0, -1},
+                                {0, 1'000'000'000}}) {
+    m.mutable_event_time()->set_seconds(seconds);
+    m.mutable_event_time()->set_nanos(nanos);
+    EXPECT_THAT(ValidatePayload(m), StatusIs(kInvalidArgument, HasSubstr("event_time")))
+        << seconds << "/" << nanos;
+  }
+}
+
+TEST(Payload, RejectsMalformedMoneyAndDurations) {
+  prm::common::v1::ProductLine line;
+  line.mutable_amount()->set_currency_code("USD");
+  for (auto [units, nanos] : {std::pair<int64_t, int32_t>{5, 999'999'999},
+                              {-5, -999'999'999},
+                              {0, -1},
+                              {INT64_MAX, 0}}) {
+    line.mutable_amount()->set_units(units);
+    line.mutable_amount()->set_nanos(nanos);
+    EXPECT_OK(ValidatePayload(line)) << units << "/" << nanos;  // negative is the domain's call
+  }
+  for (auto [units, nanos] :
+       {std::pair<int64_t, int32_t>{0, 1'000'000'000}, {0, -1'000'000'000}, {5, -1}, {-5, 1}}) {
+    line.mutable_amount()->set_units(units);
+    line.mutable_amount()->set_nanos(nanos);
+    EXPECT_THAT(ValidatePayload(line), StatusIs(kInvalidArgument, HasSubstr("amount")))
+        << units << "/" << nanos;
+  }
+  google::protobuf::Duration d;
+  d.set_seconds(1);
+  d.set_nanos(-1);
+  EXPECT_THAT(ValidatePayload(d), StatusIs(kInvalidArgument, HasSubstr("data")));
+  d.set_seconds(-315'576'000'001);
+  d.set_nanos(0);
+  EXPECT_THAT(ValidatePayload(d), StatusIs(kInvalidArgument));
+  d.set_seconds(-315'576'000'000);
+  EXPECT_OK(ValidatePayload(d));
+}
+
+TEST(Payload, UnpackRejectsAParsedButMalformedPayloadInEitherEncoding) {
+  prm::common::v1::EventMetadata m;
+  m.set_vendor_id(std::string(100 * 1024, 'v'));
+  for (PayloadEncoding encoding : {PayloadEncoding::kProtobuf, PayloadEncoding::kJson}) {
+    const CloudEvent event =
+        MakeEvent(m, "prm.x.Y.v1", "/prm/x", "1", absl::UnixEpoch(), "k", encoding);
+    prm::common::v1::EventMetadata out;
+    EXPECT_THAT(UnpackPayload(event, &out), StatusIs(kInvalidArgument, HasSubstr("vendor_id")));
+  }
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
 #include "common/events/payload.h"
 
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "common/status/field_violations.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace prm::events {
@@ -19,7 +24,84 @@ std::string Clip(std::string_view s) {
   return absl::CHexEscape(absl::string_view(s.data(), s.size()));
 }
 
+constexpr int64_t kMinTimestampSeconds = -62'135'596'800;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;   // 9999-12-31T23:59:59Z
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;    // 10,000 years
+constexpr int32_t kMaxNanos = 999'999'999;
+
+// Checks a message of a well-known type or prm.common.v1.Money by its fields 1 and 2 (seconds
+// or units, nanos); false when `message` is of none of them.
+bool CheckSpecial(const google::protobuf::Message& message, const std::string& path,
+                  FieldViolations& bad) {
+  const google::protobuf::Descriptor* d = message.GetDescriptor();
+  const std::string& name = d->full_name();
+  const bool timestamp = name == "google.protobuf.Timestamp";
+  const bool duration = name == "google.protobuf.Duration";
+  const bool money = name == "prm.common.v1.Money";
+  if (!timestamp && !duration && !money) return false;
+  const google::protobuf::FieldDescriptor* first =
+      d->FindFieldByName(money ? "units" : "seconds");
+  const google::protobuf::FieldDescriptor* nanos_field = d->FindFieldByName("nanos");
+  if (first == nullptr || nanos_field == nullptr) return false;
+  const google::protobuf::Reflection* r = message.GetReflection();
+  const int64_t whole = r->GetInt64(message, first);
+  const int32_t nanos = r->GetInt32(message, nanos_field);
+  const std::string field = path.empty() ? "data" : path;
+  if (timestamp) {
+    if (whole < kMinTimestampSeconds || whole > kMaxTimestampSeconds || nanos < 0 ||
+        nanos > kMaxNanos) {
+      bad.Add(field, "must be a time within 0001-01-01..9999-12-31, nanos 0..999999999");
+    }
+  } else if (nanos < -kMaxNanos || nanos > kMaxNanos || (whole > 0 && nanos < 0) ||
+             (whole < 0 && nanos > 0) ||
+             (duration && (whole < -kMaxDurationSeconds || whole > kMaxDurationSeconds))) {
+    bad.Add(field, duration ? "must be within 10000 years, nanos of the same sign"
+                            : "nanos must be within -999999999..999999999, of the sign of units");
+  }
+  return true;
+}
+
+void CheckString(const std::string& value, const std::string& path, FieldViolations& bad) {
+  if (value.size() > kMaxPayloadStringBytes) {
+    bad.Add(path, absl::StrCat("is longer than ", kMaxPayloadStringBytes, " bytes"));
+  }
+}
+
+void Check(const google::protobuf::Message& message, const std::string& path,
+           FieldViolations& bad) {
+  if (CheckSpecial(message, path, bad)) return;
+  const google::protobuf::Reflection* r = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    const std::string name = path.empty() ? f->name() : absl::StrCat(path, ".", f->name());
+    using google::protobuf::FieldDescriptor;
+    if (f->is_repeated()) {
+      const int n = r->FieldSize(message, f);
+      for (int i = 0; i < n; ++i) {
+        const std::string element = absl::StrCat(name, "[", i, "]");
+        if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+          CheckString(r->GetRepeatedString(message, f, i), element, bad);
+        } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+          // Map entries are messages of a key and a value: both are checked.
+          Check(r->GetRepeatedMessage(message, f, i), element, bad);
+        }
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      CheckString(r->GetString(message, f), name, bad);
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      Check(r->GetMessage(message, f), name, bad);
+    }
+  }
+}
+
 }  // namespace
+
+absl::Status ValidatePayload(const google::protobuf::Message& message) {
+  FieldViolations bad;
+  Check(message, "", bad);
+  return bad.ToStatus(absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
+}
 
 std::string SerializeDeterministically(const google::protobuf::Message& payload) {
   std::string bytes;
@@ -69,7 +151,7 @@ absl::Status UnpackPayload(const CloudEvent& event, google::protobuf::Message* o
       return absl::InvalidArgumentError(
           absl::StrCat("data: not a valid ", message_name, " in protobuf encoding"));
     }
-    return absl::OkStatus();
+    return ValidatePayload(*out);
   }
   if (media_type == content_type::kJson) {
     google::protobuf::util::JsonParseOptions options;
@@ -81,7 +163,7 @@ absl::Status UnpackPayload(const CloudEvent& event, google::protobuf::Message* o
           absl::StrCat("data: not a valid ", message_name, " in proto3 JSON: ",
                        Clip(std::string_view(message.data(), message.size()))));
     }
-    return absl::OkStatus();
+    return ValidatePayload(*out);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("datacontenttype: must be application/protobuf or application/json, got \"",

@@ -564,22 +564,39 @@ absl::StatusOr<std::string> DurableDealBook::ApplyConsumed(const Command& comman
     prm::partner::v1::PartnerUpdated updated;
     if (kind == kPartnerCreated) {
       RETURN_IF_ERROR(Parse(command.payload, &created));
-      partners_.ApplyPartner(created.partner());
     } else {
       RETURN_IF_ERROR(Parse(command.payload, &updated));
-      partners_.ApplyPartner(updated.partner());
     }
-  } else if (kind == kEnrollmentStateChanged) {
+    const prm::partner::v1::Partner& partner =
+        kind == kPartnerCreated ? created.partner() : updated.partner();
+    if (partner.partner_id().empty()) return InvalidField("partner.partner_id", "is required");
+    partners_.ApplyPartner(partner);
+  } else if (kind == kEnrollmentStateChanged || kind == kEnrollmentUpdated) {
     prm::partner::v1::EnrollmentStateChanged changed;
-    RETURN_IF_ERROR(Parse(command.payload, &changed));
-    partners_.ApplyEnrollment(changed.enrollment());
-  } else if (kind == kEnrollmentUpdated) {
     prm::partner::v1::EnrollmentUpdated updated;
-    RETURN_IF_ERROR(Parse(command.payload, &updated));
-    partners_.ApplyEnrollment(updated.enrollment());
+    if (kind == kEnrollmentStateChanged) {
+      RETURN_IF_ERROR(Parse(command.payload, &changed));
+    } else {
+      RETURN_IF_ERROR(Parse(command.payload, &updated));
+    }
+    const prm::partner::v1::Enrollment& enrollment =
+        kind == kEnrollmentStateChanged ? changed.enrollment() : updated.enrollment();
+    // Issue 7: an enrollment this service cannot judge submissions by is poison.
+    FieldViolations bad;
+    if (enrollment.vendor_id().empty()) bad.Add("enrollment.vendor_id", "is required");
+    if (enrollment.partner_id().empty()) bad.Add("enrollment.partner_id", "is required");
+    if (!prm::partner::v1::EnrollmentState_IsValid(enrollment.state())) {
+      bad.Add("enrollment.state", "is not an EnrollmentState");
+    }
+    RETURN_IF_ERROR(bad.ToStatus("the enrollment event is invalid"));
+    partners_.ApplyEnrollment(enrollment);
   } else if (kind == kTierChanged) {
     prm::partner::v1::TierChanged changed;
     RETURN_IF_ERROR(Parse(command.payload, &changed));
+    FieldViolations bad;
+    if (changed.metadata().vendor_id().empty()) bad.Add("metadata.vendor_id", "is required");
+    if (changed.partner_id().empty()) bad.Add("partner_id", "is required");
+    RETURN_IF_ERROR(bad.ToStatus("TierChanged is invalid"));
     partners_.ApplyTierChanged(changed);
   }
   return std::string();

@@ -275,6 +275,37 @@ TEST_F(DurableDealBookTest, SaleBreakingTheContractIsPoisonAndClosesNothing) {
   EXPECT_EQ(book_->book().Get("v1", id)->outcome.won_amount->units, 900);
 }
 
+// Issue 7: partner events this service cannot use are poison, not applied.
+TEST_F(DurableDealBookTest, HostilePartnerEventsArePoison) {
+  Open();
+  auto apply = [&](const std::string& type, const google::protobuf::Message& payload) {
+    events::CloudEvent event;
+    event.type = type;
+    return db_->Transact(
+        [&](sqlite::Transaction& tx) { return book_->ApplyEvent(event, payload, tx); });
+  };
+  prm::partner::v1::EnrollmentStateChanged changed;
+  changed.set_partner_id("p1");
+  prm::partner::v1::Enrollment* enrollment = changed.mutable_enrollment();
+  enrollment->set_vendor_id("v1");
+  enrollment->set_partner_id("p1");
+  enrollment->set_state(static_cast<prm::partner::v1::EnrollmentState>(99));
+  EXPECT_THAT(apply("prm.partner.EnrollmentStateChanged.v1", changed),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("enrollment.state")));
+  enrollment->set_state(prm::partner::v1::ENROLLMENT_STATE_ACTIVE);
+  enrollment->clear_vendor_id();
+  EXPECT_THAT(apply("prm.partner.EnrollmentStateChanged.v1", changed),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("enrollment.vendor_id")));
+  prm::partner::v1::TierChanged tier;
+  tier.set_partner_id("p1");
+  EXPECT_THAT(apply("prm.partner.TierChanged.v1", tier),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metadata.vendor_id")));
+  prm::partner::v1::PartnerCreated created;
+  created.mutable_partner()->set_legal_name("No Id");
+  EXPECT_THAT(apply("prm.partner.PartnerCreated.v1", created),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("partner.partner_id")));
+}
+
 TEST_F(DurableDealBookTest, PartnerEventsGateSubmissionAndSetProtectionDays) {
   Open();
   auto apply = [&](const std::string& type, const google::protobuf::Message& payload) {

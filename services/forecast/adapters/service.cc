@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/auth/principal.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
@@ -74,6 +75,28 @@ bool IsDealSnapshotType(const std::string& type) {
       kDealWonType,                 kDealLostType,
       kDealExpiredType,             "prm.deal.DealProtectionExtended.v1"};
   return kTypes.contains(type);
+}
+
+// Issue 7: the times of a consumed deal event (submitted, closed, the event's own) must be from
+// 1990-01-01 to one day past `now`; a deal event with another one is poison.
+absl::Status CheckDealEvent(const prm::deal::v1::Deal& deal,
+                            const prm::common::v1::EventMetadata& metadata, absl::Time now) {
+  FieldViolations bad;
+  if (deal.vendor_id().empty()) bad.Add("deal.vendor_id", "is required");
+  if (deal.partner_id().empty()) bad.Add("deal.partner_id", "is required");
+  if (!prm::deal::v1::DealState_IsValid(deal.state())) bad.Add("deal.state", "is not a DealState");
+  const int64_t earliest =
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone()));
+  const int64_t latest = absl::ToUnixSeconds(now + absl::Hours(24));
+  auto check = [&](bool has, const google::protobuf::Timestamp& t, const char* field) {
+    if (has && (t.seconds() < earliest || t.seconds() > latest)) {
+      bad.Add(field, "must be from 1990-01-01 to 1 day in the future");
+    }
+  };
+  check(deal.review().has_submit_time(), deal.review().submit_time(), "deal.review.submit_time");
+  check(deal.outcome().has_close_time(), deal.outcome().close_time(), "deal.outcome.close_time");
+  check(metadata.has_event_time(), metadata.event_time(), "metadata.event_time");
+  return bad.ToStatus("the deal event is invalid");
 }
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
@@ -552,6 +575,9 @@ class ForecastState {
         return absl::InvalidArgumentError("the TierChanged payload does not parse");
       }
       if (event.partner_id().empty()) return InvalidField("partner_id", "is required");
+      if (event.metadata().vendor_id().empty()) {
+        return InvalidField("metadata.vendor_id", "is required");
+      }
       std::unique_lock lock(mu_);
       const bool applied =
           accounts_.SetTier(event.metadata().vendor_id(), event.partner_id(),
@@ -583,6 +609,14 @@ class ForecastState {
       const prm::deal::v1::Deal& deal = event.deal();
       using prm::deal::v1::DealState;
       if (deal.deal_id().empty()) return InvalidField("deal.deal_id", "is required");
+      RETURN_IF_ERROR(CheckDealEvent(deal, event.metadata(), log_.clock().Now()));
+      if (command.kind == kDealWonType) {
+        const prm::common::v1::Money& amount =
+            event.has_won_amount() ? event.won_amount() : deal.outcome().won_amount();
+        if (amount.units() < 0 || amount.nanos() < 0) {
+          return InvalidField("won_amount", "must be non-negative");
+        }
+      }
       DealRecord record{.vendor_id = deal.vendor_id(), .partner_id = deal.partner_id()};
       if (deal.review().has_submit_time()) {
         record.submit_time = FromTimestamp(deal.review().submit_time());

@@ -7,12 +7,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "common/events/cloud_event.h"
 #include "common/kafka/outbox_relay.h"
 #include "common/kafka/producer.h"
 #include "common/server/limits.h"
@@ -31,7 +33,9 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "prm/deal/v1/deal_events.pb.h"
 #include "prm/forecast/v1/forecast_service.grpc.pb.h"
+#include "prm/partner/v1/partner_events.pb.h"
 #include "prometheus/registry.h"
 #include "services/forecast/adapters/service.h"
 #include "spdlog/spdlog.h"
@@ -188,6 +192,63 @@ TEST_F(ForecastServiceTest, OverLongFilterAndOversizedRateBatchAreNamedWithTheOt
   absl::StatusOr<fv1::ListExchangeRatesResponse> stored = ListRates(0);
   ASSERT_OK(stored.status());
   EXPECT_THAT(stored->rates(), SizeIs(0));
+}
+
+// Issue 7: consumed deal and partner events that no producer of ours could have sent are poison
+// (the consumer dead-letters them) rather than counted in velocity or mapped.
+TEST_F(ForecastServiceTest, HostileDealAndTierEventsArePoison) {
+  auto apply = [&](const std::string& type, const google::protobuf::Message& payload) {
+    events::CloudEvent event;
+    event.type = type;
+    return runtime_->db().Transact(
+        [&](sqlite::Transaction& tx) { return parts_->ApplyEvent(event, payload, tx); });
+  };
+  auto to_timestamp = [](absl::Time t) {
+    google::protobuf::Timestamp ts;
+    ts.set_seconds(absl::ToUnixSeconds(t));
+    return ts;
+  };
+  prm::deal::v1::DealWon good;
+  good.mutable_metadata()->set_vendor_id("acme");
+  good.mutable_metadata()->set_aggregate_version(5);
+  *good.mutable_metadata()->mutable_event_time() = to_timestamp(clock_.Now());
+  prm::deal::v1::Deal* deal = good.mutable_deal();
+  deal->set_deal_id("deal-1");
+  deal->set_vendor_id("acme");
+  deal->set_partner_id("p1");
+  deal->set_state(prm::deal::v1::DEAL_STATE_WON);
+  *deal->mutable_review()->mutable_submit_time() = to_timestamp(clock_.Now() - absl::Hours(48));
+  *deal->mutable_outcome()->mutable_close_time() = to_timestamp(clock_.Now());
+  good.mutable_won_amount()->set_currency_code("USD");
+  good.mutable_won_amount()->set_units(500);
+  const std::vector<std::pair<std::string, std::function<void(prm::deal::v1::DealWon&)>>>
+      hostile = {
+          {"won_amount", [](auto& w) { w.mutable_won_amount()->set_units(-500); }},
+          {"deal.partner_id", [](auto& w) { w.mutable_deal()->clear_partner_id(); }},
+          {"deal.vendor_id", [](auto& w) { w.mutable_deal()->clear_vendor_id(); }},
+          {"deal.state",
+           [](auto& w) { w.mutable_deal()->set_state(static_cast<prm::deal::v1::DealState>(99)); }},
+          {"deal.outcome.close_time",
+           [](auto& w) { w.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(253'402'300'799); }},
+          {"deal.review.submit_time",
+           [](auto& w) { w.mutable_deal()->mutable_review()->mutable_submit_time()->set_seconds(-62'135'596'800); }},
+      };
+  for (const auto& [field, mutate] : hostile) {
+    prm::deal::v1::DealWon won = good;
+    mutate(won);
+    EXPECT_THAT(apply("prm.deal.DealWon.v1", won),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)))
+        << field;
+  }
+  EXPECT_OK(apply("prm.deal.DealWon.v1", good));
+
+  prm::partner::v1::TierChanged tier;
+  tier.set_partner_id("p1");
+  tier.set_to_tier_id("gold");
+  EXPECT_THAT(apply("prm.partner.TierChanged.v1", tier),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("metadata.vendor_id")));
+  tier.mutable_metadata()->set_vendor_id("acme");
+  EXPECT_OK(apply("prm.partner.TierChanged.v1", tier));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "prm/deal/v1/deal_events.pb.h"
@@ -987,6 +988,26 @@ absl::Status RegistryCommands::ApplyDealEvent(const std::string& type, const std
   if (vendor_id.empty()) bad.Add("deal.vendor_id", "is required");
   if (partner_id.empty()) bad.Add("deal.partner_id", "is required");
   if (deal_id.empty()) bad.Add("deal.deal_id", "is required");
+  if (name != "DealDeleted") {
+    // Issue 7: a deal event no deal-registration could have sent is poison, not counted.
+    if (!deal::v1::DealState_IsValid(deal.state())) bad.Add("deal.state", "is not a DealState");
+    const absl::Time earliest = absl::FromCivil(absl::CivilDay(1990, 1, 1), absl::UTCTimeZone());
+    const absl::Time latest = clock_.Now() + absl::Hours(24);
+    auto check = [&](bool has, const google::protobuf::Timestamp& t, const char* field) {
+      if (has && (FromProto(t) < earliest || FromProto(t) > latest)) {
+        bad.Add(field, "must be from 1990-01-01 to 1 day in the future");
+      }
+    };
+    check(deal.review().has_submit_time(), deal.review().submit_time(), "deal.review.submit_time");
+    check(deal.outcome().has_close_time(), deal.outcome().close_time(), "deal.outcome.close_time");
+    if (name == "DealWon") {
+      deal::v1::DealWon won;
+      if (won.ParseFromString(payload) &&
+          (won.won_amount().units() < 0 || won.won_amount().nanos() < 0)) {
+        bad.Add("won_amount", "must be non-negative");
+      }
+    }
+  }
   RETURN_IF_ERROR(bad.ToStatus(absl::StrCat(name, " is invalid")));
   outcome.deal_id = deal_id;
   absl::StatusOr<Events> events = directory_.ApplyDealOutcome(vendor_id, partner_id, outcome);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1237,6 +1238,48 @@ TEST_F(PartnerServiceTest, DealEventsFeedWinRateAndLoad) {
   EXPECT_DOUBLE_EQ(e.metrics().win_rate(), 0.5);
   EXPECT_EQ(e.metrics().won_deal_count(), 1);
   EXPECT_TRUE(e.metrics().has_average_sales_cycle());
+}
+
+// Issue 7: a deal event no deal-registration could have sent is poison and counts nothing.
+TEST_F(PartnerServiceTest, HostileDealEventsArePoisonAndCountNothing) {
+  const std::string id = ActiveAcmePartner();
+  deal::v1::DealWon good;
+  good.mutable_metadata()->set_vendor_id("acme");
+  good.mutable_deal()->set_vendor_id("acme");
+  good.mutable_deal()->set_partner_id(id);
+  good.mutable_deal()->set_deal_id("d1");
+  good.mutable_deal()->set_state(deal::v1::DEAL_STATE_WON);
+  good.mutable_deal()->mutable_review()->mutable_submit_time()->set_seconds(
+      absl::ToUnixSeconds(clock_.Now() - 10 * kDay));
+  good.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(
+      absl::ToUnixSeconds(clock_.Now()));
+  good.mutable_won_amount()->set_currency_code("EUR");
+  good.mutable_won_amount()->set_units(100);
+  const std::vector<std::pair<std::string, std::function<void(deal::v1::DealWon&)>>> hostile = {
+      {"won_amount", [](auto& w) { w.mutable_won_amount()->set_units(-100); }},
+      {"deal.state",
+       [](auto& w) { w.mutable_deal()->set_state(static_cast<deal::v1::DealState>(99)); }},
+      {"deal.outcome.close_time",
+       [](auto& w) {
+         w.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(253'402'300'799);
+       }},
+      {"deal.review.submit_time",
+       [](auto& w) {
+         w.mutable_deal()->mutable_review()->mutable_submit_time()->set_seconds(-62'135'596'800);
+       }},
+  };
+  int n = 0;
+  for (const auto& [field, mutate] : hostile) {
+    deal::v1::DealWon won = good;
+    mutate(won);
+    EXPECT_THAT(Consume(won, "prm.deal.DealWon.v1", "prm/deal-registration",
+                        absl::StrCat("hostile-", ++n)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)))
+        << field;
+  }
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().won_deal_count(), 0);
+  ASSERT_OK(Consume(good, "prm.deal.DealWon.v1", "prm/deal-registration", "good"));
+  EXPECT_EQ(GetEnrollment(kAcme, "acme", id).metrics().won_deal_count(), 1);
 }
 
 // ---- FindPartners ------------------------------------------------------------------------
