@@ -9,6 +9,10 @@
 //                                 later one first → counted once by every consumer.
 //   MalformedSales…               each poison class → one DLQ record per validating consumer,
 //                                 naming the field; the next good sale is processed.
+//   HostileEventsOnEveryConsumed… issue 7: generated hostile records on sales, partner and deal
+//                                 topics → dead-lettered by exactly the consumers named per case,
+//                                 unknown types ignored; sentinels behind them applied, services
+//                                 SERVING, no figure moved by the poison.
 //   RestartEachServiceMidStory    the full story with every service restarted once (SIGKILL or
 //                                 SIGTERM) at a different step → the same end state.
 //
@@ -17,6 +21,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <iostream>
+#include <limits>
 #include <ostream>
 #include <map>
 #include <tuple>
@@ -36,6 +42,7 @@
 #include "gtest/gtest.h"
 #include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_events.pb.h"
+#include "tests/e2e/hostile_records.h"
 #include "tests/e2e/platform.h"
 #include "tests/integration/kafka_fixture.h"
 
@@ -597,8 +604,10 @@ TEST_F(E2E, MalformedSalesGoToTheDlqWithTheirReasonAndTheNextSaleIsProcessed) {
     std::string field;  // named in the DLQ reason
     std::set<std::string> consumers;
   };
-  const std::set<std::string> validating = {"partner-registry", "forecast"};
-  const std::set<std::string> all = {"partner-registry", "deal-registration", "forecast"};
+  // Every consumer of the topic checks the SaleRecorded contract (deal-registration too, since
+  // issue 7: it used to close deals from sales that broke it).
+  const std::set<std::string> validating = {"partner-registry", "deal-registration", "forecast"};
+  const std::set<std::string> all = validating;
   std::vector<Poison> poisons;
 
   sv1::SaleRecorded bad_currency = p().Sale(account, "BAD-CUR", sv1::SALE_KIND_SELL_IN, now, 10);
@@ -683,6 +692,458 @@ TEST_F(E2E, MalformedSalesGoToTheDlqWithTheirReasonAndTheNextSaleIsProcessed) {
       }
     }
   }
+}
+
+
+// Issue 7: every consumed topic gets a generated set of hostile records (tests/e2e/
+// hostile_records.h) — envelopes that are no CloudEvent, payloads that are no message, and each
+// topic's events with hostile fields: invalid UTF-8, enums out of range, negative amounts and
+// quantities, extreme timestamps, 100 KiB strings, missing ids. Each record is dead-lettered by
+// exactly the consumers named in its case (once per origin: dead-lettering is at least once),
+// with a reason; unknown event types are ignored (the AsyncAPI contract). Behind the poison, on
+// the same partitions, good sentinel events are applied by every consumer, a tail record proves
+// each consumer went past them, every service stays SERVING, and no figure a poison record
+// could have touched has moved.
+TEST_F(E2E, HostileEventsOnEveryConsumedTopicAreDeadLetteredAndConsumersGoOn) {
+  const std::string pr = "partner-registry", dr = "deal-registration", cr = "concierge-routing",
+                    fc = "forecast";
+  const std::string account = p().run() + "-acct";
+  const std::string partner_id = EnrolledPartner("Northwind", account);
+  // D1 is approved and closed by the sales sentinel; D2 waits for approval (a routing task) and
+  // is approved, then lost, by the deal sentinels.
+  const std::string d1 = SubmittedDeal(partner_id, "Contoso Health").deal_id();
+  ASSERT_EQ(Approve(d1).state(), dv1::DEAL_STATE_APPROVED);
+  const std::string d2 = SubmittedDeal(partner_id, "Litware Labs").deal_id();
+  ASSERT_TRUE(Eventually([&] { return ApprovalTasks(d2).size() == 1; }))
+      << "no approval task for " << d2;
+
+  // Records up to the broker's message.max.bytes (the services' producers keep librdkafka's
+  // smaller default).
+  auto hostile_producer = kafka::Producer::Create({.brokers = testing::KafkaBrokers(),
+                                                   .client_id = p().run() + "-hostile",
+                                                   .properties = {{"message.max.bytes", "2000000"}}});
+  ASSERT_TRUE(hostile_producer.ok()) << hostile_producer.status();
+  const absl::Time now = absl::Now();
+  auto id = [&](const std::string& name) { return absl::StrCat(p().run(), "-", name); };
+  const std::string huge(100 * 1024, 'h');
+  const int64_t year_1 = -62'135'596'800;     // 0001-01-01T00:00:00Z
+  const int64_t year_9999 = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  const int64_t seconds_out_of_range = std::numeric_limits<int64_t>::max();
+  using events::PayloadEncoding;
+  std::vector<HostileRecord> cases;
+
+  // prm.sales.v1, keyed as the ERP keys the partner's account. The template would close D1 if
+  // a consumer took it.
+  const std::set<std::string> sales_consumers = {pr, dr, fc};
+  const std::string sales_key = absl::StrCat(p().vendor(), "/", kErp, "/", account);
+  const std::string sale_type = "prm.sales.SaleRecorded.v1";
+  const sv1::SaleRecorded sale = p().Sale(account, "HOSTILE", sv1::SALE_KIND_SELL_THROUGH,
+                                          now - absl::Hours(1), 5'000, "Contoso Health", d1);
+  auto sale_case = [&](const std::string& name, std::set<std::string> dlq,
+                       const std::function<void(sv1::SaleRecorded&)>& mutate) {
+    sv1::SaleRecorded s = sale;
+    s.set_erp_document_id("HOSTILE-" + name);
+    mutate(s);
+    cases.push_back({"sales/" + name,
+                     EventRecord(s, sale_type, sales_key, kSalesTopic, id("sales-" + name)),
+                     std::move(dlq)});
+  };
+  for (HostileRecord& h : EnvelopeCases(
+           "sales", EventRecord(sale, sale_type, sales_key, kSalesTopic, id("sales-envelope")),
+           sales_consumers)) {
+    cases.push_back(std::move(h));
+  }
+  {
+    kafka::Record empty = EventRecord(sale, sale_type, sales_key, kSalesTopic, id("sales-empty"));
+    empty.value.clear();
+    cases.push_back({"sales/empty-value", empty, sales_consumers});
+    sv1::SaleRecorded s = sale;
+    s.set_partner_external_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("sales/utf8-protobuf", s, sale_type, sales_key, kSalesTopic,
+                                    id("sales-utf8-protobuf"), PayloadEncoding::kProtobuf,
+                                    sales_consumers));
+    s = sale;
+    s.set_erp_document_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("sales/utf8-json", s, sale_type, sales_key, kSalesTopic,
+                                    id("sales-utf8-json"), PayloadEncoding::kJson,
+                                    sales_consumers));
+  }
+  sale_case("kind-out-of-range", sales_consumers,
+            [](sv1::SaleRecorded& s) { s.set_kind(static_cast<sv1::SaleKind>(99)); });
+  sale_case("negative-amount", sales_consumers,
+            [](sv1::SaleRecorded& s) { s.mutable_lines(0)->mutable_amount()->set_units(-5'000); });
+  sale_case("amount-nanos-out-of-range", sales_consumers, [](sv1::SaleRecorded& s) {
+    s.mutable_lines(0)->mutable_amount()->set_nanos(2'000'000'000);
+  });
+  sale_case("negative-quantity", sales_consumers,
+            [](sv1::SaleRecorded& s) { s.mutable_lines(0)->set_quantity(-2); });
+  sale_case("currency-not-iso", sales_consumers, [](sv1::SaleRecorded& s) {
+    s.set_currency_code("US$");
+    s.mutable_lines(0)->mutable_amount()->set_currency_code("US$");
+  });
+  sale_case("sale-time-year-0001", sales_consumers,
+            [&](sv1::SaleRecorded& s) { s.mutable_sale_time()->set_seconds(year_1); });
+  sale_case("sale-time-year-9999", sales_consumers,
+            [&](sv1::SaleRecorded& s) { s.mutable_sale_time()->set_seconds(year_9999); });
+  sale_case("sale-time-seconds-out-of-range", sales_consumers, [&](sv1::SaleRecorded& s) {
+    s.mutable_sale_time()->set_seconds(seconds_out_of_range);
+  });
+  sale_case("sale-time-nanos-out-of-range", sales_consumers,
+            [](sv1::SaleRecorded& s) { s.mutable_sale_time()->set_nanos(-1); });
+  sale_case("document-id-100kib", sales_consumers,
+            [&](sv1::SaleRecorded& s) { s.set_erp_document_id(huge); });
+  sale_case("account-100kib", sales_consumers,
+            [&](sv1::SaleRecorded& s) { s.set_partner_external_id(huge); });
+  sale_case("no-vendor-id", sales_consumers, [](sv1::SaleRecorded& s) { s.clear_vendor_id(); });
+  sale_case("no-partner-account", sales_consumers,
+            [](sv1::SaleRecorded& s) { s.clear_partner_external_id(); });
+
+  // prm.partner.v1, keyed by the partner: a TierChanged to a tier no program has.
+  const std::set<std::string> partner_consumers = {dr, cr, fc};
+  const std::string tier_type = "prm.partner.TierChanged.v1";
+  pv1::TierChanged tier;
+  tier.mutable_metadata()->set_vendor_id(p().vendor());
+  tier.mutable_metadata()->set_aggregate_version(1);
+  tier.mutable_metadata()->mutable_event_time()->set_seconds(absl::ToUnixSeconds(now));
+  tier.set_partner_id(partner_id);
+  tier.set_program_id("hostile-program");
+  tier.set_from_tier_id("registered");
+  tier.set_to_tier_id("hostile-tier");
+  tier.set_to_tier_rank(7);
+  tier.mutable_to_tier_benefits()->set_routing_priority(999);
+  auto tier_case = [&](const std::string& name, std::set<std::string> dlq,
+                       const std::function<void(pv1::TierChanged&)>& mutate) {
+    pv1::TierChanged t = tier;
+    mutate(t);
+    cases.push_back({"partner/" + name,
+                     EventRecord(t, tier_type, partner_id, kPartnerTopic, id("partner-" + name)),
+                     std::move(dlq)});
+  };
+  for (HostileRecord& h : EnvelopeCases(
+           "partner",
+           EventRecord(tier, tier_type, partner_id, kPartnerTopic, id("partner-envelope")),
+           partner_consumers)) {
+    cases.push_back(std::move(h));
+  }
+  {
+    kafka::Record empty =
+        EventRecord(tier, tier_type, partner_id, kPartnerTopic, id("partner-empty"));
+    empty.value.clear();
+    cases.push_back({"partner/empty-value", empty, partner_consumers});
+    pv1::TierChanged t = tier;
+    t.set_to_tier_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("partner/utf8-protobuf", t, tier_type, partner_id,
+                                    kPartnerTopic, id("partner-utf8-protobuf"),
+                                    PayloadEncoding::kProtobuf, partner_consumers));
+    t = tier;
+    t.set_partner_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("partner/utf8-json", t, tier_type, partner_id, kPartnerTopic,
+                                    id("partner-utf8-json"), PayloadEncoding::kJson,
+                                    partner_consumers));
+  }
+  tier_case("no-partner-id", partner_consumers, [](pv1::TierChanged& t) { t.clear_partner_id(); });
+  tier_case("no-vendor-id", partner_consumers,
+            [](pv1::TierChanged& t) { t.mutable_metadata()->clear_vendor_id(); });
+  tier_case("partner-id-100kib", partner_consumers,
+            [&](pv1::TierChanged& t) { t.set_partner_id(huge); });
+  tier_case("tier-id-100kib", partner_consumers,
+            [&](pv1::TierChanged& t) { t.set_to_tier_id(huge); });
+  {
+    pv1::EnrollmentStateChanged changed;
+    *changed.mutable_metadata() = tier.metadata();
+    changed.set_partner_id(partner_id);
+    changed.set_to_state(static_cast<pv1::EnrollmentState>(99));
+    pv1::Enrollment* e = changed.mutable_enrollment();
+    e->set_vendor_id(p().vendor());
+    e->set_partner_id(partner_id);
+    e->set_program_id("hostile-program");
+    e->set_state(static_cast<pv1::EnrollmentState>(99));
+    e->set_tier_id("hostile-tier");
+    // Only deal-registration uses enrollment snapshots.
+    cases.push_back({"partner/enrollment-state-out-of-range",
+                     EventRecord(changed, "prm.partner.EnrollmentStateChanged.v1", partner_id,
+                                 kPartnerTopic, id("partner-enrollment-state")),
+                     {dr}});
+    pv1::PartnerCreated created;
+    created.mutable_metadata()->set_aggregate_version(1);
+    created.mutable_partner()->set_partner_id(partner_id + "-hostile");
+    created.mutable_partner()->set_legal_name("Hostile");
+    auto* ext = created.mutable_partner()->add_external_ids();
+    ext->set_vendor_id(p().vendor());
+    ext->set_erp_system_id(kErp);
+    ext->set_account_id(huge);
+    cases.push_back({"partner/created-account-100kib",
+                     EventRecord(created, "prm.partner.PartnerCreated.v1", partner_id,
+                                 kPartnerTopic, id("partner-created-huge")),
+                     partner_consumers});
+    created.mutable_partner()->clear_partner_id();
+    ext->set_account_id(account + "-hostile");
+    cases.push_back({"partner/created-no-partner-id",
+                     EventRecord(created, "prm.partner.PartnerCreated.v1", partner_id,
+                                 kPartnerTopic, id("partner-created-no-id")),
+                     {dr, fc}});
+  }
+
+  // prm.deal.v1, keyed by D2: a DealWon of a deal that does not exist, which would count as a
+  // win (partner-registry, forecast) if taken.
+  const std::set<std::string> deal_consumers = {pr, cr, fc};
+  const std::string won_type = "prm.deal.DealWon.v1";
+  dv1::DealWon won;
+  won.mutable_metadata()->set_vendor_id(p().vendor());
+  won.mutable_metadata()->set_aggregate_version(1);
+  won.mutable_metadata()->mutable_event_time()->set_seconds(absl::ToUnixSeconds(now));
+  dv1::Deal* deal = won.mutable_deal();
+  deal->set_deal_id(p().run() + "-hostile-deal");
+  deal->set_vendor_id(p().vendor());
+  deal->set_partner_id(partner_id);
+  deal->set_state(dv1::DEAL_STATE_WON);
+  deal->mutable_review()->mutable_submit_time()->set_seconds(
+      absl::ToUnixSeconds(now - absl::Hours(24)));
+  deal->mutable_outcome()->mutable_close_time()->set_seconds(absl::ToUnixSeconds(now));
+  won.mutable_won_amount()->set_currency_code("USD");
+  won.mutable_won_amount()->set_units(5'000);
+  *deal->mutable_outcome()->mutable_won_amount() = won.won_amount();
+  won.set_source(dv1::CLOSE_SOURCE_API);
+  // Payloads that decode are judged by the consumers that use the event type: DealWon by
+  // partner-registry and forecast; concierge-routing ignores it. Payloads that do not decode or
+  // break events::ValidatePayload (100 KiB strings, impossible Timestamps or Money) are poison
+  // to every consumer of the topic, whatever the type.
+  const std::set<std::string> win_counters = {pr, fc};
+  auto won_case = [&](const std::string& name, std::set<std::string> dlq,
+                      const std::function<void(dv1::DealWon&)>& mutate) {
+    dv1::DealWon w = won;
+    w.mutable_deal()->set_deal_id(absl::StrCat(p().run(), "-hostile-", name));
+    mutate(w);
+    cases.push_back({"deal/" + name, EventRecord(w, won_type, d2, kDealTopic, id("deal-" + name)),
+                     std::move(dlq)});
+  };
+  for (HostileRecord& h : EnvelopeCases(
+           "deal", EventRecord(won, won_type, d2, kDealTopic, id("deal-envelope")),
+           deal_consumers)) {
+    cases.push_back(std::move(h));
+  }
+  {
+    kafka::Record empty = EventRecord(won, won_type, d2, kDealTopic, id("deal-empty"));
+    empty.value.clear();
+    cases.push_back({"deal/empty-value", empty, win_counters});
+    dv1::DealWon w = won;
+    w.mutable_deal()->set_partner_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("deal/utf8-protobuf", w, won_type, d2, kDealTopic,
+                                    id("deal-utf8-protobuf"), PayloadEncoding::kProtobuf,
+                                    deal_consumers));
+    w = won;
+    w.mutable_deal()->set_deal_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("deal/utf8-json", w, won_type, d2, kDealTopic,
+                                    id("deal-utf8-json"), PayloadEncoding::kJson,
+                                    deal_consumers));
+  }
+  won_case("won-negative-amount", win_counters,
+           [](dv1::DealWon& w) { w.mutable_won_amount()->set_units(-5'000); });
+  won_case("won-amount-nanos-out-of-range", deal_consumers,
+           [](dv1::DealWon& w) { w.mutable_won_amount()->set_nanos(2'000'000'000); });
+  won_case("won-state-out-of-range", win_counters,
+           [](dv1::DealWon& w) { w.mutable_deal()->set_state(static_cast<dv1::DealState>(99)); });
+  won_case("won-close-year-0001", win_counters, [&](dv1::DealWon& w) {
+    w.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(year_1);
+  });
+  won_case("won-close-year-9999", win_counters, [&](dv1::DealWon& w) {
+    w.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(year_9999);
+  });
+  won_case("won-close-seconds-out-of-range", deal_consumers, [&](dv1::DealWon& w) {
+    w.mutable_deal()->mutable_outcome()->mutable_close_time()->set_seconds(seconds_out_of_range);
+  });
+  won_case("won-submit-nanos-out-of-range", deal_consumers, [](dv1::DealWon& w) {
+    w.mutable_deal()->mutable_review()->mutable_submit_time()->set_nanos(1'000'000'000);
+  });
+  won_case("won-no-vendor-id", win_counters,
+           [](dv1::DealWon& w) { w.mutable_deal()->clear_vendor_id(); });
+  won_case("won-no-partner-id", win_counters,
+           [](dv1::DealWon& w) { w.mutable_deal()->clear_partner_id(); });
+  won_case("won-no-deal-id", win_counters,
+           [](dv1::DealWon& w) { w.mutable_deal()->clear_deal_id(); });
+  won_case("won-deal-id-100kib", deal_consumers,
+           [&](dv1::DealWon& w) { w.mutable_deal()->set_deal_id(huge); });
+  {
+    // A submission needing review would open a routing task if taken.
+    dv1::DealSubmitted submitted;
+    *submitted.mutable_metadata() = won.metadata();
+    *submitted.mutable_deal() = won.deal();
+    submitted.mutable_deal()->set_state(dv1::DEAL_STATE_SUBMITTED);
+    submitted.mutable_deal()->clear_outcome();
+    submitted.set_review_required(true);
+    submitted.mutable_deal()->set_deal_id(huge);
+    cases.push_back({"deal/submitted-deal-id-100kib",
+                     EventRecord(submitted, "prm.deal.DealSubmitted.v1", d2, kDealTopic,
+                                 id("deal-submitted-huge")),
+                     deal_consumers});
+    submitted.mutable_deal()->set_deal_id(p().run() + "-hostile-submitted");
+    submitted.mutable_deal()->clear_vendor_id();
+    cases.push_back({"deal/submitted-no-vendor-id",
+                     EventRecord(submitted, "prm.deal.DealSubmitted.v1", d2, kDealTopic,
+                                 id("deal-submitted-no-vendor")),
+                     deal_consumers});
+  }
+
+  std::map<std::string, int> tried;
+  for (HostileRecord& h : cases) {
+    h.record.headers.push_back({kCaseHeader, absl::StrCat(p().run(), "/", h.name)});
+    ++tried[h.record.topic];
+    ASSERT_TRUE((*hostile_producer)->Produce(h.record, absl::Seconds(30)).ok()) << h.name;
+  }
+
+  // The sentinels, behind the poison on the same partitions. The sale closes D1 and moves the
+  // partner to gold (a TierChanged on the partner's partition); D2 is approved (routing closes
+  // its task), then lost.
+  ASSERT_TRUE(p().PublishSale(p().Sale(account, "GOOD-1", sv1::SALE_KIND_SELL_THROUGH,
+                                       now - absl::Hours(1), 12'000, "Contoso Health", d1),
+                              id("good-sale")));
+  EXPECT_EQ(Approve(d2).state(), dv1::DEAL_STATE_APPROVED);
+  dv1::MarkDealLostRequest lose;
+  lose.set_vendor_id(p().vendor());
+  lose.set_deal_id(d2);
+  lose.set_reason("Customer chose a competitor");
+  dv1::MarkDealLostResponse lost;
+  EXPECT_TRUE(Ok(p().deals().MarkDealLost(Ctx(p().PartnerUser(partner_id)).get(), lose, &lost)));
+
+  // Every consumer applies its sentinels.
+  EXPECT_TRUE(Eventually([&] {
+    return GetEnrollment(partner_id).metrics().trailing_revenue().units() == 12'000;
+  })) << "partner-registry did not apply the good sale behind the poison";
+  EXPECT_TRUE(Eventually([&] { return GetDeal(d1).state() == dv1::DEAL_STATE_WON; }))
+      << "deal-registration did not apply the good sale behind the poison";
+  EXPECT_TRUE(Eventually(
+      [&] { return HistoryUnits(VendorSeries(fv1::MEASURE_SELL_THROUGH)) == 12'000; }))
+      << "forecast did not apply the good sale behind the poison";
+  EXPECT_TRUE(Eventually([&] {
+    return CountEvents(kPartnerTopic, tier_type, partner_id, [](const events::CloudEvent& e) {
+             pv1::TierChanged c;
+             return events::UnpackPayload(e, &c).ok() && c.to_tier_id() == "gold";
+           }) == 1;
+  })) << "no TierChanged to gold behind the partner poison";
+  const rv1::Task request = RaiseRequest(partner_id, "gold");
+  EXPECT_EQ(request.partner_context().tier_id(), "gold")
+      << "concierge-routing did not apply the TierChanged behind the poison";
+  EXPECT_TRUE(Eventually([&] {
+    const std::vector<rv1::Task> tasks = ApprovalTasks(d2);
+    return tasks.size() == 1 && tasks[0].state() == rv1::TASK_STATE_CANCELED;
+  })) << "concierge-routing did not apply DealApproved behind the deal poison: "
+      << ApprovalTasks(d2).size() << " tasks, the first "
+      << (ApprovalTasks(d2).empty() ? std::string("-")
+                                    : rv1::TaskState_Name(ApprovalTasks(d2)[0].state()));
+  EXPECT_TRUE(Eventually([&] {
+    return GetEnrollment(partner_id).metrics().lost_deal_count() == 1;
+  })) << "partner-registry did not apply DealLost behind the deal poison";
+  EXPECT_TRUE(Eventually([&] {
+    const fv1::Velocity v = PartnerVelocity(partner_id);
+    return v.won_deal_count() == 1 && v.lost_deal_count() == 1;
+  })) << "forecast did not apply DealWon (D1) and DealLost (D2) behind the deal poison";
+
+  // A tail record behind the sentinels on each partition: each consumer's dead letter of it
+  // shows that it went past the sentinels (deal-registration's partner sentinel has no figure to
+  // observe). Each is published once the sentinel is on its topic.
+  ASSERT_TRUE(Eventually([&] { return CountEvents(kDealTopic, "prm.deal.DealLost.v1", d2) == 1; }));
+  const std::vector<std::tuple<std::string, std::string, std::string, std::set<std::string>>>
+      tails = {{"sales", kSalesTopic, sales_key, sales_consumers},
+               {"partner", kPartnerTopic, partner_id, partner_consumers},
+               {"deal", kDealTopic, d2, deal_consumers}};
+  for (const auto& [name, topic, key, consumers] : tails) {
+    HostileRecord tail{name + "/tail", {}, consumers};
+    tail.record.topic = topic;
+    tail.record.key = key;
+    tail.record.value = "\xff\xff\xff\x07 the tail";
+    tail.record.headers = {{"ce_specversion", "1.0"},
+                           {"ce_type", name == "sales" ? sale_type : won_type},
+                           {"ce_source", "e2e/hostile-producer"},
+                           {"ce_id", id(name + "-tail")},
+                           {"content-type", "application/protobuf"},
+                           {kCaseHeader, absl::StrCat(p().run(), "/", tail.name)}};
+    ++tried[topic];
+    ASSERT_TRUE((*hostile_producer)->Produce(tail.record, absl::Seconds(30)).ok()) << name;
+    cases.push_back(std::move(tail));
+  }
+
+  // The dead letters, by case: the consumers that dead-lettered it (one per origin).
+  std::map<std::string, std::string> group_to_service;
+  for (const std::string& s : ServiceNames()) group_to_service[p().Group(s)] = s;
+  std::map<std::string, std::vector<kafka::Record>> dead;      // case → dead letters
+  std::map<std::string, std::set<std::string>> dead_letterers;  // case → services
+  const std::string prefix = p().run() + "/";
+  auto header = [](const kafka::Record& r, const char* key) {
+    return std::string(r.FindHeader(key).value_or(""));
+  };
+  auto read_dead = [&] {
+    dead.clear();
+    dead_letterers.clear();
+    std::set<std::string> origins;
+    for (const std::string topic : {kSalesDlq, "prm.partner.v1.dlq", "prm.deal.v1.dlq"}) {
+      for (kafka::Record& r : ReadWhere(topic, [&](const kafka::Record& r) {
+             return absl::StartsWith(header(r, kCaseHeader), prefix);
+           })) {
+        const std::string name = header(r, kCaseHeader).substr(prefix.size());
+        const std::string group = header(r, kafka::kDlqGroupHeader);
+        if (!origins
+                 .insert(absl::StrCat(group, "/", header(r, kafka::kDlqTopicHeader), "/",
+                                      header(r, kafka::kDlqPartitionHeader), "/",
+                                      header(r, kafka::kDlqOffsetHeader)))
+                 .second) {
+          continue;
+        }
+        dead_letterers[name].insert(group_to_service[group]);
+        dead[name].push_back(std::move(r));
+      }
+    }
+  };
+  const bool all_dead = Eventually(
+      [&] {
+        read_dead();
+        for (const HostileRecord& h : cases) {
+          for (const std::string& s : h.dead_letterers) {
+            if (!dead_letterers[h.name].contains(s)) return false;
+          }
+        }
+        return true;
+      },
+      absl::Seconds(90));
+  EXPECT_TRUE(all_dead) << "not every poison record was dead-lettered by its consumers";
+  int dead_letters = 0;
+  for (const HostileRecord& h : cases) {
+    EXPECT_EQ(dead_letterers[h.name], h.dead_letterers) << h.name;
+    EXPECT_EQ(dead[h.name].size(), h.dead_letterers.size()) << h.name << ": one each";
+    for (const kafka::Record& r : dead[h.name]) {
+      ++dead_letters;
+      EXPECT_EQ(header(r, kafka::kDlqTopicHeader), h.record.topic) << h.name;
+      EXPECT_FALSE(header(r, kafka::kDlqErrorHeader).empty()) << h.name;
+      // Too large for the DLQ with the dead-letter headers: sent without its value.
+      if (absl::EndsWith(h.name, "/huge-garbage")) {
+        EXPECT_EQ(header(r, kafka::kDlqValueDroppedHeader), absl::StrCat(kHugeValueBytes));
+      }
+    }
+  }
+
+  // Alive, and nothing of the poison applied anywhere.
+  for (const std::string& s : ServiceNames()) EXPECT_TRUE(p().Serving(s)) << s;
+  const pv1::Enrollment enrollment = GetEnrollment(partner_id);
+  EXPECT_EQ(enrollment.tier_id(), "gold");
+  EXPECT_EQ(enrollment.metrics().trailing_revenue().units(), 12'000);
+  EXPECT_EQ(enrollment.metrics().won_deal_count(), 1);
+  EXPECT_EQ(enrollment.metrics().lost_deal_count(), 1);
+  const dv1::Deal closed = GetDeal(d1);
+  EXPECT_EQ(closed.outcome().won_amount().units(), 12'000);
+  EXPECT_EQ(closed.outcome().erp_document_id(), "GOOD-1");
+  EXPECT_EQ(CountEvents(kDealTopic, won_type, d1), 1);
+  EXPECT_EQ(GetDeal(d2).state(), dv1::DEAL_STATE_LOST);
+  EXPECT_TRUE(ApprovalTasks(p().run() + "-hostile-submitted").empty());
+  EXPECT_EQ(GetTask(request.task_id()).partner_context().tier_id(), "gold");
+  EXPECT_EQ(HistoryUnits(VendorSeries(fv1::MEASURE_SELL_THROUGH)), 12'000);
+  EXPECT_EQ(HistoryUnits(VendorSeries(fv1::MEASURE_SELL_IN)), 0);
+  const fv1::Velocity velocity = PartnerVelocity(partner_id);
+  EXPECT_EQ(velocity.opportunities(), 2);
+  EXPECT_EQ(velocity.won_deal_count(), 1);
+  EXPECT_EQ(velocity.lost_deal_count(), 1);
+
+  std::cout << "hostile records tried: sales " << tried[kSalesTopic] << ", partner "
+            << tried[kPartnerTopic] << ", deal " << tried[kDealTopic] << "; dead letters "
+            << dead_letters << "\n";
 }
 
 }  // namespace

@@ -55,6 +55,11 @@ std::string Platform::Group(const std::string& service) const {
   return absl::StrCat(run_, "-", service);
 }
 
+bool Platform::Serving(const std::string& service) const {
+  return testing::Health(processes_.at(service)->address()) ==
+         grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
 std::unique_ptr<testing::ServiceProcess> Platform::MakeProcess(const std::string& service) const {
   std::vector<std::string> extra;
   // Services that ask partner-registry directly: deal-registration at submission, routing about

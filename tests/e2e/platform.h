@@ -63,6 +63,8 @@ class Platform {
   bool Restart(const std::string& service, bool kill);
   // The consumer group of `service` (as it appears in DLQ headers).
   std::string Group(const std::string& service) const;
+  // True when `service` answers its health check with SERVING (false when it crashed).
+  bool Serving(const std::string& service) const;
 
   const std::string& run() const { return run_; }
   const std::string& vendor() const { return vendor_; }
