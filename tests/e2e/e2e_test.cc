@@ -819,9 +819,27 @@ TEST_F(E2E, HostileEventsOnEveryConsumedTopicAreDeadLetteredAndConsumersGoOn) {
                      EventRecord(t, tier_type, partner_id, kPartnerTopic, id("partner-" + name)),
                      std::move(dlq)});
   };
+  // Records that do not decode travel as PartnerUpdated (decoded by every consumer of the topic,
+  // used by deal-registration and forecast), not as TierChanged: other tests on the shared broker
+  // read every TierChanged record and expect it to decode (see the report of issue 7).
+  const std::string updated_type = "prm.partner.PartnerUpdated.v1";
+  pv1::PartnerUpdated updated;
+  *updated.mutable_metadata() = tier.metadata();
+  updated.mutable_metadata()->clear_vendor_id();  // partner identity events have none
+  updated.mutable_partner()->set_partner_id(partner_id + "-hostile");
+  updated.mutable_partner()->set_legal_name("Hostile Partner");
+  auto updated_case = [&](const std::string& name,
+                          const std::function<void(pv1::PartnerUpdated&)>& mutate) {
+    pv1::PartnerUpdated u = updated;
+    mutate(u);
+    cases.push_back(
+        {"partner/" + name,
+         EventRecord(u, updated_type, partner_id, kPartnerTopic, id("partner-" + name)),
+         partner_consumers});
+  };
   for (HostileRecord& h : EnvelopeCases(
            "partner",
-           EventRecord(tier, tier_type, partner_id, kPartnerTopic, id("partner-envelope")),
+           EventRecord(updated, updated_type, partner_id, kPartnerTopic, id("partner-envelope")),
            partner_consumers)) {
     cases.push_back(std::move(h));
   }
@@ -830,24 +848,27 @@ TEST_F(E2E, HostileEventsOnEveryConsumedTopicAreDeadLetteredAndConsumersGoOn) {
         EventRecord(tier, tier_type, partner_id, kPartnerTopic, id("partner-empty"));
     empty.value.clear();
     cases.push_back({"partner/empty-value", empty, partner_consumers});
-    pv1::TierChanged t = tier;
-    t.set_to_tier_id(kUtf8Marker);
-    cases.push_back(InvalidUtf8Case("partner/utf8-protobuf", t, tier_type, partner_id,
+    pv1::PartnerUpdated u = updated;
+    u.mutable_partner()->set_legal_name(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("partner/utf8-protobuf", u, updated_type, partner_id,
                                     kPartnerTopic, id("partner-utf8-protobuf"),
                                     PayloadEncoding::kProtobuf, partner_consumers));
-    t = tier;
-    t.set_partner_id(kUtf8Marker);
-    cases.push_back(InvalidUtf8Case("partner/utf8-json", t, tier_type, partner_id, kPartnerTopic,
-                                    id("partner-utf8-json"), PayloadEncoding::kJson,
+    u = updated;
+    u.mutable_partner()->set_partner_id(kUtf8Marker);
+    cases.push_back(InvalidUtf8Case("partner/utf8-json", u, updated_type, partner_id,
+                                    kPartnerTopic, id("partner-utf8-json"), PayloadEncoding::kJson,
                                     partner_consumers));
   }
   tier_case("no-partner-id", partner_consumers, [](pv1::TierChanged& t) { t.clear_partner_id(); });
   tier_case("no-vendor-id", partner_consumers,
             [](pv1::TierChanged& t) { t.mutable_metadata()->clear_vendor_id(); });
-  tier_case("partner-id-100kib", partner_consumers,
-            [&](pv1::TierChanged& t) { t.set_partner_id(huge); });
-  tier_case("tier-id-100kib", partner_consumers,
-            [&](pv1::TierChanged& t) { t.set_to_tier_id(huge); });
+  updated_case("partner-id-100kib",
+               [&](pv1::PartnerUpdated& u) { u.mutable_partner()->set_partner_id(huge); });
+  updated_case("legal-name-100kib",
+               [&](pv1::PartnerUpdated& u) { u.mutable_partner()->set_legal_name(huge); });
+  updated_case("update-time-seconds-out-of-range", [&](pv1::PartnerUpdated& u) {
+    u.mutable_metadata()->mutable_event_time()->set_seconds(seconds_out_of_range);
+  });
   {
     pv1::EnrollmentStateChanged changed;
     *changed.mutable_metadata() = tier.metadata();
