@@ -6,6 +6,7 @@
 #include <ctime>
 #include <utility>
 
+#include "google/protobuf/stubs/logging.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -21,6 +22,21 @@ struct LogContext {
 LogContext& ThreadLogContext() {
   thread_local LogContext context;
   return context;
+}
+
+// protobuf's own messages as JSON lines too. A string field with invalid UTF-8 in bytes a peer
+// sent is logged by protobuf at ERROR while parsing; the peer gets INVALID_ARGUMENT for it
+// (server/limits.h), so that one is debug.
+void LogProtobufMessage(google::protobuf::LogLevel level, const char* filename, int line,
+                        const std::string& message) {
+  spdlog::level::level_enum ours = spdlog::level::warn;
+  if (level == google::protobuf::LOGLEVEL_INFO ||
+      message.find("when parsing a protocol buffer") != std::string::npos) {
+    ours = spdlog::level::debug;
+  } else if (level == google::protobuf::LOGLEVEL_FATAL) {
+    ours = spdlog::level::critical;
+  }
+  spdlog::log(ours, "protobuf {}:{}: {}", filename, line, message);
 }
 
 // "2026-01-01T00:00:00.123Z"
@@ -133,6 +149,7 @@ void InitLogging(std::string_view service, std::string_view level) {
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+  google::protobuf::SetLogHandler(&LogProtobufMessage);
 }
 
 ScopedLogContext::ScopedLogContext(std::string_view request_id, std::string_view trace_id) {

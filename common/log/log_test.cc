@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/ostream_sink.h"
@@ -102,6 +103,27 @@ TEST(LogLevelNames, EveryNameIsAcceptedByInitLogging) {
   }
   InitLogging("log-test", "warn");
   EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::warn);
+}
+
+TEST(InitLogging, ProtobufMessagesBecomeJsonLinesAndAPeersBadUtf8IsDebug) {
+  // A StringValue whose string holds the byte 0xFF: protobuf logs an ERROR while parsing it.
+  const std::string bad_utf8("\x0a\x01\xff", 3);
+  google::protobuf::StringValue value;
+
+  InitLogging("log-test", "info");
+  ::testing::internal::CaptureStdout();
+  EXPECT_FALSE(value.ParseFromString(bad_utf8));
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+
+  InitLogging("log-test", "debug");
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  EXPECT_FALSE(value.ParseFromString(bad_utf8));
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  const nlohmann::json line = nlohmann::json::parse(out);
+  EXPECT_EQ(line["level"], "debug");
+  EXPECT_THAT(line["msg"].get<std::string>(), ContainsRegex("^protobuf .*invalid UTF-8"));
 }
 
 TEST(InitLoggingDeathTest, AbortsOnAnUnknownLevel) {

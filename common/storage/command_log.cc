@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -88,9 +89,7 @@ absl::StatusOr<std::string> CommandLog::ExecuteIn(sqlite::Transaction& tx, Comma
     if (!rows.empty()) {
       if (std::get<std::string>(rows[0][0]) != command.kind ||
           std::get<std::string>(rows[0][1]) != command.payload) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("request_id: '", command.request_id,
-                         "' was already used for a different request"));
+        return InvalidField("request_id", "was already used for a different request");
       }
       return std::get<std::string>(rows[0][2]);
     }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/field_violations.h"
 #include "common/storage/outbox.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -13,6 +14,7 @@ namespace prm::command_log {
 namespace {
 
 using ::prm::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // A tiny deterministic domain: named counters that remember when they were last changed.
@@ -93,8 +95,10 @@ TEST_F(CommandLogTest, RetriedRequestIdGetsTheLoggedReplyWithoutASecondEffect) {
   ASSERT_OK(retry.status());
   EXPECT_EQ(*retry, *first);
   EXPECT_EQ(counters.values["a"].first, 1);
-  EXPECT_THAT(Add(log, counters, "b", "req-1"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("request_id")));
+  absl::Status reused = Add(log, counters, "b", "req-1").status();
+  EXPECT_THAT(reused, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldViolationsOf(reused),
+              ElementsAre(FieldViolation{"request_id", "was already used for a different request"}));
   EXPECT_EQ(counters.values.count("b"), 0u);
 }
 
