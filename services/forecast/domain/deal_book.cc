@@ -1,5 +1,6 @@
 #include "services/forecast/domain/deal_book.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/civil_time.h"
@@ -81,7 +82,10 @@ VelocityParts DealBook::Velocity(const std::string& vendor_id,
   }
   if (sized > 0) parts.average_deal_size = won_total / static_cast<double>(sized);
   if (cycled > 0) parts.average_sales_cycle = cycle_total / cycled;
-  const double cycle_days = absl::ToDoubleHours(parts.average_sales_cycle) / 24;
+  // Sales-velocity practice counts the cycle in days, and a deal won the day it was submitted
+  // took one: a cycle of seconds would otherwise make velocity per day absurd.
+  const double cycle_days =
+      cycled > 0 ? std::max(absl::ToDoubleHours(parts.average_sales_cycle) / 24, 1.0) : 0.0;
   if (parts.opportunities > 0 && parts.win_rate > 0 && parts.average_deal_size > 0 &&
       cycle_days > 0) {
     parts.velocity_per_day = static_cast<double>(parts.opportunities) * parts.win_rate *

@@ -47,8 +47,12 @@ struct VelocityParts {
   int64_t lost = 0;           // lost or expired in the window
   double win_rate = 0;        // won / (won + lost); 0 when none closed
   double average_deal_size = 0;  // in the reporting currency; won deals without a rate left out
-  absl::Duration average_sales_cycle;  // submission to win, won deals with a known submission
-  double velocity_per_day = 0;  // opportunities × win rate × size ÷ cycle in days; 0 if any is 0
+  absl::Duration average_sales_cycle;  // submission to win, won deals with a known submission;
+                                       // exact (a cycle of seconds is reported as such)
+  // opportunities × win rate × size ÷ cycle in days, the cycle counted as at least one day (a
+  // deal won the day it was submitted took one day, as sales-velocity practice counts it); 0
+  // when any part is 0 or no won deal has a known submission.
+  double velocity_per_day = 0;
   std::map<std::string, int64_t> won_by_category;
 };
 

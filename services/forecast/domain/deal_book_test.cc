@@ -49,6 +49,59 @@ TEST(DealBookTest, VelocityIsOpportunitiesTimesWinRateTimesSizeOverCycle) {
   EXPECT_EQ(book.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr).won, 2);
 }
 
+TEST(DealBookTest, ACycleShorterThanADayCountsAsOneDayInVelocity) {
+  using O = DealRecord::Outcome;
+  // Two opportunities, one won (size 500), one lost: win rate 0.5.
+  auto velocity_with_cycle = [](absl::Duration cycle) {
+    DealBook book;
+    book.Apply("d1", 1, Deal("p1", Day(1), O::kWon, Day(1) + cycle, 500));
+    book.Apply("d2", 1, Deal("p1", Day(2), O::kLost, Day(3)));
+    return book.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr);
+  };
+  VelocityParts four_seconds = velocity_with_cycle(absl::Seconds(4));
+  EXPECT_EQ(four_seconds.average_sales_cycle, absl::Seconds(4));  // reported exactly
+  EXPECT_DOUBLE_EQ(four_seconds.velocity_per_day, 2 * 0.5 * 500 / 1.0);
+
+  VelocityParts one_day = velocity_with_cycle(absl::Hours(24));
+  EXPECT_EQ(one_day.average_sales_cycle, absl::Hours(24));
+  EXPECT_DOUBLE_EQ(four_seconds.velocity_per_day, one_day.velocity_per_day);
+
+  VelocityParts same_instant = velocity_with_cycle(absl::ZeroDuration());
+  EXPECT_EQ(same_instant.average_sales_cycle, absl::ZeroDuration());
+  EXPECT_DOUBLE_EQ(same_instant.velocity_per_day, 500);
+
+  VelocityParts half_day = velocity_with_cycle(absl::Hours(12));
+  EXPECT_DOUBLE_EQ(half_day.velocity_per_day, 500);
+}
+
+TEST(DealBookTest, ACycleOfSeveralDaysIsUsedAsIs) {
+  using O = DealRecord::Outcome;
+  DealBook book;
+  book.Apply("d1", 1, Deal("p1", Day(1), O::kWon, Day(4), 600));
+  book.Apply("d2", 1, Deal("p1", Day(2), O::kLost, Day(3)));
+  VelocityParts v = book.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr);
+  EXPECT_EQ(v.average_sales_cycle, absl::Hours(72));
+  EXPECT_DOUBLE_EQ(v.velocity_per_day, 2 * 0.5 * 600 / 3.0);
+
+  // A day and a half is not rounded either.
+  DealBook longer;
+  longer.Apply("d1", 1, Deal("p1", Day(1), O::kWon, Day(2) + absl::Hours(12), 600));
+  longer.Apply("d2", 1, Deal("p1", Day(2), O::kLost, Day(3)));
+  EXPECT_DOUBLE_EQ(
+      longer.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr).velocity_per_day,
+      2 * 0.5 * 600 / 1.5);
+}
+
+TEST(DealBookTest, WonDealsWithoutAKnownSubmissionGiveNoCycleAndZeroVelocity) {
+  DealBook book;
+  book.Apply("d1", 1, Deal("p1", std::nullopt, DealRecord::Outcome::kWon, Day(4), 600));
+  book.Apply("d2", 1, Deal("p1", Day(2)));
+  VelocityParts v = book.Velocity("v1", std::nullopt, Day(0), Day(60), "USD", nullptr);
+  EXPECT_EQ(v.won, 1);
+  EXPECT_EQ(v.average_sales_cycle, absl::ZeroDuration());
+  EXPECT_EQ(v.velocity_per_day, 0);
+}
+
 TEST(DealBookTest, NothingClosedMeansZeroVelocity) {
   DealBook book;
   book.Apply("d1", 1, Deal("p1", Day(0)));
