@@ -35,24 +35,43 @@ bool IsPoison(const absl::Status& status) {
 
 absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Status& why,
                             const std::string& group, const std::string& dlq_suffix) {
-  Record dead = record;
-  dead.topic = record.topic + dlq_suffix;
-  dead.partition = -1;
-  dead.offset = -1;
-  dead.headers.push_back({kDlqTopicHeader, record.topic});
-  dead.headers.push_back({kDlqPartitionHeader, absl::StrCat(record.partition)});
-  dead.headers.push_back({kDlqOffsetHeader, absl::StrCat(record.offset)});
-  dead.headers.push_back({kDlqErrorHeader, why.ToString()});
-  dead.headers.push_back({kDlqGroupHeader, group});
-  absl::Status sent = dlq.Produce(dead, absl::Seconds(30));
-  if (!absl::IsInvalidArgument(sent) || dead.value.empty()) return sent;
-  spdlog::warn("kafka consumer {}: {}[{}]@{} does not fit {} ({}): dead-lettered without its "
-               "{}-byte value",
-               group, record.topic, record.partition, record.offset, dead.topic, sent.ToString(),
-               record.value.size());
-  dead.headers.push_back({kDlqValueDroppedHeader, absl::StrCat(record.value.size())});
-  dead.value.clear();
-  return dlq.Produce(dead, absl::Seconds(30));
+  constexpr size_t kMaxErrorBytes = 4096;  // of the reason, when the record had to shrink
+  // What goes, in order, when the DLQ topic refuses the record as too large: the value; then
+  // the original key and headers (keeping only the origin, the group and a shortened reason).
+  for (int shrink = 0;; ++shrink) {
+    Record dead;
+    dead.topic = record.topic + dlq_suffix;
+    dead.partition = -1;
+    dead.offset = -1;
+    std::string error = why.ToString();
+    if (shrink < 2) {
+      dead.key = record.key;
+      dead.headers = record.headers;
+    } else if (error.size() > kMaxErrorBytes) {
+      error.resize(kMaxErrorBytes);
+    }
+    if (shrink == 0) dead.value = record.value;
+    dead.headers.push_back({kDlqTopicHeader, record.topic});
+    dead.headers.push_back({kDlqPartitionHeader, absl::StrCat(record.partition)});
+    dead.headers.push_back({kDlqOffsetHeader, absl::StrCat(record.offset)});
+    dead.headers.push_back({kDlqErrorHeader, std::move(error)});
+    dead.headers.push_back({kDlqGroupHeader, group});
+    if (shrink >= 1) {
+      dead.headers.push_back({kDlqValueDroppedHeader, absl::StrCat(record.value.size())});
+    }
+    if (shrink >= 2) {
+      size_t header_bytes = 0;
+      for (const Header& h : record.headers) header_bytes += h.key.size() + h.value.size();
+      dead.headers.push_back({kDlqKeyDroppedHeader, absl::StrCat(record.key.size())});
+      dead.headers.push_back({kDlqHeadersDroppedHeader, absl::StrCat(header_bytes)});
+    }
+    absl::Status sent = dlq.Produce(dead, absl::Seconds(30));
+    if (!absl::IsInvalidArgument(sent) || shrink == 2) return sent;
+    spdlog::warn("kafka consumer {}: {}[{}]@{} does not fit {} ({}): dead-lettering it without "
+                 "its {}",
+                 group, record.topic, record.partition, record.offset, dead.topic,
+                 sent.ToString(), shrink == 0 ? "value" : "key and headers");
+  }
 }
 
 namespace {

@@ -47,6 +47,10 @@ inline constexpr char kDlqGroupHeader[] = "prm_dlq_consumer_group";
 // Set (to the dropped value's size in bytes) on a dead letter whose value was left out because
 // the DLQ topic would not take the record with it (see SendDeadLetter).
 inline constexpr char kDlqValueDroppedHeader[] = "prm_dlq_value_dropped_bytes";
+// Set (to the dropped sizes) on a dead letter that did not fit even without its value: the
+// original key and headers were left out too, and the reason cut to 4 KiB.
+inline constexpr char kDlqKeyDroppedHeader[] = "prm_dlq_key_dropped_bytes";
+inline constexpr char kDlqHeadersDroppedHeader[] = "prm_dlq_headers_dropped_bytes";
 
 struct ConsumerOptions {
   ClientOptions client;
@@ -72,8 +76,9 @@ bool IsPoison(const absl::Status& status);
 // key, value and headers, plus the kDlq* headers naming its origin and the error. A record the
 // DLQ topic can never take as it is (INVALID_ARGUMENT from the producer: e.g. a value near the
 // broker's message.max.bytes, which the added headers push over it) is sent again without its
-// value, with kDlqValueDroppedHeader, so that the partition keeps flowing; the original stays
-// readable at its offset until retention. Returns the producer's status (OK once sent);
+// value, with kDlqValueDroppedHeader, and if that is still too large without its key and
+// headers too (kDlqKeyDroppedHeader, kDlqHeadersDroppedHeader), so that the partition keeps
+// flowing; the original stays readable at its offset until retention. Returns the producer's status (OK once sent);
 // a status other than OK means the record must be retried.
 absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Status& why,
                             const std::string& group, const std::string& dlq_suffix);

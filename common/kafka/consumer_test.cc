@@ -96,11 +96,34 @@ TEST(SendDeadLetter, RecordTooLargeForTheDlqIsSentWithoutItsValue) {
   EXPECT_EQ(HeaderOf(dead, "e2e_case"), "huge");
 }
 
-TEST(SendDeadLetter, RecordTheDlqNeverTakesEvenWithoutItsValueIsNotSent) {
-  SizeLimitedDlq dlq(10);  // not even the headers fit
+// A key near the broker's limit (a record with no value at all) left the value step nothing to
+// drop: the record was retried forever.
+TEST(SendDeadLetter, RecordTooLargeEvenWithoutItsValueIsSentWithoutKeyAndHeaders) {
+  SizeLimitedDlq dlq(6'000);
+  Record consumed = Consumed("value");
+  consumed.key = std::string(5'990, 'k');
+  ASSERT_TRUE(SendDeadLetter(dlq, consumed, absl::InvalidArgumentError(std::string(5000, 'e')),
+                             "group-1", ".dlq")
+                  .ok());
+  EXPECT_EQ(dlq.attempts, 3);
+  ASSERT_EQ(dlq.sent.size(), 1u);
+  const Record& dead = dlq.sent[0];
+  EXPECT_TRUE(dead.key.empty());
+  EXPECT_TRUE(dead.value.empty());
+  EXPECT_EQ(HeaderOf(dead, "ce_id"), "<absent>");
+  EXPECT_EQ(HeaderOf(dead, kDlqKeyDroppedHeader), "5990");
+  EXPECT_EQ(HeaderOf(dead, kDlqValueDroppedHeader), "5");
+  EXPECT_EQ(HeaderOf(dead, kDlqHeadersDroppedHeader), "20");  // ce_id e-1, e2e_case huge
+  EXPECT_EQ(HeaderOf(dead, kDlqOffsetHeader), "17");
+  EXPECT_EQ(HeaderOf(dead, kDlqErrorHeader).size(), 4096u);
+}
+
+TEST(SendDeadLetter, RecordTheDlqNeverTakesEvenShrunkIsNotSent) {
+  SizeLimitedDlq dlq(10);  // not even the origin headers fit
   const absl::Status sent = SendDeadLetter(dlq, Consumed("value"),
                                            absl::InvalidArgumentError("bad"), "group-1", ".dlq");
   EXPECT_EQ(sent.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(dlq.attempts, 3);
   EXPECT_TRUE(dlq.sent.empty());
 }
 
