@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
@@ -38,6 +39,7 @@
 #include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
 #include "tools/prm-demo/channel.h"
+#include "tools/prm-demo/concierge_answers.h"
 
 extern char** environ;
 
@@ -49,6 +51,13 @@ namespace dv1 = ::prm::deal::v1;
 namespace rv1 = ::prm::routing::v1;
 namespace fv1 = ::prm::forecast::v1;
 namespace sv1 = ::prm::sales::v1;
+
+// How long a concierge has to answer an offer (the API's minimum): short, so that the
+// reservations the demo's concierges let time out are re-offered within the run.
+constexpr absl::Duration kReservationTimeout = absl::Seconds(5);
+// The task attribute naming the partner request (its index in Channel::requests), from which a
+// concierge's answer is drawn.
+constexpr char kTicketAttribute[] = "ticket";
 
 struct Options {
   std::string partner_registry = "127.0.0.1:50051";
@@ -76,6 +85,14 @@ struct Options {
   std::exit(1);
 }
 
+// A failed call the demonstration goes on without (its summary shows the consequence).
+void Warn(const std::string& what, const grpc::Status& status) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::cerr << "prm-demo: warning: " << what << " failed: " << status.error_code() << " "
+            << status.error_message() << "\n";
+}
+
 std::string Money(double units) {
   const double a = std::abs(units);
   std::string s = a >= 1e6   ? absl::StrFormat("%.2fM", a / 1e6)
@@ -91,6 +108,16 @@ std::string Cycle(const google::protobuf::Duration& d) {
          : s >= 3600 ? absl::StrFormat("%.1fh", s / 3600)
          : s >= 60   ? absl::StrFormat("%.1fm", s / 60)
                      : absl::StrFormat("%.1fs", s);
+}
+
+std::string Seconds(double s) { return absl::StrFormat("%.1fs", s); }
+
+// The q-quantile (nearest rank) of `values`; 0 when empty.
+double Percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
 }
 
 common::v1::Date Day(absl::Time t) {
@@ -383,7 +410,7 @@ class Demo {
         wf->set_vendor_id(vendor_id);
         wf->set_display_name(absl::StrCat(region, " partner requests"));
         wf->set_task_filter(absl::StrCat("task.region == '", region, "'"));
-        wf->mutable_reservation_timeout()->set_seconds(30);
+        wf->mutable_reservation_timeout()->set_seconds(absl::ToInt64Seconds(kReservationTimeout));
         rv1::WorkflowStep* own = wf->add_steps();
         own->set_step_id("own-concierge");
         own->set_queue_id(everyone);
@@ -444,7 +471,10 @@ class Demo {
     }
   }
 
-  // Each concierge watches its offers and answers them: accept, work, complete.
+  // Each concierge watches its offers and answers them as concierge_answers.h draws it from the
+  // seed and the request: accept after a wait and complete after handling it, reject, or let the
+  // reservation time out (and set itself available again once the service has moved it to
+  // "missed"). Every answer runs on a thread of its own, so a slow answer holds up no other offer.
   void StartConcierges() {
     for (size_t i = 0; i < ch_.concierges.size(); ++i) {
       auto ctx = std::make_unique<grpc::ClientContext>();
@@ -463,27 +493,75 @@ class Demo {
         auto reader = routing_->WatchOffers(raw, req);
         rv1::WatchOffersResponse event;
         while (reader->Read(&event)) {
+          if (event.has_withdrawn() &&
+              event.withdrawn().reservation().state() == rv1::RESERVATION_STATE_TIMED_OUT) {
+            Answer([this, vendor_id, token, i] { ComeBack(vendor_id, token, i); });
+          }
           if (!event.has_offer()) continue;
-          rv1::AcceptReservationRequest accept;
-          accept.set_vendor_id(vendor_id);
-          accept.set_reservation_id(event.offer().reservation().reservation_id());
-          rv1::AcceptReservationResponse accepted;
-          if (!routing_->AcceptReservation(Ctx(token).get(), accept, &accepted).ok()) continue;
-          offers_accepted_.fetch_add(1);
-          rv1::CompleteTaskRequest complete;
-          complete.set_vendor_id(vendor_id);
-          complete.set_task_id(accepted.task().task_id());
-          complete.set_resolution("answered");
-          rv1::CompleteTaskResponse completed;
-          routing_->CompleteTask(Ctx(token).get(), complete, &completed);
+          Answer([this, offer = event.offer(), vendor_id, token] {
+            Respond(offer, vendor_id, token);
+          });
         }
         reader->Finish();
       });
     }
   }
+  void Answer(std::function<void()> body) {
+    std::lock_guard<std::mutex> lock(answers_mu_);
+    answers_.emplace_back(std::move(body));
+  }
+  void Respond(const rv1::Offer& offer, const std::string& vendor_id, const std::string& token) {
+    const auto ticket = offer.task().attributes().find(kTicketAttribute);
+    uint64_t request = 0;
+    OfferAnswer answer;  // other tasks (none expected) are accepted at once
+    if (ticket != offer.task().attributes().end() && absl::SimpleAtoi(ticket->second, &request)) {
+      answer = AnswerOffer(static_cast<uint64_t>(o_.seed), request,
+                           offer.task().declined_worker_ids().empty(),
+                           {.reservation_timeout = kReservationTimeout});
+    }
+    if (answer.action == OfferAnswer::Action::kLetTimeOut) return;
+    absl::SleepFor(answer.wait);
+    if (answer.action == OfferAnswer::Action::kReject) {
+      rv1::RejectReservationRequest reject;
+      reject.set_vendor_id(vendor_id);
+      reject.set_reservation_id(offer.reservation().reservation_id());
+      reject.set_reason("busy with a customer escalation");
+      rv1::RejectReservationResponse rejected;
+      routing_->RejectReservation(Ctx(token).get(), reject, &rejected);
+      return;
+    }
+    rv1::AcceptReservationRequest accept;
+    accept.set_vendor_id(vendor_id);
+    accept.set_reservation_id(offer.reservation().reservation_id());
+    rv1::AcceptReservationResponse accepted;
+    // Not OK when the offer was rescinded meanwhile (the task went to someone else).
+    if (!routing_->AcceptReservation(Ctx(token).get(), accept, &accepted).ok()) return;
+    absl::SleepFor(answer.handling);
+    rv1::CompleteTaskRequest complete;
+    complete.set_vendor_id(vendor_id);
+    complete.set_task_id(accepted.task().task_id());
+    complete.set_resolution("answered");
+    rv1::CompleteTaskResponse completed;
+    grpc::Status s = routing_->CompleteTask(Ctx(token).get(), complete, &completed);
+    if (!s.ok()) Warn("CompleteTask " + complete.task_id(), s);
+  }
+  // After a missed offer the service has moved the worker to "missed" (or "paused"): it comes
+  // back two seconds later.
+  void ComeBack(const std::string& vendor_id, const std::string& token, size_t concierge) {
+    absl::SleepFor(absl::Seconds(2));
+    rv1::SetWorkerActivityRequest req;
+    req.set_vendor_id(vendor_id);
+    req.set_worker_id(worker_ids_[concierge]);
+    req.set_activity_id("available");
+    rv1::SetWorkerActivityResponse resp;
+    grpc::Status s = routing_->SetWorkerActivity(Ctx(token).get(), req, &resp);
+    if (!s.ok()) Warn("SetWorkerActivity " + worker_ids_[concierge], s);
+  }
   void StopConcierges() {
     for (auto& ctx : watch_contexts_) ctx->TryCancel();
     for (std::thread& t : watchers_) t.join();
+    std::lock_guard<std::mutex> lock(answers_mu_);
+    for (std::thread& t : answers_) t.join();
   }
 
   // --- ERP sales -------------------------------------------------------------------------
@@ -744,6 +822,7 @@ class Demo {
       t->set_region(ch_.partners[r.partner].region);
       t->set_language("en");
       t->set_title(r.title);
+      (*t->mutable_attributes())[kTicketAttribute] = absl::StrCat(&r - ch_.requests.data());
       rv1::CreateTaskResponse resp;
       grpc::Status s = routing_->CreateTask(Ctx(PartnerUser(r.vendor, r.partner)).get(), req, &resp);
       if (!s.ok()) Fail("CreateTask", s);
@@ -760,6 +839,21 @@ class Demo {
       grpc::Status s = routing_->ListTasks(Ctx(service_).get(), req, &resp);
       if (!s.ok()) Fail("ListTasks", s);
       out.insert(out.end(), resp.tasks().begin(), resp.tasks().end());
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+    return out;
+  }
+
+  std::vector<rv1::Reservation> Reservations(size_t v) {
+    std::vector<rv1::Reservation> out;
+    rv1::ListReservationsRequest req;
+    req.set_vendor_id(ch_.vendors[v].vendor_id);
+    req.set_page_size(500);
+    do {
+      rv1::ListReservationsResponse resp;
+      grpc::Status s = routing_->ListReservations(Ctx(service_).get(), req, &resp);
+      if (!s.ok()) Fail("ListReservations", s);
+      out.insert(out.end(), resp.reservations().begin(), resp.reservations().end());
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
     return out;
@@ -882,9 +976,11 @@ class Demo {
           states[dv1::DEAL_STATE_WON], states[dv1::DEAL_STATE_LOST],
           states[dv1::DEAL_STATE_APPROVED], states[dv1::DEAL_STATE_REJECTED]);
 
-      // Routing and SLA.
+      // Routing and SLA, as concierge-routing recorded them.
       int requests = 0, completed = 0, met = 0, breached = 0, approvals = 0, approvals_closed = 0;
       std::map<std::string, int> by_step;
+      std::set<std::string> request_tasks;
+      std::vector<double> accept_seconds;
       for (const rv1::Task& t : Tasks(v)) {
         if (t.category() == rv1::TASK_CATEGORY_DEAL_APPROVAL) {
           ++approvals;
@@ -895,16 +991,53 @@ class Demo {
           continue;
         }
         ++requests;
+        request_tasks.insert(t.task_id());
         if (t.state() == rv1::TASK_STATE_COMPLETED) ++completed;
         if (t.sla().state() == rv1::SLA_STATE_MET) ++met;
         if (t.sla().state() == rv1::SLA_STATE_BREACHED) ++breached;
         ++by_step[t.step_id().empty() ? "-" : t.step_id()];
+        if (t.has_assign_time()) {
+          accept_seconds.push_back(
+              static_cast<double>(t.assign_time().seconds() - t.create_time().seconds()) +
+              (t.assign_time().nanos() - t.create_time().nanos()) / 1e9);
+        }
+      }
+      // Offers of the partner requests: rejected ones (and whether the task was offered again
+      // afterwards) and timed-out ones.
+      std::map<std::string, std::vector<rv1::Reservation>> offers;
+      for (const rv1::Reservation& r : Reservations(v)) {
+        if (request_tasks.contains(r.task_id())) offers[r.task_id()].push_back(r);
+      }
+      int offered = 0, offers_rejected = 0, reoffered = 0, timed_out = 0;
+      for (const auto& [task_id, list] : offers) {
+        offered += static_cast<int>(list.size());
+        for (const rv1::Reservation& r : list) {
+          if (r.state() == rv1::RESERVATION_STATE_TIMED_OUT) ++timed_out;
+          if (r.state() != rv1::RESERVATION_STATE_REJECTED) continue;
+          ++offers_rejected;
+          auto nanos = [](const google::protobuf::Timestamp& t) {
+            return t.seconds() * 1'000'000'000LL + t.nanos();
+          };
+          if (std::any_of(list.begin(), list.end(), [&](const rv1::Reservation& later) {
+                return later.worker_id() != r.worker_id() &&
+                       nanos(later.create_time()) >= nanos(r.end_time());
+              })) {
+            ++reoffered;
+          }
+        }
       }
       std::cout << absl::StrFormat(
-          "Concierge routing: %d partner requests routed, %d completed; first-response SLA met "
-          "%d/%d (%.0f%%)\n",
-          requests, completed, met, met + breached,
-          met + breached > 0 ? 100.0 * met / (met + breached) : 100.0);
+          "Concierge routing: %d partner requests routed, %d completed; %d offers made, %d "
+          "rejected (%d re-offered to another concierge), %d reservations timed out (%s to "
+          "answer)\n",
+          requests, completed, offered, offers_rejected, reoffered, timed_out,
+          Seconds(absl::ToDoubleSeconds(kReservationTimeout)));
+      std::cout << absl::StrFormat(
+          "  first-response SLA met %d/%d (%.0f%%); time from request to accept: median %s, "
+          "p90 %s, max %s\n",
+          met, met + breached, met + breached > 0 ? 100.0 * met / (met + breached) : 100.0,
+          Seconds(Percentile(accept_seconds, 0.5)), Seconds(Percentile(accept_seconds, 0.9)),
+          Seconds(Percentile(accept_seconds, 1.0)));
       std::cout << "  answered at step:";
       for (const auto& [step, n] : by_step) std::cout << " " << step << " " << n;
       std::cout << absl::StrFormat(
@@ -959,8 +1092,8 @@ class Demo {
           total.opportunities(), total.won_deal_count(), total.lost_deal_count(),
           100 * total.win_rate(), Money(Units(total.average_deal_size())),
           Cycle(total.average_sales_cycle()));
-      std::cout << "  (every deal of this run was registered minutes ago, so cycles are short and "
-                   "velocity per day is large)\n";
+      std::cout << "  (every deal of this run was registered minutes ago, so cycles are seconds; "
+                   "velocity counts a cycle shorter than a day as one day)\n";
       std::cout << absl::StrFormat("  %-34s %5s %4s %5s %9s %9s %11s\n", "velocity leaders", "opps",
                                    "won", "win", "avg won", "cycle", "per day");
       for (size_t i = 0; i < leaders.size() && i < 5; ++i) {
@@ -1029,7 +1162,8 @@ class Demo {
   double last_registry_total_ = -1;
   std::vector<std::unique_ptr<grpc::ClientContext>> watch_contexts_;
   std::vector<std::thread> watchers_;
-  std::atomic<int> offers_accepted_{0};
+  std::mutex answers_mu_;
+  std::vector<std::thread> answers_;
 };
 
 int Main(int argc, char** argv) {
