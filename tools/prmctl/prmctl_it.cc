@@ -170,8 +170,9 @@ TEST_F(PrmctlIT, SalesPublishSendsCsvRowsAsCloudEventsToTheBroker) {
       << vendor_ << ",sap,ACC-2,INV-2,sell_in,2026-03-02,EUR,SKU-1,networking,1,10\n"
       << vendor_ << ",sap,ACC-3,INV-3,sell_in,2026-03-02,EUR,SKU-1,networking,many,10\n";
   const std::string source = "erp/" + run_;
-  Outcome run = Prmctl({"sales", "publish", "--csv=" + csv, "--brokers=" + testing::KafkaBrokers(),
-                        "--source=" + source, "--batch=2"});
+  Outcome run = Prmctl({"sales", "publish", "--csv=" + csv,
+                        "--kafka-brokers=" + testing::KafkaBrokers(), "--source=" + source,
+                        "--batch=2"});
   EXPECT_EQ(run.code, 1) << "a bad row makes the exit code 1: " << run.err;
   EXPECT_THAT(run.err, HasSubstr("sales.csv: line 5: quantity: must be a whole number"));
   EXPECT_THAT(run.err, HasSubstr("published 2/2 (100%)"));  // plain progress: not a terminal
@@ -196,7 +197,7 @@ TEST_F(PrmctlIT, SalesPublishSendsCsvRowsAsCloudEventsToTheBroker) {
   std::ofstream(one) << "vendor_id,erp_system_id,partner_external_id,erp_document_id,kind,"
                         "sale_time,currency_code,sku,product_category,quantity,amount\n"
                      << vendor_ << ",sap,ACC-9,INV-9,return,2026-03-03,USD,SKU-1,networking,1,5\n";
-  run = Prmctl({"sales", "publish", "--csv=" + one, "--brokers=" + testing::KafkaBrokers(),
+  run = Prmctl({"sales", "publish", "--csv=" + one, "--kafka-brokers=" + testing::KafkaBrokers(),
                 "--source=" + source + "-structured", "--mode=structured", "--content-type=json",
                 "--json"});
   ASSERT_EQ(run.code, 0) << run.err;

@@ -626,11 +626,33 @@ TEST_F(PrmctlRpcTest, SalesPublishChecksTheFileBeforeKafka) {
   const std::string file = TempPath("bad.csv");
   std::ofstream(file) << kHeader << "v1,sap,ACC-1,INV-1,sell_in,2026-03-01,EUR,S,n,x,1,,\n";
   // --strict: nothing is sent, so no broker is needed (port 1 would refuse).
-  run = Run({"sales", "publish", "--csv=" + file, "--strict", "--brokers=127.0.0.1:1"}, false);
+  run = Run({"sales", "publish", "--csv=" + file, "--strict", "--kafka-brokers=127.0.0.1:1"}, false);
   std::filesystem::remove(file);
   EXPECT_EQ(run.code, kExitFailure);
   EXPECT_THAT(run.err, HasSubstr(": line 2: quantity: must be a whole number"));
   EXPECT_THAT(run.err, HasSubstr("1 document(s) with bad rows — nothing sent (--strict)"));
+}
+
+// Every command that talks to Kafka names the brokers as the services do: --kafka-brokers
+// (PRM_KAFKA_BROKERS). `sales publish` used to take --brokers; that is now an unknown flag.
+TEST_F(PrmctlRpcTest, KafkaCommandsTakeKafkaBrokersLikeTheServices) {
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+           {"sales", "publish"}, {"dlq", "list"}, {"dlq", "replay"}}) {
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    Outcome help = Run(args, false);
+    EXPECT_EQ(help.code, kExitOk) << command[0] << " " << command[1] << ": " << help.err;
+    EXPECT_THAT(help.out, HasSubstr("--kafka-brokers")) << command[0] << " " << command[1];
+    EXPECT_THAT(help.out, HasSubstr("PRM_KAFKA_BROKERS")) << command[0] << " " << command[1];
+    EXPECT_THAT(help.out, Not(HasSubstr("--brokers"))) << command[0] << " " << command[1];
+  }
+  const std::string file = TempPath("renamed.csv");
+  std::ofstream(file) << kHeader << "v1,sap,ACC-1,INV-1,sell_in,2026-03-01,EUR,S,n,x,1,,\n";
+  Outcome run =
+      Run({"sales", "publish", "--csv=" + file, "--strict", "--brokers=127.0.0.1:1"}, false);
+  std::filesystem::remove(file);
+  EXPECT_EQ(run.code, kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("--brokers: unknown flag"));
 }
 
 }  // namespace

@@ -386,7 +386,8 @@ int Publish(const PublishOptions& options, const CommandContext& context) {
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
       kafka::Producer::Create({.brokers = options.brokers, .client_id = "prmctl"});
   if (!producer.ok()) {
-    context.err << "prmctl sales publish: " << producer.status().message() << "\n";
+    context.err << "prmctl sales publish: --kafka-brokers: " << producer.status().message()
+                << "\n";
     return kExitUsage;
   }
   if (absl::Status up = (*producer)->CheckBrokers(absl::Seconds(10)); !up.ok()) {
@@ -501,7 +502,7 @@ int RunSales(int argc, const char* const* argv, const CommandContext& context) {
                 "customer_country_code, customer_web_domain, customer_tax_id. Consecutive rows of "
                 "one document are its lines. Exit code 1 when a row was bad or an event failed");
   flags.String("csv", &options.csv, "the CSV file");
-  flags.String("brokers", &options.brokers, "Kafka bootstrap servers host:port[,…]");
+  flags.String("kafka-brokers", &options.brokers, "Kafka bootstrap servers host:port[,…]");
   flags.String("topic", &options.topic, "the topic");
   flags.Choice("mode", &options.mode, {"binary", "structured"},
                "CloudEvents content mode (ce_* headers, or one JSON document)");
