@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/text/text.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/concierge-routing/domain/expression.h"
@@ -34,7 +35,7 @@ bool IsIdentifier(const std::string& s, bool dash) {
 
 void ValidateExpression(const std::string& source, const std::string& field,
                         FieldViolations& bad) {
-  if (source.size() > kMaxExpressionChars) {
+  if (CharacterCount(source) > kMaxExpressionChars) {
     bad.Add(field, "at most 1024 characters");
     return;
   }
@@ -101,11 +102,11 @@ void ValidateWorker(const v1::Worker& worker, bool require_all, FieldViolations&
                     const std::string& prefix) {
   const std::string& p = prefix;
   if (require_all || !worker.display_name().empty()) {
-    if (worker.display_name().empty() || worker.display_name().size() > 256) {
+    if (worker.display_name().empty() || CharacterCount(worker.display_name()) > 256) {
       bad.Add(p + "display_name", "is required, 1..256 characters");
     }
   }
-  if (worker.email().size() > 320) bad.Add(p + "email", "at most 320 characters");
+  if (CharacterCount(worker.email()) > 320) bad.Add(p + "email", "at most 320 characters");
   if (require_all && worker.role() == v1::WORKER_ROLE_UNSPECIFIED) {
     bad.Add(p + "role", "is required");
   } else if (!v1::WorkerRole_IsValid(worker.role())) {
@@ -131,7 +132,7 @@ void ValidateWorker(const v1::Worker& worker, bool require_all, FieldViolations&
   }
   if (worker.regions_size() > 100) bad.Add(p + "regions", "at most 100");
   for (int i = 0; i < worker.regions_size(); ++i) {
-    if (worker.regions(i).empty() || worker.regions(i).size() > 64) {
+    if (worker.regions(i).empty() || CharacterCount(worker.regions(i)) > 64) {
       bad.Add(absl::StrCat(p, "regions[", i, "]"), "must be 1..64 characters");
     }
   }
@@ -207,7 +208,7 @@ v1::Worker WorkerToProto(const WorkerStatus& status) {
 // ---- queues and workflows --------------------------------------------------------------------
 
 void ValidateQueue(const v1::Queue& queue, FieldViolations& bad, const std::string& prefix) {
-  if (queue.display_name().empty() || queue.display_name().size() > 128) {
+  if (queue.display_name().empty() || CharacterCount(queue.display_name()) > 128) {
     bad.Add(prefix + "display_name", "is required, 1..128 characters");
   }
   ValidateExpression(queue.target_workers(), prefix + "target_workers", bad);
@@ -223,7 +224,7 @@ void ValidateWorkflow(const v1::Workflow& workflow,
                       const std::function<bool(const std::string&)>& queue_exists,
                       FieldViolations& bad, const std::string& prefix) {
   const std::string& p = prefix;
-  if (workflow.display_name().empty() || workflow.display_name().size() > 128) {
+  if (workflow.display_name().empty() || CharacterCount(workflow.display_name()) > 128) {
     bad.Add(p + "display_name", "is required, 1..128 characters");
   }
   ValidateExpression(workflow.task_filter(), p + "task_filter", bad);
@@ -330,15 +331,19 @@ void ValidateNewTask(const v1::Task& task, FieldViolations& bad, const std::stri
     bad.Add(p + "category", "is required");
   }
   ValidateTaskFields(task, kTaskWritablePaths, bad, prefix);
-  if (task.dedupe_key().size() > 256) bad.Add(p + "dedupe_key", "at most 256 characters");
+  if (CharacterCount(task.dedupe_key()) > 256) bad.Add(p + "dedupe_key", "at most 256 characters");
   if (task.has_ttl()) {
     const absl::Duration d = DurationFromProto(task.ttl());
     if (!ValidDuration(task.ttl()) || d < absl::Minutes(1) || d > absl::Hours(24 * 30)) {
       bad.Add(p + "ttl", "must be 1 minute..30 days");
     }
   }
-  if (task.related_deal_id().size() > 128) bad.Add(p + "related_deal_id", "at most 128 characters");
-  if (task.workflow_id().size() > 128) bad.Add(p + "workflow_id", "at most 128 characters");
+  if (CharacterCount(task.related_deal_id()) > 128) {
+    bad.Add(p + "related_deal_id", "at most 128 characters");
+  }
+  if (CharacterCount(task.workflow_id()) > 128) {
+    bad.Add(p + "workflow_id", "at most 128 characters");
+  }
 }
 
 void ValidateTaskFields(const v1::Task& task, const std::vector<std::string>& paths,
@@ -350,8 +355,12 @@ void ValidateTaskFields(const v1::Task& task, const std::vector<std::string>& pa
   if (has("language") && task.language().size() > 35) {
     bad.Add(p + "language", "must be a BCP 47 tag");
   }
-  if (has("region") && task.region().size() > 64) bad.Add(p + "region", "at most 64 characters");
-  if (has("title") && task.title().size() > 256) bad.Add(p + "title", "at most 256 characters");
+  if (has("region") && CharacterCount(task.region()) > 64) {
+    bad.Add(p + "region", "at most 64 characters");
+  }
+  if (has("title") && CharacterCount(task.title()) > 256) {
+    bad.Add(p + "title", "at most 256 characters");
+  }
   if (has("attributes")) ValidateAttributes(task.attributes(), 4096, p + "attributes", bad);
   if (has("priority") && task.has_priority() && (task.priority() < 0 || task.priority() > 10000)) {
     bad.Add(p + "priority", "must be 0..10000");
@@ -469,7 +478,7 @@ v1::Reservation ReservationToProto(const Reservation& r, const std::string& vend
 void ValidateCalendar(const v1::BusinessCalendar& calendar, FieldViolations& bad,
                       const std::string& prefix) {
   const std::string& p = prefix;
-  if (calendar.display_name().empty() || calendar.display_name().size() > 128) {
+  if (calendar.display_name().empty() || CharacterCount(calendar.display_name()) > 128) {
     bad.Add(p + "display_name", "is required, 1..128 characters");
   }
   if (calendar.time_zone().empty()) bad.Add(p + "time_zone", "is required");
@@ -496,7 +505,7 @@ void ValidateCalendar(const v1::BusinessCalendar& calendar, FieldViolations& bad
         day.day() != d.day()) {
       bad.Add(absl::StrCat(p, "holidays[", i, "].date"), "must be a valid date");
     }
-    if (calendar.holidays(i).name().size() > 128) {
+    if (CharacterCount(calendar.holidays(i).name()) > 128) {
       bad.Add(absl::StrCat(p, "holidays[", i, "].name"), "at most 128 characters");
     }
   }

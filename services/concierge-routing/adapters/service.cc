@@ -16,6 +16,7 @@
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
+#include "common/text/text.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "prm/routing/v1/routing_service.grpc.pb.h"
 #include "services/concierge-routing/adapters/offer_hub.h"
@@ -77,7 +78,7 @@ absl::Status CheckVendor(const Principal& p, const std::string& vendor_id,
 void RequireId(const std::string& value, const std::string& field, FieldViolations& bad) {
   if (value.empty()) {
     bad.Add(field, "is required");
-  } else if (value.size() > 128) {
+  } else if (CharacterCount(value) > 128) {
     bad.Add(field, "at most 128 characters");
   }
 }
@@ -238,7 +239,7 @@ absl::Status CheckDelete(const Principal& p, const std::string& vendor_id, const
   RETURN_IF_ERROR(CheckVendor(p, vendor_id, "vendor_id", bad));
   if (!vendor_id.empty() && !IsAdmin(p)) return Denied();
   RequireId(id, id_field, bad);
-  if (etag.size() > 64) bad.Add("etag", "at most 64 characters");
+  if (CharacterCount(etag) > 64) bad.Add("etag", "at most 64 characters");
   return bad.ToStatus();
 }
 
@@ -396,7 +397,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
           })) {
         bad.Add("activity.activity_id", "is required, 1..64 characters of [a-z0-9_-]");
       }
-      if (a.display_name().empty() || a.display_name().size() > 64) {
+      if (a.display_name().empty() || CharacterCount(a.display_name()) > 64) {
         bad.Add("activity.display_name", "is required, 1..64 characters");
       }
       RETURN_IF_ERROR(bad.ToStatus("invalid activity"));
@@ -416,7 +417,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       if (!a.vendor_id().empty() && !IsAdmin(p)) return Denied();
       RequireId(a.activity_id(), "activity.activity_id", bad);
       CheckMask(request->update_mask(), {"display_name"}, bad);
-      if (a.display_name().empty() || a.display_name().size() > 64) {
+      if (a.display_name().empty() || CharacterCount(a.display_name()) > 64) {
         bad.Add("activity.display_name", "is required, 1..64 characters");
       }
       RETURN_IF_ERROR(bad.ToStatus("invalid activity update"));
@@ -994,7 +995,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
       if (!request->vendor_id().empty() && !IsStaff(p)) return Denied();
       RequireId(request->task_id(), "task_id", bad);
-      if (request->reason().size() > 4000) bad.Add("reason", "at most 4000 characters");
+      if (CharacterCount(request->reason()) > 4000) bad.Add("reason", "at most 4000 characters");
       RETURN_IF_ERROR(bad.ToStatus());
       return store_.Execute("CancelTask", request->request_id(), *request, ActorOf(p), response);
     });
@@ -1022,7 +1023,9 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
       RequireId(request->task_id(), "task_id", bad);
-      if (request->resolution().size() > 4000) bad.Add("resolution", "at most 4000 characters");
+      if (CharacterCount(request->resolution()) > 4000) {
+        bad.Add("resolution", "at most 4000 characters");
+      }
       RETURN_IF_ERROR(bad.ToStatus());
       RETURN_IF_ERROR(RequireTaskHolder(p, request->vendor_id(), request->task_id()));
       return store_.Execute("CompleteTask", request->request_id(), *request, ActorOf(p),
@@ -1114,8 +1117,10 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
       RequireId(request->reservation_id(), "reservation_id", bad);
-      if (request->reason().size() > 1024) bad.Add("reason", "at most 1024 characters");
-      if (request->activity_id().size() > 64) bad.Add("activity_id", "at most 64 characters");
+      if (CharacterCount(request->reason()) > 1024) bad.Add("reason", "at most 1024 characters");
+      if (CharacterCount(request->activity_id()) > 64) {
+        bad.Add("activity_id", "at most 64 characters");
+      }
       RETURN_IF_ERROR(bad.ToStatus());
       RETURN_IF_ERROR(ReadReservation(p, request->vendor_id(), request->reservation_id()).status());
       return store_.Execute("RejectReservation", request->request_id(), *request, ActorOf(p),

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
+#include "common/text/text.h"
 
 namespace prm::routing {
 namespace {
@@ -1341,7 +1342,7 @@ absl::StatusOr<CreateTaskResult> Router::CreateTask(NewTask req) {
   }
   const absl::Duration ttl = req.ttl.value_or(kDefaultTtl);
   if (ttl < kMinTtl || ttl > kMaxTtl) bad.Add("ttl", "must be 1 minute..30 days");
-  if (req.dedupe_key.size() > 256) bad.Add("dedupe_key", "at most 256 characters");
+  if (CharacterCount(req.dedupe_key) > 256) bad.Add("dedupe_key", "at most 256 characters");
   RETURN_IF_ERROR(bad.ToStatus("invalid task"));
 
   if (!req.dedupe_key.empty()) {

@@ -12,6 +12,7 @@
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/outbox.h"
+#include "common/text/text.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/deal/v1/deal_service.pb.h"
@@ -55,13 +56,13 @@ absl::Status ValidateSale(const prm::sales::v1::SaleRecorded& s, absl::Time now)
   namespace sv1 = ::prm::sales::v1;
   FieldViolations bad;
   auto id_field = [&](const std::string& value, const char* name) {
-    if (value.empty() || value.size() > 64) bad.Add(name, "is required, 1..64 characters");
+    if (value.empty() || CharacterCount(value) > 64) bad.Add(name, "is required, 1..64 characters");
   };
   id_field(s.vendor_id(), "vendor_id");
   id_field(s.erp_system_id(), "erp_system_id");
   id_field(s.partner_external_id(), "partner_external_id");
   id_field(s.erp_document_id(), "erp_document_id");
-  if (s.deal_id().size() > 64) bad.Add("deal_id", "at most 64 characters");
+  if (CharacterCount(s.deal_id()) > 64) bad.Add("deal_id", "at most 64 characters");
   if (s.kind() == sv1::SALE_KIND_UNSPECIFIED || !sv1::SaleKind_IsValid(s.kind())) {
     bad.Add("kind", "must be SELL_IN, SELL_THROUGH or RETURN");
   }

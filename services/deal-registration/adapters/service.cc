@@ -15,6 +15,7 @@
 #include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
+#include "common/text/text.h"
 #include "prm/deal/v1/deal_service.grpc.pb.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
 #include "services/deal-registration/adapters/deal_query.h"
@@ -153,7 +154,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       if (!req.has_deal()) bad.Add("deal", "is required");
       if (req.deal().vendor_id().empty()) bad.Add("deal.vendor_id", "is required");
       if (req.deal().partner_id().empty()) bad.Add("deal.partner_id", "is required");
-      if (req.deal().title().empty() || req.deal().title().size() > 200) {
+      if (req.deal().title().empty() || CharacterCount(req.deal().title()) > 200) {
         bad.Add("deal.title", "must be 1..200 characters");
       }
       RETURN_IF_ERROR(bad.ToStatus("bad deal"));
@@ -312,7 +313,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
       if (request->deal_id().empty()) bad.Add("deal_id", "is required");
       if (!request->has_won_amount()) bad.Add("won_amount", "is required");
-      if (request->erp_document_id().size() > 64) {
+      if (CharacterCount(request->erp_document_id()) > 64) {
         bad.Add("erp_document_id", "must be at most 64 characters");
       }
       RETURN_IF_ERROR(bad.ToStatus("bad MarkDealWon request"));
@@ -394,7 +395,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
       if (note.visibility() == v1::NOTE_VISIBILITY_UNSPECIFIED) {
         bad.Add("note.visibility", "is required");
       }
-      if (note.text().empty() || note.text().size() > 4000) {
+      if (note.text().empty() || CharacterCount(note.text()) > 4000) {
         bad.Add("note.text", "must be 1..4000 characters");
       }
       RETURN_IF_ERROR(bad.ToStatus("bad note"));

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/status/field_violations.h"
+#include "common/text/text.h"
 #include "services/deal-registration/domain/company_name.h"
 
 namespace prm::deal {
@@ -59,7 +60,7 @@ absl::StatusOr<std::string> NormalizeWebDomain(std::string_view input) {
   if (const size_t colon = s.find(':'); colon != std::string::npos) s.erase(colon);
   while (!s.empty() && s.back() == '.') s.pop_back();
   if (absl::StartsWith(s, "www.")) s.erase(0, 4);
-  if (s.empty() || s.size() > 253) {
+  if (s.empty() || CharacterCount(s) > 253) {
     return absl::InvalidArgumentError("web domain must be a host name of 1..253 characters");
   }
   size_t labels = 0;
@@ -148,7 +149,9 @@ absl::StatusOr<std::string> NormalizeTaxId(std::string_view tax_id,
   }
   if (country == "NO" && s.size() > 3 && absl::EndsWith(s, "MVA")) s.erase(s.size() - 3);
   if (s.empty()) return absl::InvalidArgumentError("tax id is empty");
-  if (s.size() > 64) return absl::InvalidArgumentError("tax id is longer than 64 characters");
+  if (CharacterCount(s) > 64) {
+    return absl::InvalidArgumentError("tax id is longer than 64 characters");
+  }
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status/field_violations.h"
+#include "common/text/text.h"
 #include "services/deal-registration/domain/customer_identity.h"
 
 namespace prm::deal {
@@ -104,10 +105,10 @@ absl::Status ValidateForSubmission(const Deal& deal, absl::Time now, absl::Durat
   FieldViolations bad;
   if (deal.vendor_id.empty()) bad.Add("vendor_id", "is required");
   if (deal.partner_id.empty()) bad.Add("partner_id", "is required");
-  if (deal.title.empty() || deal.title.size() > kMaxTitle) {
+  if (deal.title.empty() || CharacterCount(deal.title) > kMaxTitle) {
     bad.Add("title", "must be 1..200 characters");
   }
-  if (deal.description.size() > kMaxDescription) {
+  if (CharacterCount(deal.description) > kMaxDescription) {
     bad.Add("description", "must be at most 4000 characters");
   }
   const EndCustomer& c = deal.end_customer;
@@ -140,8 +141,10 @@ absl::Status ValidateForSubmission(const Deal& deal, absl::Time now, absl::Durat
   for (size_t i = 0; i < deal.products.size() && i < kMaxProducts; ++i) {
     const ProductLine& p = deal.products[i];
     const std::string f = absl::StrCat("products[", i, "]");
-    if (p.sku.empty() || p.sku.size() > 64) bad.Add(f + ".sku", "must be 1..64 characters");
-    if (p.product_category.empty() || p.product_category.size() > 64) {
+    if (p.sku.empty() || CharacterCount(p.sku) > 64) {
+      bad.Add(f + ".sku", "must be 1..64 characters");
+    }
+    if (p.product_category.empty() || CharacterCount(p.product_category) > 64) {
       bad.Add(f + ".product_category", "must be 1..64 characters");
     }
     if (p.quantity < 1 || p.quantity > kMaxQuantity) {
@@ -207,11 +210,11 @@ absl::StatusOr<Transition> CreateDraft(Deal& deal, const Actor& actor, absl::Tim
   if (deal.vendor_id.empty()) bad.Add("vendor_id", "is required");
   if (deal.deal_id.empty()) bad.Add("deal_id", "is required");
   if (deal.partner_id.empty()) bad.Add("partner_id", "is required");
-  if (deal.title.empty() || deal.title.size() > kMaxTitle) {
+  if (deal.title.empty() || CharacterCount(deal.title) > kMaxTitle) {
     bad.Add("title", "must be 1..200 characters");
   }
   if (deal.products.size() > kMaxProducts) bad.Add("products", "must have at most 100 lines");
-  if (deal.description.size() > kMaxDescription) {
+  if (CharacterCount(deal.description) > kMaxDescription) {
     bad.Add("description", "must be at most 4000 characters");
   }
   if (!bad.empty()) return bad.ToStatus("cannot create deal");
@@ -262,7 +265,7 @@ absl::StatusOr<Transition> UpdateDetails(Deal& deal, const Deal& changes,
     if (p == "stage") deal.stage = changes.stage;
     if (p == "description") deal.description = changes.description;
   }
-  if (deal.title.empty() || deal.title.size() > kMaxTitle) {
+  if (deal.title.empty() || CharacterCount(deal.title) > kMaxTitle) {
     deal = std::move(before);
     return InvalidField("title", "must be 1..200 characters");
   }
@@ -375,7 +378,7 @@ absl::StatusOr<Transition> Reject(Deal& deal, const Actor& actor, absl::Time now
   if (reason == RejectionReason::kOther && note.empty()) {
     bad.Add("note", "must explain a rejection with reason OTHER");
   }
-  if (note.size() > kMaxNote) bad.Add("note", "must be at most 4000 characters");
+  if (CharacterCount(note) > kMaxNote) bad.Add("note", "must be at most 4000 characters");
   if (!bad.empty()) return bad.ToStatus("cannot reject deal");
   if (deal.state != DealState::kSubmitted && deal.state != DealState::kUnderReview) {
     return Illegal("reject", deal.state, DealState::kRejected);
@@ -395,7 +398,9 @@ absl::StatusOr<Transition> Reject(Deal& deal, const Actor& actor, absl::Time now
 
 absl::StatusOr<Transition> Cancel(Deal& deal, const Actor& actor, absl::Time now,
                                   const std::string& reason) {
-  if (reason.size() > kMaxReason) return InvalidField("reason", "must be at most 1024 characters");
+  if (CharacterCount(reason) > kMaxReason) {
+    return InvalidField("reason", "must be at most 1024 characters");
+  }
   if (deal.state != DealState::kSubmitted && deal.state != DealState::kUnderReview &&
       deal.state != DealState::kReturned) {
     return Illegal("cancel", deal.state, DealState::kCancelled);
@@ -442,7 +447,9 @@ absl::StatusOr<Transition> MarkWon(Deal& deal, const Actor& actor, absl::Time no
 
 absl::StatusOr<Transition> MarkLost(Deal& deal, const Actor& actor, absl::Time now,
                                     const std::string& reason) {
-  if (reason.size() > kMaxReason) return InvalidField("reason", "must be at most 1024 characters");
+  if (CharacterCount(reason) > kMaxReason) {
+    return InvalidField("reason", "must be at most 1024 characters");
+  }
   if (deal.state != DealState::kApproved) return Illegal("lose", deal.state, DealState::kLost);
   if (!Unexpired(deal, now)) {
     return absl::FailedPreconditionError(

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
+#include "common/text/text.h"
 
 namespace prm::forecast {
 namespace {
@@ -43,7 +44,7 @@ bool IsCurrencyCode(const std::string& code) {
 void CheckId(FieldViolations& bad, const std::string& value, const std::string& field) {
   if (value.empty()) {
     bad.Add(field, "is required");
-  } else if (value.size() > kMaxIdLength) {
+  } else if (CharacterCount(value) > kMaxIdLength) {
     bad.Add(field, absl::StrCat("must be at most ", kMaxIdLength, " characters"));
   }
 }

@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
+#include "common/text/text.h"
 #include "prm/deal/v1/deal_events.pb.h"
 #include "prm/partner/v1/partner_service.pb.h"
 #include "prm/sales/v1/sales_events.pb.h"
@@ -174,7 +175,8 @@ std::vector<std::string> ProgramChangedPaths(const Program& a, const Program& b)
 absl::Status CheckEnrollmentFields(const pb::Enrollment& e, const std::vector<std::string>& paths,
                                    const std::string& prefix) {
   FieldViolations bad;
-  if (Contains(paths, "channel_manager_worker_id") && e.channel_manager_worker_id().size() > 128) {
+  if (Contains(paths, "channel_manager_worker_id") &&
+      CharacterCount(e.channel_manager_worker_id()) > 128) {
     bad.Add(absl::StrCat(prefix, "channel_manager_worker_id"), "at most 128 characters");
   }
   if (Contains(paths, "points") && (e.points() < 0 || e.points() > 1'000'000'000)) {
@@ -191,7 +193,7 @@ absl::Status CheckEnrollmentFields(const pb::Enrollment& e, const std::vector<st
       if (!key_ok) {
         bad.Add(absl::StrCat(prefix, "attributes[", key.substr(0, 64), "]"),
                 "key must be 1..64 characters of [a-z0-9_.-]");
-      } else if (value.size() > 1024) {
+      } else if (CharacterCount(value) > 1024) {
         bad.Add(absl::StrCat(prefix, "attributes[", key, "]"), "value at most 1024 characters");
       }
     }
@@ -640,7 +642,7 @@ absl::Status RegistryCommands::Transition(const Principal& who, const std::strin
   if (vendor_id.empty()) bad.Add("vendor_id", "is required");
   if (partner_id.empty()) bad.Add("partner_id", "is required");
   if (reason_required && reason.empty()) bad.Add("reason", "is required, 1..1024 characters");
-  if (reason.size() > 1024) bad.Add("reason", "at most 1024 characters");
+  if (CharacterCount(reason) > 1024) bad.Add("reason", "at most 1024 characters");
   RETURN_IF_ERROR(bad.ToStatus());
   ASSIGN_OR_RETURN(Enrollment current, ManagedEnrollment(who, vendor_id, partner_id));
   if (!etag.empty() && etag != EnrollmentEtag(current)) {
@@ -762,7 +764,7 @@ absl::Status RegistryCommands::RevokeCompetency(const Principal& who,
                                                 pb::RevokeCompetencyResponse* resp, Effects& fx) {
   FieldViolations bad;
   if (req.competency_id().empty()) bad.Add("competency_id", "is required");
-  if (req.reason().empty() || req.reason().size() > 1024) {
+  if (req.reason().empty() || CharacterCount(req.reason()) > 1024) {
     bad.Add("reason", "is required, 1..1024 characters");
   }
   RETURN_IF_ERROR(bad.ToStatus());
@@ -793,7 +795,7 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
   const absl::Time now = clock_.Now();
   FieldViolations bad;
   auto id_field = [&](const std::string& value, const char* name) {
-    if (value.empty() || value.size() > 64) bad.Add(name, "is required, 1..64 characters");
+    if (value.empty() || CharacterCount(value) > 64) bad.Add(name, "is required, 1..64 characters");
   };
   id_field(s.vendor_id(), "vendor_id");
   id_field(s.erp_system_id(), "erp_system_id");
@@ -805,7 +807,7 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
   if (s.kind() == sales::v1::SALE_KIND_RETURN && s.returned_kind() == sales::v1::SALE_KIND_RETURN) {
     bad.Add("returned_kind", "must not be SALE_KIND_RETURN");
   }
-  if (s.original_erp_document_id().size() > 64) {
+  if (CharacterCount(s.original_erp_document_id()) > 64) {
     bad.Add("original_erp_document_id", "at most 64 characters");
   }
   if (s.kind() == sales::v1::SALE_KIND_SELL_THROUGH && !s.has_end_customer()) {
@@ -819,7 +821,7 @@ absl::Status RegistryCommands::ApplySaleRecorded(const std::string& payload, Eff
   }
   if (s.attributes_size() > 32) bad.Add("attributes", "at most 32 entries");
   for (const auto& [key, value] : s.attributes()) {
-    if (key.size() > 64 || value.size() > 1024) {
+    if (CharacterCount(key) > 64 || CharacterCount(value) > 1024) {
       bad.Add(absl::StrCat("attributes[", key.substr(0, 64), "]"),
               "key at most 64 and value at most 1024 characters");
     }

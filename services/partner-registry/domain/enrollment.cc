@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
+#include "common/text/text.h"
 
 namespace prm::partner {
 namespace {
@@ -91,7 +92,7 @@ absl::Status Enrollment::CheckNotTerminated() const {
 
 absl::Status Enrollment::Transition(EnrollmentState to, std::string_view reason, absl::Time now,
                                     std::vector<DomainEvent>& out) {
-  if (reason.size() > 1024) return InvalidField("reason", "at most 1024 characters");
+  if (CharacterCount(reason) > 1024) return InvalidField("reason", "at most 1024 characters");
   RETURN_IF_ERROR(CheckTransition(state_, to));
   const EnrollmentState from = state_;
   state_ = to;
@@ -230,7 +231,7 @@ absl::Status Enrollment::RevokeCompetency(std::string_view competency_id, std::s
                                           const Program& program, absl::Time now,
                                           std::vector<DomainEvent>& out) {
   RETURN_IF_ERROR(CheckNotTerminated());
-  if (reason.size() > 1024) return InvalidField("reason", "at most 1024 characters");
+  if (CharacterCount(reason) > 1024) return InvalidField("reason", "at most 1024 characters");
   Competency* held = FindCompetency(competency_id);
   if (held == nullptr) {
     return absl::NotFoundError(absl::StrCat("competency ", std::string(competency_id), " is not held"));
@@ -271,7 +272,7 @@ absl::Status Enrollment::SetLeadOptOut(bool opt_out, absl::Time now,
 absl::Status Enrollment::AssignConcierge(std::string worker_id, absl::Time now,
                                          std::vector<DomainEvent>& out) {
   RETURN_IF_ERROR(CheckNotTerminated());
-  if (worker_id.size() > 128) return InvalidField("worker_id", "at most 128 characters");
+  if (CharacterCount(worker_id) > 128) return InvalidField("worker_id", "at most 128 characters");
   if (worker_id == concierge_worker_id_) return absl::OkStatus();
   std::string previous = std::exchange(concierge_worker_id_, worker_id);
   out.push_back(ConciergeAssigned{NextMeta(now), std::move(previous), std::move(worker_id)});
@@ -281,7 +282,7 @@ absl::Status Enrollment::AssignConcierge(std::string worker_id, absl::Time now,
 absl::Status Enrollment::SetChannelManager(std::string worker_id, absl::Time now,
                                            std::vector<DomainEvent>& out) {
   RETURN_IF_ERROR(CheckNotTerminated());
-  if (worker_id.size() > 128) {
+  if (CharacterCount(worker_id) > 128) {
     return InvalidField("channel_manager_worker_id", "at most 128 characters");
   }
   if (worker_id == channel_manager_worker_id_) return absl::OkStatus();
@@ -304,7 +305,7 @@ absl::Status Enrollment::SetAttributes(std::map<std::string, std::string> attrib
     if (!key_ok) {
       bad.Add(absl::StrCat("attributes[", key.substr(0, 64), "]"),
               "key must be 1..64 characters of [a-z0-9_.-]");
-    } else if (value.size() > 1024) {
+    } else if (CharacterCount(value) > 1024) {
       bad.Add(absl::StrCat("attributes[", key, "]"), "value at most 1024 characters");
     }
   }

@@ -72,6 +72,17 @@ TEST(ValidatePartner, ListsEveryBadField) {
                           "attributes[Bad Key]"));
 }
 
+// Lengths count characters: 256 Japanese characters are 768 bytes and still a legal name.
+TEST(ValidatePartner, CountsNameLengthsInCharactersNotBytes) {
+  std::string name;
+  for (int i = 0; i < 256; ++i) name += "株";
+  EXPECT_THAT(ValidatePartner(MakePartner(name, "", "kabu.jp")), IsOk());
+  name += "株";
+  absl::Status too_long = ValidatePartner(MakePartner(name, "", "kabu.jp"));
+  EXPECT_THAT(FieldViolationsOf(too_long),
+              ElementsAre(FieldViolation{"legal_name", "is required, 1..256 characters"}));
+}
+
 TEST(ValidatePartner, AcceptsAMinimalPartner) {
   EXPECT_THAT(ValidatePartner(MakePartner("Acme", "", "acme.com")), IsOk());
 }

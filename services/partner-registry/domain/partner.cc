@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
+#include "common/text/text.h"
 #include "services/partner-registry/domain/identity.h"
 
 namespace prm::partner {
@@ -66,7 +67,7 @@ void CheckLabels(const std::vector<std::string>& values, std::string_view field,
     bad.Add(std::string(field), absl::StrCat("at most ", max_count, " entries"));
   }
   for (size_t i = 0; i < values.size(); ++i) {
-    if (values[i].empty() || values[i].size() > kMaxLabel) {
+    if (values[i].empty() || CharacterCount(values[i]) > kMaxLabel) {
       bad.Add(At(field, i), absl::StrCat("must be 1..", kMaxLabel, " characters"));
     }
   }
@@ -101,11 +102,11 @@ void CanonicalizePartner(Partner& partner) {
 
 absl::Status ValidatePartner(const Partner& p) {
   FieldViolations bad;
-  if (p.legal_name.empty() || p.legal_name.size() > kMaxName) {
+  if (p.legal_name.empty() || CharacterCount(p.legal_name) > kMaxName) {
     bad.Add("legal_name", "is required, 1..256 characters");
   }
-  if (p.display_name.size() > kMaxName) bad.Add("display_name", "at most 256 characters");
-  if (p.tax_id.size() > kMaxTaxId) bad.Add("tax_id", "at most 64 characters");
+  if (CharacterCount(p.display_name) > kMaxName) bad.Add("display_name", "at most 256 characters");
+  if (CharacterCount(p.tax_id) > kMaxTaxId) bad.Add("tax_id", "at most 64 characters");
   if (!p.tax_id.empty() && NormalizeTaxId(p.tax_id).empty()) {
     bad.Add("tax_id", "must contain letters or digits");
   }
@@ -118,7 +119,7 @@ absl::Status ValidatePartner(const Partner& p) {
   if (!IsIsoCountryCode(p.hq_country_code)) {
     bad.Add("hq_country_code", "must be an ISO 3166-1 alpha-2 code");
   }
-  if (p.time_zone.size() > 64) bad.Add("time_zone", "at most 64 characters");
+  if (CharacterCount(p.time_zone) > 64) bad.Add("time_zone", "at most 64 characters");
   if (p.types.empty() || p.types.size() > kMaxPartnerType) {
     bad.Add("types", "must list 1..9 partner types");
   }
@@ -143,19 +144,21 @@ absl::Status ValidatePartner(const Partner& p) {
   for (size_t i = 0; i < p.carried_vendors.size(); ++i) {
     const CarriedVendor& v = p.carried_vendors[i];
     const std::string f = At("carried_vendors", i);
-    if (v.name.empty() || v.name.size() > kMaxName) bad.Add(f + ".name", "1..256 characters");
+    if (v.name.empty() || CharacterCount(v.name) > kMaxName) {
+      bad.Add(f + ".name", "1..256 characters");
+    }
     if (v.product_categories.size() > 50) bad.Add(f + ".product_categories", "at most 50");
   }
   if (p.contacts.size() > kMaxContacts) bad.Add("contacts", "at most 100 entries");
   for (size_t i = 0; i < p.contacts.size(); ++i) {
     const Contact& c = p.contacts[i];
     const std::string f = At("contacts", i);
-    if (c.display_name.empty() || c.display_name.size() > kMaxName) {
+    if (c.display_name.empty() || CharacterCount(c.display_name) > kMaxName) {
       bad.Add(f + ".display_name", "is required, 1..256 characters");
     }
     if (!c.email.empty() && !ValidEmail(c.email)) bad.Add(f + ".email", "is not an e-mail address");
     if (!c.phone.empty() && !ValidE164(c.phone)) bad.Add(f + ".phone", "must be in E.164 form");
-    if (c.job_title.size() > 128) bad.Add(f + ".job_title", "at most 128 characters");
+    if (CharacterCount(c.job_title) > 128) bad.Add(f + ".job_title", "at most 128 characters");
     std::set<int> seen_roles;
     for (size_t r = 0; r < c.roles.size(); ++r) {
       const int role = static_cast<int>(c.roles[r]);
@@ -171,10 +174,10 @@ absl::Status ValidatePartner(const Partner& p) {
     const ExternalId& e = p.external_ids[i];
     const std::string f = At("external_ids", i);
     if (e.vendor_id.empty()) bad.Add(f + ".vendor_id", "is required");
-    if (e.erp_system_id.empty() || e.erp_system_id.size() > 64) {
+    if (e.erp_system_id.empty() || CharacterCount(e.erp_system_id) > 64) {
       bad.Add(f + ".erp_system_id", "is required, 1..64 characters");
     }
-    if (e.account_id.empty() || e.account_id.size() > 64) {
+    if (e.account_id.empty() || CharacterCount(e.account_id) > 64) {
       bad.Add(f + ".account_id", "is required, 1..64 characters");
     }
     if (!seen_ext.emplace(e.vendor_id, e.erp_system_id, e.account_id).second) {
@@ -186,7 +189,7 @@ absl::Status ValidatePartner(const Partner& p) {
     if (!ValidAttributeKey(key)) {
       bad.Add(absl::StrCat("attributes[", key.substr(0, 64), "]"),
               "key must be 1..64 characters of [a-z0-9_.-]");
-    } else if (value.size() > kMaxAttributeValue) {
+    } else if (CharacterCount(value) > kMaxAttributeValue) {
       bad.Add(absl::StrCat("attributes[", key, "]"), "value at most 1024 characters");
     }
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
+#include "common/text/text.h"
 
 namespace prm::partner {
 namespace {
@@ -54,7 +55,7 @@ absl::Status ValidateFind(const std::vector<Lead>& leads, const FindOptions& o) 
   for (size_t i = 0; i < leads.size() && i < kMaxLeadsPerBatch; ++i) {
     const Lead& l = leads[i];
     const std::string f = absl::StrCat("leads[", i, "]");
-    if (l.lead_id.size() > 64) bad.Add(f + ".lead_id", "at most 64 characters");
+    if (CharacterCount(l.lead_id) > 64) bad.Add(f + ".lead_id", "at most 64 characters");
     if (!l.country_code.empty() && !IsIsoCountryCode(l.country_code)) {
       bad.Add(f + ".country_code", "must be an ISO 3166-1 alpha-2 code");
     }

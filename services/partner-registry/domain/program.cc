@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
+#include "common/text/text.h"
 
 namespace prm::partner {
 namespace {
@@ -56,10 +57,10 @@ bool Program::Accepts(const std::vector<PartnerType>& types) const {
 absl::Status ValidateProgram(const Program& p) {
   FieldViolations bad;
   if (p.vendor_id.empty()) bad.Add("vendor_id", "is required");
-  if (p.display_name.empty() || p.display_name.size() > 128) {
+  if (p.display_name.empty() || CharacterCount(p.display_name) > 128) {
     bad.Add("display_name", "is required, 1..128 characters");
   }
-  if (p.description.size() > 4000) bad.Add("description", "at most 4000 characters");
+  if (CharacterCount(p.description) > 4000) bad.Add("description", "at most 4000 characters");
   for (size_t i = 0; i < p.eligible_types.size(); ++i) {
     const int t = static_cast<int>(p.eligible_types[i]);
     if (t < 1 || t > kMaxPartnerType) {
@@ -76,7 +77,7 @@ absl::Status ValidateProgram(const Program& p) {
     } else if (!competency_ids.insert(c.competency_id).second) {
       bad.Add(f + ".competency_id", "is not unique");
     }
-    if (c.display_name.empty() || c.display_name.size() > 128) {
+    if (c.display_name.empty() || CharacterCount(c.display_name) > 128) {
       bad.Add(f + ".display_name", "is required, 1..128 characters");
     }
     if (c.max_level < 1 || c.max_level > 10) bad.Add(f + ".max_level", "must be 1..10");
@@ -98,7 +99,7 @@ absl::Status ValidateProgram(const Program& p) {
     } else if (!tier_ids.insert(t.tier_id).second) {
       bad.Add(f + ".tier_id", "is not unique");
     }
-    if (t.display_name.empty() || t.display_name.size() > 64) {
+    if (t.display_name.empty() || CharacterCount(t.display_name) > 64) {
       bad.Add(f + ".display_name", "is required, 1..64 characters");
     }
     const TierRequirements& r = t.requirements;

@@ -1,0 +1,18 @@
+#include "common/text/text.h"
+
+#include "gtest/gtest.h"
+
+namespace prm {
+namespace {
+
+TEST(CharacterCount, CountsCodePointsNotBytes) {
+  EXPECT_EQ(CharacterCount(""), 0u);
+  EXPECT_EQ(CharacterCount("Acme GmbH"), 9u);
+  EXPECT_EQ(CharacterCount("Zoë"), 3u);                  // 4 bytes
+  EXPECT_EQ(CharacterCount("株式会社アクメ"), 7u);        // 21 bytes
+  EXPECT_EQ(CharacterCount("🙂 ok"), 4u);                // 7 bytes
+  EXPECT_EQ(CharacterCount(std::string_view("\x80\x80", 2)), 0u);  // stray continuation bytes
+}
+
+}  // namespace
+}  // namespace prm
