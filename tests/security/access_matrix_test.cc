@@ -250,15 +250,7 @@ TEST_F(AccessMatrix, EveryRpcDeniesEveryPrincipalOnTheOtherPartysObjects) {
     targets.push_back(t);
   }
 
-  const std::vector<std::pair<std::string, const pb::ServiceDescriptor*>> services = {
-      {"partner-registry", pv1::CreatePartnerRequest::descriptor()->file()->FindServiceByName(
-                               "PartnerRegistry")},
-      {"deal-registration",
-       dv1::CreateDealRequest::descriptor()->file()->FindServiceByName("DealRegistration")},
-      {"concierge-routing",
-       rv1::CreateTaskRequest::descriptor()->file()->FindServiceByName("ConciergeRouting")},
-      {"forecast", fv1::GetForecastRequest::descriptor()->file()->FindServiceByName("Forecast")},
-  };
+  const auto services = ServiceDescriptors();
 
   int rpcs = 0, calls = 0, denied = 0, ghost_calls = 0, scoped_ok = 0;
   std::map<std::string, int> by_code;

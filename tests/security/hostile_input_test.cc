@@ -459,15 +459,7 @@ TEST_F(HostileInput, EveryRpcAnswersMalformedRequestsWithAClearErrorAndNoHalfWri
   };
   (void)a;
 
-  const std::vector<std::pair<std::string, const pb::ServiceDescriptor*>> services = {
-      {"partner-registry", pv1::CreatePartnerRequest::descriptor()->file()->FindServiceByName(
-                               "PartnerRegistry")},
-      {"deal-registration",
-       dv1::CreateDealRequest::descriptor()->file()->FindServiceByName("DealRegistration")},
-      {"concierge-routing",
-       rv1::CreateTaskRequest::descriptor()->file()->FindServiceByName("ConciergeRouting")},
-      {"forecast", fv1::GetForecastRequest::descriptor()->file()->FindServiceByName("Forecast")},
-  };
+  const auto services = ServiceDescriptors();
 
   int rpcs = 0, calls = 0, refused_writes = 0, denied_rpcs = 0;
   std::map<int, int> by_code;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +57,20 @@ class SeededPlatform {
     };
     std::map<std::string, WorkerWorld> workers;  // by label
   };
+
+  // Each binary with its gRPC service, as the protos describe it.
+  static std::vector<std::pair<std::string, const google::protobuf::ServiceDescriptor*>>
+  ServiceDescriptors() {
+    return {
+        {"partner-registry", pv1::CreatePartnerRequest::descriptor()->file()->FindServiceByName(
+                                 "PartnerRegistry")},
+        {"deal-registration",
+         dv1::CreateDealRequest::descriptor()->file()->FindServiceByName("DealRegistration")},
+        {"concierge-routing",
+         rv1::CreateTaskRequest::descriptor()->file()->FindServiceByName("ConciergeRouting")},
+        {"forecast", fv1::GetForecastRequest::descriptor()->file()->FindServiceByName("Forecast")},
+    };
+  }
 
   SeededPlatform() = default;
   SeededPlatform(const SeededPlatform&) = delete;
