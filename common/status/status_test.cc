@@ -158,5 +158,33 @@ TEST(GrpcStatus, RoundTripKeepsViolations) {
   EXPECT_EQ(FieldViolationsOf(back), bad.violations());
 }
 
+// A request with thousands of bad fields, or a 10 KiB id echoed in the message, still gets trailers
+// a default gRPC client accepts (8 KiB of metadata): the first violations, cut, and a count.
+TEST(GrpcStatus, TrailersStayWithinWhatADefaultClientAccepts) {
+  FieldViolations bad;
+  for (int i = 0; i < 5000; ++i) {
+    bad.Add(absl::StrCat("ids[", i, "]"), std::string(1000, 'x'));
+  }
+  const grpc::Status wire = ToGrpcStatus(bad.ToStatus("request is invalid"));
+  EXPECT_EQ(wire.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LE(wire.error_message().size(), kMaxStatusMessageBytes + 100);
+  // The details repeat the message beside the BadRequest and ErrorInfo.
+  EXPECT_LE(wire.error_details().size(), kMaxStatusMessageBytes + kMaxBadRequestBytes + 300);
+  EXPECT_THAT(wire.error_message(), HasSubstr("more field violations not listed"));
+  const std::vector<FieldViolation> kept = FieldViolationsOf(FromGrpcStatus(wire));
+  ASSERT_GE(kept.size(), 1u);
+  EXPECT_EQ(kept[0].field, "ids[0]");
+  EXPECT_LE(kept[0].description.size(), kMaxViolationDescriptionBytes + 30);
+  EXPECT_THAT(kept[0].description, HasSubstr("(1000 bytes)"));
+
+  // A long message is cut on a code point boundary: what is left is still UTF-8.
+  std::string japanese;
+  for (int i = 0; i < 2000; ++i) japanese += "\u540d";  // 3 bytes each
+  const grpc::Status cut = ToGrpcStatus(absl::NotFoundError(japanese));
+  EXPECT_LT(cut.error_message().size(), kMaxStatusMessageBytes + 30);
+  EXPECT_EQ(cut.error_message().substr(0, 3), "\u540d");
+  EXPECT_THAT(cut.error_message(), HasSubstr("\u540d... (6000 bytes)"));
+}
+
 }  // namespace
 }  // namespace prm

@@ -18,4 +18,12 @@ inline size_t CharacterCount(std::string_view text) {
   return count;
 }
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not cut a code point.
+inline std::string_view TruncateUtf8(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 }  // namespace prm

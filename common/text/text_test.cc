@@ -14,5 +14,14 @@ TEST(CharacterCount, CountsCodePointsNotBytes) {
   EXPECT_EQ(CharacterCount(std::string_view("\x80\x80", 2)), 0u);  // stray continuation bytes
 }
 
+TEST(TruncateUtf8, NeverCutsACodePoint) {
+  EXPECT_EQ(TruncateUtf8("abc", 5), "abc");
+  EXPECT_EQ(TruncateUtf8("abcdef", 3), "abc");
+  const std::string name = "\u540d\u524d";  // 2 x 3 bytes
+  EXPECT_EQ(TruncateUtf8(name, 5), "\u540d");
+  EXPECT_EQ(TruncateUtf8(name, 2), "");
+  EXPECT_EQ(TruncateUtf8(name, 6), name);
+}
+
 }  // namespace
 }  // namespace prm
