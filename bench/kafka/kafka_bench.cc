@@ -2,7 +2,7 @@
 // group member that stores each offset after its (here empty) handler — on a real broker.
 // bench/kafka/run.sh runs it beside kcat on the same topic and prints the ratios.
 //
-//   prm-bench-kafka --brokers=127.0.0.1:9092 --topic=bench.kafka --count=500000 --size=200
+//   prm-bench-kafka --kafka-brokers=127.0.0.1:9092 --topic=bench.kafka --count=500000 --size=200
 
 #include <atomic>
 #include <cstdlib>
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   int64_t count = 200000;
   int64_t size = 200;
   prm::FlagSet flags("prm-bench-kafka", "produce/consume throughput through common/kafka");
-  flags.String("brokers", &brokers, "bootstrap servers");
+  flags.String("kafka-brokers", &brokers, "Kafka bootstrap servers (as the services and prmctl)");
   flags.String("topic", &topic, "topic to use (must exist)");
   flags.Choice("phase", &phase, {"produce", "consume", "both"}, "what to measure");
   flags.Int("count", &count, "records", 1, 100'000'000);

@@ -34,7 +34,7 @@ t2=$(date +%s.%N)
 kcat_produce=$(python3 -c "print(int($count / ($t1 - $t0)))")
 kcat_consume=$(python3 -c "print(int($count / ($t2 - $t1)))")
 
-ours=$("$bin/prm-bench-kafka" --brokers="$brokers" --topic=bench.kafka.prm --count="$count" \
+ours=$("$bin/prm-bench-kafka" --kafka-brokers="$brokers" --topic=bench.kafka.prm --count="$count" \
   --size="$size")
 prm_produce=$(awk '/produce_events_per_s/ {print $2}' <<<"$ours")
 prm_consume=$(awk '/consume_events_per_s/ {print $2}' <<<"$ours")

@@ -38,7 +38,7 @@ else
   brokers=127.0.0.1:$port
 fi
 
-"$bin/prm-bench-forecast-sales" --brokers="$brokers" --topic="$topic" --count="$count"
+"$bin/prm-bench-forecast-sales" --kafka-brokers="$brokers" --topic="$topic" --count="$count"
 
 # kcat: every record of the topic, partition assignment without a group.
 t0=$(date +%s.%N)

@@ -2,7 +2,7 @@
 // integration publishes them) to a topic, for bench/forecast/ingest/run.sh, which then times the
 // forecast service ingesting them beside kcat reading the same topic.
 //
-//   prm-bench-forecast-sales --brokers=127.0.0.1:9092 --topic=bench.forecast.sales --count=500000
+//   prm-bench-forecast-sales --kafka-brokers=127.0.0.1:9092 --topic=bench.forecast.sales --count=500000
 //
 // The sales: one vendor, `accounts` ERP accounts, 20 product categories, one or two lines each,
 // sale times spread over three years ending now, a distinct ERP document each.
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   int64_t count = 500000;
   int64_t accounts = 500;
   prm::FlagSet flags("prm-bench-forecast-sales", "produce SaleRecorded events for the bench");
-  flags.String("brokers", &brokers, "bootstrap servers");
+  flags.String("kafka-brokers", &brokers, "Kafka bootstrap servers (as the services and prmctl)");
   flags.String("topic", &topic, "topic to produce to (must exist)");
   flags.String("vendor", &vendor, "vendor_id of the sales");
   flags.Int("count", &count, "events", 1, 100'000'000);
