@@ -531,12 +531,8 @@ grpc::Status CallWithBytes(TestServer& server, const std::string& method,
 
 std::vector<std::string> ViolatedFields(const grpc::Status& status) {
   std::vector<std::string> fields;
-  google::rpc::Status rpc_status;
-  if (!rpc_status.ParseFromString(status.error_details())) return fields;
-  for (const auto& detail : rpc_status.details()) {
-    google::rpc::BadRequest bad_request;
-    if (!detail.UnpackTo(&bad_request)) continue;
-    for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
+  for (const FieldViolation& v : FieldViolationsOf(FromGrpcStatus(status))) {
+    fields.push_back(v.field);
   }
   return fields;
 }

@@ -40,11 +40,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/status/field_violations.h"
+#include "common/status/grpc_status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/stubs/logging.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/service_process.h"
@@ -353,18 +353,6 @@ int Order(const pb::MethodDescriptor& method) {
   return 0;
 }
 
-std::vector<std::string> ViolatedFields(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  google::rpc::Status rpc_status;
-  if (!rpc_status.ParseFromString(status.error_details())) return fields;
-  for (const auto& detail : rpc_status.details()) {
-    google::rpc::BadRequest bad_request;
-    if (!detail.UnpackTo(&bad_request)) continue;
-    for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
-  }
-  return fields;
-}
-
 // A server message for a failure line: quoted, at most 200 bytes of it (a message may echo a
 // 16 KiB field back).
 std::string Quoted(const std::string& message) {
@@ -545,7 +533,7 @@ TEST_F(HostileInput, EveryRpcAnswersMalformedRequestsWithAClearErrorAndNoHalfWri
                    reply.status.error_message().empty()) {
           failures.push_back(absl::StrCat(where, ": code ", code, " without a message"));
         } else if (code == grpc::StatusCode::INVALID_ARGUMENT &&
-                   ViolatedFields(reply.status).empty()) {
+                   FieldViolationsOf(FromGrpcStatus(reply.status)).empty()) {
           failures.push_back(absl::StrCat(where, ": INVALID_ARGUMENT naming no field: ",
                                           Quoted(reply.status.error_message())));
         }
