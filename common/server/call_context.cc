@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "common/log/log.h"
 #include "common/server/call_limits.h"
+#include "common/server/handler_pool.h"
 #include "common/server/rate_limiter.h"
 #include "common/status/grpc_status.h"
 #include "spdlog/spdlog.h"
@@ -180,30 +181,63 @@ absl::Status RunHandler(const CallContext& call,
   return status;
 }
 
-grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
-                                const Authenticator& authenticator,
-                                absl::FunctionRef<absl::Status(const CallContext&)> handler) {
+namespace {
+
+// Runs `run` on the call's handler pool, or inline outside a ServiceHost. A call still waiting
+// for a thread at its deadline, or cancelled by its client meanwhile, does not run.
+// Returns the call's reactor.
+grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* server_context, CallLimits limits,
+                                   absl::AnyInvocable<absl::Status(CallLimits) &&> run) {
   grpc::ServerUnaryReactor* reactor = server_context->DefaultReactor();
-  CallLimits limits = LimitsOf(server_context);
-  const std::string domain = limits.error_domain.empty() ? std::string(kDefaultErrorDomain)
-                                                         : limits.error_domain;
-  absl::StatusOr<CallContext> call = Admit(server_context, authenticator, std::move(limits));
-  if (!call.ok()) {
-    spdlog::debug("call not admitted: {}", call.status().ToString());
-    reactor->Finish(ToGrpcStatus(call.status(), domain));
-    return reactor;
+  HandlerPool* pool = limits.handlers;
+  auto task = [server_context, reactor, limits = std::move(limits),
+               run = std::move(run)]() mutable {
+    const std::string domain = limits.error_domain.empty() ? std::string(kDefaultErrorDomain)
+                                                           : limits.error_domain;
+    absl::Status status;
+    if (absl::Now() >= limits.deadline) {
+      status = absl::DeadlineExceededError("the deadline passed before the call was handled");
+    } else if (server_context->IsCancelled()) {
+      status = absl::CancelledError("the call was cancelled before it was handled");
+    } else {
+      status = std::move(run)(std::move(limits));
+    }
+    reactor->Finish(ToGrpcStatus(status, domain));
+  };
+  if (pool == nullptr) {
+    task();
+  } else {
+    pool->Run(std::move(task));
   }
-  reactor->Finish(ToGrpcStatus(RunHandler(*call, handler), domain));
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ServeUnauthenticated(
-    grpc::CallbackServerContext* server_context,
-    absl::FunctionRef<absl::Status(const CallContext&)> handler) {
-  grpc::ServerUnaryReactor* reactor = server_context->DefaultReactor();
-  const CallContext call = AdmitUnauthenticatedCall(server_context);
-  reactor->Finish(ToGrpcStatus(RunHandler(call, handler), call.error_domain()));
-  return reactor;
+}  // namespace
+
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
+                                const Authenticator& authenticator, Handler handler) {
+  return Dispatch(server_context, LimitsOf(server_context),
+           [server_context, &authenticator,
+            handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
+             absl::StatusOr<CallContext> call =
+                 Admit(server_context, authenticator, std::move(limits));
+             if (!call.ok()) {
+               spdlog::debug("call not admitted: {}", call.status().ToString());
+               return call.status();
+             }
+             return RunHandler(*call, [&](const CallContext& c) { return handler(c); });
+           });
+}
+
+grpc::ServerUnaryReactor* ServeUnauthenticated(grpc::CallbackServerContext* server_context,
+                                               Handler handler) {
+  return Dispatch(server_context, LimitsOf(server_context),
+           [server_context,
+            handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
+             const CallContext call =
+                 CallContext::Admitted(server_context, std::move(limits), std::nullopt);
+             return RunHandler(call, [&](const CallContext& c) { return handler(c); });
+           });
 }
 
 }  // namespace prm::server

@@ -6,7 +6,7 @@
 //   grpc::ServerUnaryReactor* GetPartner(grpc::CallbackServerContext* ctx,
 //                                        const GetPartnerRequest* request,
 //                                        Partner* response) override {
-//     return Serve(ctx, authenticator_, [&](const CallContext& call) -> absl::Status {
+//     return Serve(ctx, authenticator_, [=, this](const CallContext& call) -> absl::Status {
 //       ASSIGN_OR_RETURN(*response, registry_.Get(call.principal(), request->name()));
 //       return absl::OkStatus();
 //     });
@@ -30,6 +30,14 @@
 // host cancels a call still running at the cap. Errors carry a google.rpc.ErrorInfo whose
 // domain is the service's package (grpc_status.h).
 //
+// Threads: under a ServiceHost, Serve returns at once and the handler runs later on the host's
+// handler pool (handler_pool.h), never on gRPC's own few threads; so a handler may block (a
+// commit waiting for its fsync, a call to another service) without stalling the server. The
+// handler therefore outlives the method that called Serve: it must capture by value (the
+// `request` and `response` pointers stay valid until the call is finished), never `[&]`. A call
+// whose deadline passes while it waits for a thread is answered DEADLINE_EXCEEDED unrun.
+// Outside a ServiceHost (a bare grpc::Server in a test) the handler runs inline.
+//
 // A handler must not throw; if it does anyway, Serve catches std::exception and anything else,
 // logs it once, and answers INTERNAL.
 //
@@ -41,6 +49,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -102,17 +111,19 @@ absl::StatusOr<CallContext> AdmitCall(grpc::CallbackServerContext* server_contex
 // The same without authentication, for the rare RPC that is open to anyone.
 CallContext AdmitUnauthenticatedCall(grpc::CallbackServerContext* server_context);
 
+// What Serve runs for an admitted call.
+using Handler = absl::AnyInvocable<absl::Status(const CallContext&)>;
+
 // Admits the call, runs `handler` with the call's log context and finishes the call's default
-// reactor with prm::ToGrpcStatus(status). `handler` runs at most once, synchronously, and only
-// for an admitted call. Returns the reactor for the handler to return.
+// reactor with prm::ToGrpcStatus(status). `handler` runs at most once, only for an admitted
+// call, on the host's handler pool (see "Threads" above). Returns the reactor for the handler
+// method to return. `authenticator` must outlive the call.
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
-                                const Authenticator& authenticator,
-                                absl::FunctionRef<absl::Status(const CallContext&)> handler);
+                                const Authenticator& authenticator, Handler handler);
 
 // Serve for an RPC open to unauthenticated callers (CallContext::authenticated() is false).
-grpc::ServerUnaryReactor* ServeUnauthenticated(
-    grpc::CallbackServerContext* server_context,
-    absl::FunctionRef<absl::Status(const CallContext&)> handler);
+grpc::ServerUnaryReactor* ServeUnauthenticated(grpc::CallbackServerContext* server_context,
+                                               Handler handler);
 
 // Runs `handler` inside the call's log context, turning exceptions into INTERNAL and logging
 // server-side failures (INTERNAL, UNKNOWN, DATA_LOSS) once. Serve's core, for handlers that

@@ -18,10 +18,12 @@
 
 namespace prm::server {
 
+class HandlerPool;
 class RateLimiter;
 
 struct CallLimits {
   RateLimiter* rate_limiter = nullptr;          // null: no limit
+  HandlerPool* handlers = nullptr;               // null: handlers run inline (no host)
   absl::Time deadline = absl::InfiniteFuture();  // the client's, bounded by the host's cap
   std::string error_domain;                      // "prm.deal.v1"; empty: "prm"
   // Not OK when the request itself breaks a limit every request has (limits.h: a string over

@@ -10,6 +10,7 @@ namespace prm::server {
 namespace {
 
 constexpr int64_t kMaxRateSetting = 1'000'000'000;
+constexpr int64_t kMaxHandlerThreads = 1024;
 
 bool IsHostPort(std::string_view address) {
   const size_t colon = address.rfind(':');
@@ -39,6 +40,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.max_concurrent_streams <= 0 || options.max_concurrent_streams > INT32_MAX) {
     return absl::InvalidArgumentError("--max-concurrent-streams: must be between 1 and 2^31-1");
+  }
+  if (options.handler_threads < 1 || options.handler_threads > kMaxHandlerThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--handler-threads: must be between 1 and ", kMaxHandlerThreads));
   }
   if (options.drain_timeout < absl::ZeroDuration() ||
       options.drain_timeout >= kMaxShutdownTime) {
@@ -96,6 +101,10 @@ void RegisterServerFlags(FlagSet& flags, ServerOptions* options) {
             "largest response message sent", 1, INT32_MAX);
   flags.Int("max-concurrent-streams", &options->max_concurrent_streams,
             "concurrent RPCs allowed on one client connection", 1, INT32_MAX);
+  flags.Int("handler-threads", &options->handler_threads,
+            "threads running unary handlers: how many calls may wait at once (for a commit, for "
+            "another service) while the rest are served",
+            1, kMaxHandlerThreads);
   flags.Duration("drain-timeout", &options->drain_timeout,
                  "on SIGTERM, how long in-flight RPCs may run before they are cancelled");
   flags.Bool("rpc-metrics", &options->rpc_metrics,

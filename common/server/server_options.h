@@ -57,6 +57,9 @@ struct ServerOptions {
   int64_t max_receive_message_bytes = 4 << 20;
   int64_t max_send_message_bytes = 16 << 20;
   int64_t max_concurrent_streams = 1000;
+  // Threads running unary handlers (handler_pool.h): how many calls may block at once (a
+  // commit's fsync, a call to another service) while the server goes on serving the rest.
+  int64_t handler_threads = 32;
   // How long shutdown waits for in-flight RPCs before cancelling them. Drain steps run after
   // that, within what is left of kMaxShutdownTime.
   absl::Duration drain_timeout = absl::Seconds(20);

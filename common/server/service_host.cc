@@ -69,6 +69,7 @@ class CallTracker final : public grpc::experimental::Interceptor {
                                            : absl::FromChrono(client);
     internal::RegisterCall(ctx_, CallLimits{
                                      .rate_limiter = policy_.rate_limiter.get(),
+                                     .handlers = policy_.handlers.get(),
                                      .deadline = std::min(cap, client_deadline),
                                      .error_domain = error_domain_,
                                  });
@@ -228,6 +229,7 @@ void ServiceHost::AddStreamCloser(std::string name, std::function<void()> closer
 absl::Status ServiceHost::Start() {
   if (started_) return absl::FailedPreconditionError("ServiceHost::Start called twice");
   if (absl::Status status = ValidateServerOptions(options_); !status.ok()) return status;
+  policy_.handlers = std::make_unique<HandlerPool>(static_cast<int>(options_.handler_threads));
   absl::flat_hash_set<std::string> names;
   for (const Registration& r : services_) {
     if (!names.insert(r.name).second) {

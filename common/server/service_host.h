@@ -50,6 +50,7 @@
 #include "common/metrics/grpc_server_metrics.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/server/health_service.h"
+#include "common/server/handler_pool.h"
 #include "common/server/rate_limiter.h"
 #include "common/server/server_options.h"
 #include "grpcpp/impl/service_type.h"
@@ -128,6 +129,7 @@ class ServiceHost {
   struct CallPolicy {
     std::atomic<int64_t> calls{0};
     std::unique_ptr<RateLimiter> rate_limiter;
+    std::unique_ptr<HandlerPool> handlers;  // outlives server_ (declared before it)
     absl::Duration max_deadline;
     absl::Duration max_stream_duration;
   };

@@ -678,6 +678,98 @@ void WaitForHandlerRuns(const ProbeService& probe, int runs) {
   ASSERT_GE(probe.handler_runs(), runs);
 }
 
+// Starts a Ping without waiting for it.
+std::future<grpc::Status> StartPing(Probe::Stub& stub, std::unique_ptr<grpc::ClientContext>& ctx,
+                                    PingResponse& response) {
+  auto done = std::make_shared<std::promise<grpc::Status>>();
+  std::future<grpc::Status> result = done->get_future();
+  ctx = AuthorizedContext();
+  static const PingRequest request;
+  stub.async()->Ping(ctx.get(), &request, &response,
+                     [done](grpc::Status status) { done->set_value(std::move(status)); });
+  return result;
+}
+
+bool WaitForHeldPings(const ProbeService& probe, int held) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (probe.held_pings() < held && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return probe.held_pings() >= held;
+}
+
+// gRPC 1.51 runs callback handlers on max(2, cores / 2) threads; handlers that block there (a
+// commit's fsync) used to stop the whole server. They run on the host's handler pool instead.
+TEST(ServiceHostHandlers, HandlersThatBlockDoNotStopOtherCalls) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 8;
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  server.probe.HoldPings(true);
+  constexpr int kHeld = 6;  // more than gRPC's own callback threads on any machine we run on
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(kHeld);
+  std::vector<PingResponse> responses(kHeld);
+  std::vector<std::future<grpc::Status>> pings;
+  for (int i = 0; i < kHeld; ++i) {
+    pings.push_back(StartPing(*server.probe_stub, contexts[i], responses[i]));
+  }
+  EXPECT_TRUE(WaitForHeldPings(server.probe, kHeld))
+      << "only " << server.probe.held_pings() << " of " << kHeld << " blocking handlers started";
+
+  // With six handlers blocked, another call is still answered.
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", kGoodAuthorization);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  FailRequest fail;
+  fail.set_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  FailResponse fail_response;
+  EXPECT_EQ(server.probe_stub->Fail(&ctx, fail, &fail_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  server.probe.HoldPings(false);
+  for (std::future<grpc::Status>& ping : pings) EXPECT_TRUE(ping.get().ok());
+  server.host.Shutdown();
+}
+
+TEST(ServiceHostHandlers, ACallWhoseDeadlinePassesWhileWaitingForAThreadDoesNotRun) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 1;
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  server.probe.HoldPings(true);
+  std::unique_ptr<grpc::ClientContext> held_ctx;
+  PingResponse held_response;
+  std::future<grpc::Status> held = StartPing(*server.probe_stub, held_ctx, held_response);
+  EXPECT_TRUE(WaitForHeldPings(server.probe, 1));
+
+  // The only handler thread is busy: this call waits in the queue past its deadline.
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", kGoodAuthorization);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  FailRequest fail;
+  fail.set_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  FailResponse fail_response;
+  EXPECT_EQ(server.probe_stub->Fail(&ctx, fail, &fail_response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's copy of the deadline may trail the client's by the request's transit time.
+  absl::SleepFor(absl::Milliseconds(100));
+
+  server.probe.HoldPings(false);
+  EXPECT_TRUE(held.get().ok());
+  // Calls are taken first come, first served: once this Ping ran, the expired call was dropped.
+  EXPECT_EQ(server.Ping(), grpc::StatusCode::OK);
+  EXPECT_EQ(server.probe.handler_runs(), 2) << "the expired call's handler ran";
+  server.host.Shutdown();
+}
+
+TEST(ServerOptions, HandlerThreadsOutOfRangeAreRefused) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 0;
+  EXPECT_THAT(ValidateServerOptions(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  options.handler_threads = 1025;
+  EXPECT_THAT(ValidateServerOptions(options), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(ServiceHostDrain, InFlightCallsFinishNewCallsFailAndStepsRunInReverse) {
   TestServer server;
   DrainLog log;

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
+
 #include "common/server/call_context.h"
 #include "probe.grpc.pb.h"
 
@@ -40,12 +42,20 @@ class ProbeService final : public prm::testing::v1::Probe::CallbackService {
   // How many times a handler body ran (after authentication). For tests.
   int handler_runs() const;
 
+  // While held, each Ping handler waits (blocking its thread) until released: a stand-in for a
+  // handler waiting on a commit or another service. `held_pings` counts the ones waiting.
+  void HoldPings(bool hold);
+  int held_pings() const;
+
  private:
   class Timer;
 
   server::Authenticator authenticator_;
   std::unique_ptr<Timer> timer_;
   std::atomic<int> handler_runs_{0};
+  mutable absl::Mutex hold_mu_;
+  bool hold_pings_ ABSL_GUARDED_BY(hold_mu_) = false;
+  int held_pings_ ABSL_GUARDED_BY(hold_mu_) = 0;
 };
 
 }  // namespace prm::testing

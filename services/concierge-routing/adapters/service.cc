@@ -256,7 +256,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
  private:
   template <typename F>
   grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx, F f) {
-    return server::Serve(ctx, runtime_.authenticator(), f);
+    return server::Serve(ctx, runtime_.authenticator(), std::move(f));
   }
 
   // ---- workers -------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateWorker(grpc::CallbackServerContext* ctx,
                                          const v1::CreateWorkerRequest* request,
                                          v1::CreateWorkerResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->worker().vendor_id(), "worker.vendor_id", bad));
@@ -278,7 +278,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetWorker(grpc::CallbackServerContext* ctx,
                                       const v1::GetWorkerRequest* request,
                                       v1::GetWorkerResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -292,7 +292,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* ctx,
                                         const v1::ListWorkersRequest* request,
                                         v1::ListWorkersResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -323,7 +323,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateWorker(grpc::CallbackServerContext* ctx,
                                          const v1::UpdateWorkerRequest* request,
                                          v1::UpdateWorkerResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Worker& w = request->worker();
       FieldViolations bad;
@@ -351,7 +351,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* DeleteWorker(grpc::CallbackServerContext* ctx,
                                          const v1::DeleteWorkerRequest* request,
                                          v1::DeleteWorkerResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -365,7 +365,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* SetWorkerActivity(grpc::CallbackServerContext* ctx,
                                               const v1::SetWorkerActivityRequest* request,
                                               v1::SetWorkerActivityResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -384,7 +384,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateActivity(grpc::CallbackServerContext* ctx,
                                            const v1::CreateActivityRequest* request,
                                            v1::CreateActivityResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Activity& a = request->activity();
       FieldViolations bad;
@@ -409,7 +409,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateActivity(grpc::CallbackServerContext* ctx,
                                            const v1::UpdateActivityRequest* request,
                                            v1::UpdateActivityResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Activity& a = request->activity();
       FieldViolations bad;
@@ -429,7 +429,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* DeleteActivity(grpc::CallbackServerContext* ctx,
                                            const v1::DeleteActivityRequest* request,
                                            v1::DeleteActivityResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->activity_id(), "activity_id",
                                   request->etag()));
@@ -441,7 +441,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetActivity(grpc::CallbackServerContext* ctx,
                                         const v1::GetActivityRequest* request,
                                         v1::GetActivityResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -463,7 +463,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListActivities(grpc::CallbackServerContext* ctx,
                                            const v1::ListActivitiesRequest* request,
                                            v1::ListActivitiesResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -492,7 +492,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateQueue(grpc::CallbackServerContext* ctx,
                                         const v1::CreateQueueRequest* request,
                                         v1::CreateQueueResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->queue().vendor_id(), "queue.vendor_id", bad));
@@ -506,7 +506,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetQueue(grpc::CallbackServerContext* ctx,
                                      const v1::GetQueueRequest* request,
                                      v1::GetQueueResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -528,7 +528,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* ctx,
                                        const v1::ListQueuesRequest* request,
                                        v1::ListQueuesResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -557,7 +557,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateQueue(grpc::CallbackServerContext* ctx,
                                         const v1::UpdateQueueRequest* request,
                                         v1::UpdateQueueResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Queue& q = request->queue();
       FieldViolations bad;
@@ -585,7 +585,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* DeleteQueue(grpc::CallbackServerContext* ctx,
                                         const v1::DeleteQueueRequest* request,
                                         v1::DeleteQueueResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       RETURN_IF_ERROR(
           CheckDelete(p, request->vendor_id(), request->queue_id(), "queue_id", request->etag()));
@@ -596,7 +596,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* DeleteWorkflow(grpc::CallbackServerContext* ctx,
                                            const v1::DeleteWorkflowRequest* request,
                                            v1::DeleteWorkflowResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->workflow_id(), "workflow_id",
                                   request->etag()));
@@ -608,7 +608,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateWorkflow(grpc::CallbackServerContext* ctx,
                                            const v1::UpdateWorkflowRequest* request,
                                            v1::UpdateWorkflowResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Workflow& wf = request->workflow();
       FieldViolations bad;
@@ -641,7 +641,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateWorkflow(grpc::CallbackServerContext* ctx,
                                            const v1::CreateWorkflowRequest* request,
                                            v1::CreateWorkflowResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const std::string& vendor_id = request->workflow().vendor_id();
       FieldViolations bad;
@@ -664,7 +664,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetWorkflow(grpc::CallbackServerContext* ctx,
                                         const v1::GetWorkflowRequest* request,
                                         v1::GetWorkflowResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -687,7 +687,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListWorkflows(grpc::CallbackServerContext* ctx,
                                           const v1::ListWorkflowsRequest* request,
                                           v1::ListWorkflowsResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -714,7 +714,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateBusinessCalendar(
       grpc::CallbackServerContext* ctx, const v1::CreateBusinessCalendarRequest* request,
       v1::CreateBusinessCalendarResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->calendar().vendor_id(), "calendar.vendor_id", bad));
@@ -736,7 +736,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetBusinessCalendar(grpc::CallbackServerContext* ctx,
                                                 const v1::GetBusinessCalendarRequest* request,
                                                 v1::GetBusinessCalendarResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -759,7 +759,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListBusinessCalendars(
       grpc::CallbackServerContext* ctx, const v1::ListBusinessCalendarsRequest* request,
       v1::ListBusinessCalendarsResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -784,7 +784,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateBusinessCalendar(
       grpc::CallbackServerContext* ctx, const v1::UpdateBusinessCalendarRequest* request,
       v1::UpdateBusinessCalendarResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::BusinessCalendar& cal = request->calendar();
       FieldViolations bad;
@@ -820,7 +820,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* DeleteBusinessCalendar(
       grpc::CallbackServerContext* ctx, const v1::DeleteBusinessCalendarRequest* request,
       v1::DeleteBusinessCalendarResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       RETURN_IF_ERROR(CheckDelete(p, request->vendor_id(), request->business_calendar_id(),
                                   "business_calendar_id", request->etag()));
@@ -832,7 +832,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetSlaPolicy(grpc::CallbackServerContext* ctx,
                                          const v1::GetSlaPolicyRequest* request,
                                          v1::GetSlaPolicyResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -855,7 +855,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateSlaPolicy(grpc::CallbackServerContext* ctx,
                                             const v1::UpdateSlaPolicyRequest* request,
                                             v1::UpdateSlaPolicyResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->policy().vendor_id(), "policy.vendor_id", bad));
@@ -887,7 +887,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CreateTask(grpc::CallbackServerContext* ctx,
                                        const v1::CreateTaskRequest* request,
                                        v1::CreateTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       v1::CreateTaskRequest r = *request;
       FieldViolations bad;
@@ -911,7 +911,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* UpdateTask(grpc::CallbackServerContext* ctx,
                                        const v1::UpdateTaskRequest* request,
                                        v1::UpdateTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       const v1::Task& t = request->task();
       FieldViolations bad;
@@ -936,7 +936,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx,
                                     const v1::GetTaskRequest* request,
                                     v1::GetTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -953,7 +953,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListTasks(grpc::CallbackServerContext* ctx,
                                       const v1::ListTasksRequest* request,
                                       v1::ListTasksResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -989,7 +989,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CancelTask(grpc::CallbackServerContext* ctx,
                                        const v1::CancelTaskRequest* request,
                                        v1::CancelTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1004,7 +1004,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* WrapUpTask(grpc::CallbackServerContext* ctx,
                                        const v1::WrapUpTaskRequest* request,
                                        v1::WrapUpTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1018,7 +1018,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* CompleteTask(grpc::CallbackServerContext* ctx,
                                          const v1::CompleteTaskRequest* request,
                                          v1::CompleteTaskResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1038,7 +1038,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetReservation(grpc::CallbackServerContext* ctx,
                                            const v1::GetReservationRequest* request,
                                            v1::GetReservationResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1055,7 +1055,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* ListReservations(grpc::CallbackServerContext* ctx,
                                              const v1::ListReservationsRequest* request,
                                              v1::ListReservationsResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1097,7 +1097,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* AcceptReservation(grpc::CallbackServerContext* ctx,
                                               const v1::AcceptReservationRequest* request,
                                               v1::AcceptReservationResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1112,7 +1112,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* RejectReservation(grpc::CallbackServerContext* ctx,
                                               const v1::RejectReservationRequest* request,
                                               v1::RejectReservationResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1159,7 +1159,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetQueueStatistics(grpc::CallbackServerContext* ctx,
                                                const v1::GetQueueStatisticsRequest* request,
                                                v1::GetQueueStatisticsResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));
@@ -1184,7 +1184,7 @@ class ConciergeRoutingHandler final : public v1::ConciergeRouting::CallbackServi
   grpc::ServerUnaryReactor* GetWorkerStatistics(grpc::CallbackServerContext* ctx,
                                                 const v1::GetWorkerStatisticsRequest* request,
                                                 v1::GetWorkerStatisticsResponse* response) override {
-    return Handle(ctx, [&](const CallContext& call) -> absl::Status {
+    return Handle(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       RETURN_IF_ERROR(CheckVendor(p, request->vendor_id(), "vendor_id", bad));

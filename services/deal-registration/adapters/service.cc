@@ -144,7 +144,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* CreateDeal(grpc::CallbackServerContext* ctx,
                                        const v1::CreateDealRequest* request,
                                        v1::CreateDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       v1::CreateDealRequest req = *request;
       if (p.role == auth::Role::kPartnerUser && req.deal().partner_id().empty()) {
@@ -172,7 +172,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* GetDeal(grpc::CallbackServerContext* ctx,
                                     const v1::GetDealRequest* request,
                                     v1::GetDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       ASSIGN_OR_RETURN(Deal deal,
                        Readable(call.principal(), request->vendor_id(), request->deal_id()));
@@ -184,7 +184,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* ListDeals(grpc::CallbackServerContext* ctx,
                                       const v1::ListDealsRequest* request,
                                       v1::ListDealsResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       const Principal& p = call.principal();
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
@@ -222,7 +222,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* UpdateDeal(grpc::CallbackServerContext* ctx,
                                        const v1::UpdateDealRequest* request,
                                        v1::UpdateDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->deal().vendor_id(), request->deal().deal_id(), "deal."));
       RETURN_IF_ERROR(
           Writable(call.principal(), request->deal().vendor_id(), request->deal().deal_id())
@@ -235,7 +235,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* DeleteDeal(grpc::CallbackServerContext* ctx,
                                        const v1::DeleteDealRequest* request,
                                        v1::DeleteDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       RETURN_IF_ERROR(
           Writable(call.principal(), request->vendor_id(), request->deal_id()).status());
@@ -246,7 +246,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* SubmitDeal(grpc::CallbackServerContext* ctx,
                                        const v1::SubmitDealRequest* request,
                                        v1::SubmitDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       ASSIGN_OR_RETURN(Deal deal,
                        Writable(call.principal(), request->vendor_id(), request->deal_id()));
@@ -269,7 +269,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* ReturnDeal(grpc::CallbackServerContext* ctx,
                                        const v1::ReturnDealRequest* request,
                                        v1::ReturnDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       AddMissingIds(request->vendor_id(), request->deal_id(), bad);
       server::CheckBatchSize(request->fields_to_fix_size(), kMaxFieldsToFix, "fields_to_fix", bad);
@@ -297,7 +297,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* CancelDeal(grpc::CallbackServerContext* ctx,
                                        const v1::CancelDealRequest* request,
                                        v1::CancelDealResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       RETURN_IF_ERROR(
           Writable(call.principal(), request->vendor_id(), request->deal_id()).status());
@@ -308,7 +308,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* MarkDealWon(grpc::CallbackServerContext* ctx,
                                         const v1::MarkDealWonRequest* request,
                                         v1::MarkDealWonResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
       if (request->deal_id().empty()) bad.Add("deal_id", "is required");
@@ -325,7 +325,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* MarkDealLost(grpc::CallbackServerContext* ctx,
                                          const v1::MarkDealLostRequest* request,
                                          v1::MarkDealLostResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       RETURN_IF_ERROR(Closable(call.principal(), request->vendor_id(), request->deal_id()));
       return Write("MarkDealLost", *request, request->request_id(), call, response);
@@ -342,7 +342,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* ListDealAuditEntries(
       grpc::CallbackServerContext* ctx, const v1::ListDealAuditEntriesRequest* request,
       v1::ListDealAuditEntriesResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       AddMissingIds(request->vendor_id(), request->deal_id(), bad);
       const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
@@ -365,7 +365,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* GetDealConflicts(grpc::CallbackServerContext* ctx,
                                              const v1::GetDealConflictsRequest* request,
                                              v1::GetDealConflictsResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(request->vendor_id(), request->deal_id()));
       const Principal& p = call.principal();
       ASSIGN_OR_RETURN(Deal deal, Readable(p, request->vendor_id(), request->deal_id()));
@@ -387,7 +387,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* CreateDealNote(grpc::CallbackServerContext* ctx,
                                            const v1::CreateDealNoteRequest* request,
                                            v1::CreateDealNoteResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       const v1::DealNote& note = request->note();
       FieldViolations bad;
       if (note.vendor_id().empty()) bad.Add("note.vendor_id", "is required");
@@ -416,7 +416,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* ListDealNotes(grpc::CallbackServerContext* ctx,
                                           const v1::ListDealNotesRequest* request,
                                           v1::ListDealNotesResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       AddMissingIds(request->vendor_id(), request->deal_id(), bad);
       const int32_t page_size = server::EffectivePageSize(request->page_size(), bad);
@@ -446,7 +446,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* GetDealPolicy(grpc::CallbackServerContext* ctx,
                                           const v1::GetDealPolicyRequest* request,
                                           v1::GetDealPolicyResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
       if (request->program_id().empty()) bad.Add("program_id", "is required");
@@ -466,7 +466,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   grpc::ServerUnaryReactor* UpdateDealPolicy(grpc::CallbackServerContext* ctx,
                                              const v1::UpdateDealPolicyRequest* request,
                                              v1::UpdateDealPolicyResponse* response) override {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       FieldViolations bad;
       if (request->policy().vendor_id().empty()) bad.Add("policy.vendor_id", "is required");
       if (request->policy().program_id().empty()) bad.Add("policy.program_id", "is required");
@@ -481,9 +481,8 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
   }
 
  private:
-  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
-                                  absl::FunctionRef<absl::Status(const CallContext&)> handler) {
-    return server::Serve(ctx, runtime_.authenticator(), handler);
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, server::Handler handler) {
+    return server::Serve(ctx, runtime_.authenticator(), std::move(handler));
   }
 
   // A logged write; the outbox relay is woken once it has committed.
@@ -501,7 +500,7 @@ class DealRegistrationHandler final : public v1::DealRegistration::CallbackServi
                                        const Request& request, const std::string& vendor_id,
                                        const std::string& deal_id, const std::string& request_id,
                                        Response* response) {
-    return Serve(ctx, [&](const CallContext& call) -> absl::Status {
+    return Serve(ctx, [=, this](const CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(RequireIds(vendor_id, deal_id));
       RETURN_IF_ERROR(CheckVendor(call.principal(), vendor_id));
       RETURN_IF_ERROR(RequireStaff(call.principal()));

@@ -765,7 +765,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                         const fv1::GetForecastRequest* request,
                                         fv1::GetForecastResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
       const ForecastSettings settings = state_.Settings(request->series().vendor_id());
       ASSIGN_OR_RETURN(ForecastQuery query, QueryFromProto(*request, settings));
       RETURN_IF_ERROR(AuthorizeRead(call.principal(), query.key));
@@ -821,7 +821,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                         const fv1::GetVelocityRequest* request,
                                         fv1::GetVelocityResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
       // The series key is validated as GetForecast's; granularity plays no part here.
       fv1::GetForecastRequest as_forecast;
       *as_forecast.mutable_series() = request->series();
@@ -890,7 +890,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       grpc::CallbackServerContext* ctx, const fv1::GetForecastSettingsRequest* request,
       fv1::GetForecastSettingsResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
       if (request->vendor_id().empty()) return InvalidField("vendor_id", "is required");
       RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
       ToProto(state_.Settings(request->vendor_id()), response->mutable_settings());
@@ -902,7 +902,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       grpc::CallbackServerContext* ctx, const fv1::UpdateForecastSettingsRequest* request,
       fv1::UpdateForecastSettingsResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
       RETURN_IF_ERROR(ChangeFromProto(*request).status());
       RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->settings().vendor_id(), true));
       return ExecuteInto(kUpdateSettingsKind, call.principal(), *request, response);
@@ -913,7 +913,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                              const fv1::SetExchangeRatesRequest* request,
                                              fv1::SetExchangeRatesResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           std::optional<std::vector<ExchangeRateInput>> rates = RatesFromProto(*request, bad);
           if (rates) {
@@ -932,7 +932,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                                const fv1::DeleteExchangeRateRequest* request,
                                                fv1::DeleteExchangeRateResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
           if (request->currency_code().empty()) bad.Add("currency_code", "is required");
@@ -951,7 +951,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                               const fv1::ListExchangeRatesRequest* request,
                                               fv1::ListExchangeRatesResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
           const size_t page_size = server::EffectivePageSize(request->page_size(), bad);
@@ -995,7 +995,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                          const fv1::ListSegmentsRequest* request,
                                          fv1::ListSegmentsResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
           FieldViolations bad;
           if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
           const size_t page_size = server::EffectivePageSize(request->page_size(), bad);
@@ -1048,7 +1048,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                         const fv1::RunBacktestRequest* request,
                                         fv1::RunBacktestResponse* response) override {
     return server::Serve(
-        ctx, runtime_.authenticator(), [&](const server::CallContext& call) -> absl::Status {
+        ctx, runtime_.authenticator(), [=, this](const server::CallContext& call) -> absl::Status {
           // The series, granularity and horizon rules are GetForecast's.
           fv1::GetForecastRequest as_forecast;
           as_forecast.mutable_series()->set_vendor_id(request->vendor_id());

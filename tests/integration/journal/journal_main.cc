@@ -37,7 +37,7 @@ class JournalHandler final : public v1::Journal::CallbackService {
   grpc::ServerUnaryReactor* AppendEntry(grpc::CallbackServerContext* ctx,
                                         const AppendEntryRequest* request,
                                         AppendEntryResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext&) {
+    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext&) {
       FieldViolations bad;
       if (request->request_id().empty()) bad.Add("request_id", "is required");
       if (request->text().size() > 1024) bad.Add("text", "is longer than 1024 bytes");
@@ -73,7 +73,7 @@ class JournalHandler final : public v1::Journal::CallbackService {
   grpc::ServerUnaryReactor* GetJournalStats(grpc::CallbackServerContext* ctx,
                                             const v1::GetJournalStatsRequest* request,
                                             v1::GetJournalStatsResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [&](const server::CallContext&) {
+    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext&) {
       return rt_.db().Read([&](sqlite::Transaction& tx) -> absl::Status {
         ASSIGN_OR_RETURN(auto rows,
                          tx.Query("SELECT (SELECT count(*) FROM entries WHERE substr(request_id, 1,"
