@@ -15,6 +15,7 @@
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
+#include "common/text/text.h"
 #include "spdlog/spdlog.h"
 
 namespace prm::kafka {
@@ -47,8 +48,8 @@ absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Sta
     if (shrink < 2) {
       dead.key = record.key;
       dead.headers = record.headers;
-    } else if (error.size() > kMaxErrorBytes) {
-      error.resize(kMaxErrorBytes);
+    } else {
+      error = std::string(TruncateUtf8(error, kMaxErrorBytes));  // never half a code point
     }
     if (shrink == 0) dead.value = record.value;
     dead.headers.push_back({kDlqTopicHeader, record.topic});

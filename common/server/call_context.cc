@@ -214,19 +214,36 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* server_context, 
 
 }  // namespace
 
+namespace {
+
+grpc::ServerUnaryReactor* AdmitAndRun(grpc::CallbackServerContext* server_context,
+                                      const Authenticator& authenticator, Handler handler,
+                                      bool inline_run) {
+  CallLimits limits = LimitsOf(server_context);
+  if (inline_run) limits.handlers = nullptr;
+  return Dispatch(server_context, std::move(limits),
+                  [server_context, &authenticator,
+                   handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
+                    absl::StatusOr<CallContext> call =
+                        Admit(server_context, authenticator, std::move(limits));
+                    if (!call.ok()) {
+                      spdlog::debug("call not admitted: {}", call.status().ToString());
+                      return call.status();
+                    }
+                    return RunHandler(*call, [&](const CallContext& c) { return handler(c); });
+                  });
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
                                 const Authenticator& authenticator, Handler handler) {
-  return Dispatch(server_context, LimitsOf(server_context),
-           [server_context, &authenticator,
-            handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
-             absl::StatusOr<CallContext> call =
-                 Admit(server_context, authenticator, std::move(limits));
-             if (!call.ok()) {
-               spdlog::debug("call not admitted: {}", call.status().ToString());
-               return call.status();
-             }
-             return RunHandler(*call, [&](const CallContext& c) { return handler(c); });
-           });
+  return AdmitAndRun(server_context, authenticator, std::move(handler), /*inline_run=*/false);
+}
+
+grpc::ServerUnaryReactor* ServeInline(grpc::CallbackServerContext* server_context,
+                                      const Authenticator& authenticator, Handler handler) {
+  return AdmitAndRun(server_context, authenticator, std::move(handler), /*inline_run=*/true);
 }
 
 grpc::ServerUnaryReactor* ServeUnauthenticated(grpc::CallbackServerContext* server_context,

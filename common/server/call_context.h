@@ -121,6 +121,14 @@ using Handler = absl::AnyInvocable<absl::Status(const CallContext&)>;
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* server_context,
                                 const Authenticator& authenticator, Handler handler);
 
+// Serve for a handler that answers from memory in microseconds and never waits — no commit, no
+// call to another service, no long computation (GetPartner, Probe.Ping): it runs inline on
+// gRPC's thread, saving the hand-off to the pool (~20 µs of CPU per call on a 2-core machine,
+// and the wake-up latency). Anything else uses Serve: a handler that blocks here stalls the
+// server.
+grpc::ServerUnaryReactor* ServeInline(grpc::CallbackServerContext* server_context,
+                                      const Authenticator& authenticator, Handler handler);
+
 // Serve for an RPC open to unauthenticated callers (CallContext::authenticated() is false).
 grpc::ServerUnaryReactor* ServeUnauthenticated(grpc::CallbackServerContext* server_context,
                                                Handler handler);

@@ -678,56 +678,87 @@ void WaitForHandlerRuns(const ProbeService& probe, int runs) {
   ASSERT_GE(probe.handler_runs(), runs);
 }
 
-// Starts a Ping without waiting for it.
-std::future<grpc::Status> StartPing(Probe::Stub& stub, std::unique_ptr<grpc::ClientContext>& ctx,
-                                    PingResponse& response) {
+// Starts a Fail call (answering `code`) without waiting for it.
+std::future<grpc::Status> StartFail(Probe::Stub& stub, grpc::StatusCode code,
+                                    std::unique_ptr<grpc::ClientContext>& ctx,
+                                    FailRequest& request, FailResponse& response) {
   auto done = std::make_shared<std::promise<grpc::Status>>();
   std::future<grpc::Status> result = done->get_future();
   ctx = AuthorizedContext();
-  static const PingRequest request;
-  stub.async()->Ping(ctx.get(), &request, &response,
+  request.set_code(static_cast<int>(code));
+  stub.async()->Fail(ctx.get(), &request, &response,
                      [done](grpc::Status status) { done->set_value(std::move(status)); });
   return result;
 }
 
-bool WaitForHeldPings(const ProbeService& probe, int held) {
+grpc::StatusCode FailWithin(Probe::Stub& stub, grpc::StatusCode code,
+                            std::chrono::milliseconds deadline) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", kGoodAuthorization);
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  FailRequest request;
+  request.set_code(static_cast<int>(code));
+  FailResponse response;
+  return stub.Fail(&ctx, request, &response).error_code();
+}
+
+bool WaitForHeldFails(const ProbeService& probe, int held) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (probe.held_pings() < held && absl::Now() < deadline) {
+  while (probe.held_fails() < held && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(1));
   }
-  return probe.held_pings() >= held;
+  return probe.held_fails() >= held;
 }
 
 // gRPC 1.51 runs callback handlers on max(2, cores / 2) threads; handlers that block there (a
-// commit's fsync) used to stop the whole server. They run on the host's handler pool instead.
+// commit's fsync) used to stop the whole server. Serve runs them on the host's handler pool.
 TEST(ServiceHostHandlers, HandlersThatBlockDoNotStopOtherCalls) {
   ServerOptions options = TestOptions();
   options.handler_threads = 8;
   TestServer server(options);
   ASSERT_OK(server.Start());
-  server.probe.HoldPings(true);
+  server.probe.HoldFails(true);
   constexpr int kHeld = 6;  // more than gRPC's own callback threads on any machine we run on
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts(kHeld);
-  std::vector<PingResponse> responses(kHeld);
-  std::vector<std::future<grpc::Status>> pings;
+  std::vector<FailRequest> requests(kHeld);
+  std::vector<FailResponse> responses(kHeld);
+  std::vector<std::future<grpc::Status>> held;
   for (int i = 0; i < kHeld; ++i) {
-    pings.push_back(StartPing(*server.probe_stub, contexts[i], responses[i]));
+    held.push_back(StartFail(*server.probe_stub, grpc::StatusCode::ABORTED, contexts[i],
+                             requests[i], responses[i]));
   }
-  EXPECT_TRUE(WaitForHeldPings(server.probe, kHeld))
-      << "only " << server.probe.held_pings() << " of " << kHeld << " blocking handlers started";
+  EXPECT_TRUE(WaitForHeldFails(server.probe, kHeld))
+      << "only " << server.probe.held_fails() << " of " << kHeld << " blocking handlers started";
 
-  // With six handlers blocked, another call is still answered.
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", kGoodAuthorization);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  FailRequest fail;
-  fail.set_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
-  FailResponse fail_response;
-  EXPECT_EQ(server.probe_stub->Fail(&ctx, fail, &fail_response).error_code(),
+  // With six handlers blocked, gRPC's threads still answer other calls.
+  EXPECT_EQ(server.Ping(), grpc::StatusCode::OK);
+  server.probe.HoldFails(false);
+  for (std::future<grpc::Status>& call : held) {
+    EXPECT_EQ(call.get().error_code(), grpc::StatusCode::ABORTED);
+  }
+  server.host.Shutdown();
+}
+
+TEST(ServiceHostHandlers, TheRestOfThePoolServesWhileSomeHandlersWait) {
+  ServerOptions options = TestOptions();
+  options.handler_threads = 3;
+  TestServer server(options);
+  ASSERT_OK(server.Start());
+  server.probe.HoldFails(true);
+  std::unique_ptr<grpc::ClientContext> held_ctx[2];
+  FailRequest held_request[2];
+  FailResponse held_response[2];
+  std::future<grpc::Status> held[2];
+  for (int i = 0; i < 2; ++i) {
+    held[i] = StartFail(*server.probe_stub, grpc::StatusCode::ABORTED, held_ctx[i],
+                        held_request[i], held_response[i]);
+  }
+  EXPECT_TRUE(WaitForHeldFails(server.probe, 2));
+  // Two of three threads wait; the third answers a pooled call that does not wait.
+  server.probe.HoldFails(false);
+  EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND, std::chrono::seconds(5)),
             grpc::StatusCode::NOT_FOUND);
-
-  server.probe.HoldPings(false);
-  for (std::future<grpc::Status>& ping : pings) EXPECT_TRUE(ping.get().ok());
+  for (auto& call : held) EXPECT_EQ(call.get().error_code(), grpc::StatusCode::ABORTED);
   server.host.Shutdown();
 }
 
@@ -736,28 +767,26 @@ TEST(ServiceHostHandlers, ACallWhoseDeadlinePassesWhileWaitingForAThreadDoesNotR
   options.handler_threads = 1;
   TestServer server(options);
   ASSERT_OK(server.Start());
-  server.probe.HoldPings(true);
+  server.probe.HoldFails(true);
   std::unique_ptr<grpc::ClientContext> held_ctx;
-  PingResponse held_response;
-  std::future<grpc::Status> held = StartPing(*server.probe_stub, held_ctx, held_response);
-  EXPECT_TRUE(WaitForHeldPings(server.probe, 1));
+  FailRequest held_request;
+  FailResponse held_response;
+  std::future<grpc::Status> held = StartFail(*server.probe_stub, grpc::StatusCode::ABORTED,
+                                             held_ctx, held_request, held_response);
+  EXPECT_TRUE(WaitForHeldFails(server.probe, 1));
 
   // The only handler thread is busy: this call waits in the queue past its deadline.
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", kGoodAuthorization);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-  FailRequest fail;
-  fail.set_code(static_cast<int>(grpc::StatusCode::NOT_FOUND));
-  FailResponse fail_response;
-  EXPECT_EQ(server.probe_stub->Fail(&ctx, fail, &fail_response).error_code(),
+  EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND,
+                       std::chrono::milliseconds(200)),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   // The server's copy of the deadline may trail the client's by the request's transit time.
   absl::SleepFor(absl::Milliseconds(100));
 
-  server.probe.HoldPings(false);
-  EXPECT_TRUE(held.get().ok());
-  // Calls are taken first come, first served: once this Ping ran, the expired call was dropped.
-  EXPECT_EQ(server.Ping(), grpc::StatusCode::OK);
+  server.probe.HoldFails(false);
+  EXPECT_EQ(held.get().error_code(), grpc::StatusCode::ABORTED);
+  // Calls are taken first come, first served: once this one ran, the expired call was dropped.
+  EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND, std::chrono::seconds(5)),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server.probe.handler_runs(), 2) << "the expired call's handler ran";
   server.host.Shutdown();
 }

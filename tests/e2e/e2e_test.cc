@@ -654,39 +654,22 @@ TEST_F(E2E, MalformedSalesGoToTheDlqWithTheirReasonAndTheNextSaleIsProcessed) {
   EXPECT_TRUE(Eventually([&] { return HistoryUnits(VendorSeries(fv1::MEASURE_SELL_IN)) == 950; }))
       << "forecast did not process the good sale (and the unmapped one) after the poison";
 
-  std::map<std::string, std::string> group_to_service;
-  for (const std::string& s : ServiceNames()) group_to_service[p().Group(s)] = s;
   for (const Poison& poison : poisons) {
     const std::string ce_id = p().run() + "-" + poison.name;
-    std::vector<kafka::Record> dead;
+    std::vector<Platform::DeadLetter> dead;
     std::multiset<std::string> consumers;
     Eventually([&] {
-      dead = ReadWhere(kSalesDlq, [&](const kafka::Record& r) { return r.FindHeader("ce_id") == ce_id; });
-      // Dead-lettering is at least once: a poison record redelivered before its offset was
-      // committed (a rebalance under load) is dead-lettered again with the same origin headers.
-      // One dead letter is one origin (group, partition, offset).
-      std::set<std::string> origins;
+      dead = p().OwnDeadLetters(ReadWhere(
+          kSalesDlq, [&](const kafka::Record& r) { return r.FindHeader("ce_id") == ce_id; }));
       consumers.clear();
-      for (const kafka::Record& r : dead) {
-        const std::string group(r.FindHeader(kafka::kDlqGroupHeader).value_or(""));
-        // Other tests' platforms on the shared broker dead-letter the same record under their
-        // own consumer groups: only this platform's count.
-        if (!group_to_service.contains(group)) continue;
-        if (!origins
-                 .insert(absl::StrCat(
-                     group, "/", std::string(r.FindHeader(kafka::kDlqPartitionHeader).value_or("")),
-                     "/", std::string(r.FindHeader(kafka::kDlqOffsetHeader).value_or(""))))
-                 .second) {
-          continue;
-        }
-        consumers.insert(group_to_service[group]);
-      }
+      for (const Platform::DeadLetter& d : dead) consumers.insert(d.service);
       return consumers.size() >= poison.consumers.size();
     });
     EXPECT_EQ(std::set<std::string>(consumers.begin(), consumers.end()), poison.consumers)
         << poison.name;
     EXPECT_EQ(consumers.size(), poison.consumers.size()) << poison.name << ": one record each";
-    for (const kafka::Record& r : dead) {
+    for (const Platform::DeadLetter& d : dead) {
+      const kafka::Record& r = d.record;
       EXPECT_EQ(std::string(r.FindHeader(kafka::kDlqTopicHeader).value_or("")), kSalesTopic);
       const std::string reason(r.FindHeader(kafka::kDlqErrorHeader).value_or(""));
       EXPECT_FALSE(reason.empty()) << poison.name;
@@ -1087,8 +1070,6 @@ TEST_F(E2E, HostileEventsOnEveryConsumedTopicAreDeadLetteredAndConsumersGoOn) {
   }
 
   // The dead letters, by case: the consumers that dead-lettered it (one per origin).
-  std::map<std::string, std::string> group_to_service;
-  for (const std::string& s : ServiceNames()) group_to_service[p().Group(s)] = s;
   std::map<std::string, std::vector<kafka::Record>> dead;      // case → dead letters
   std::map<std::string, std::set<std::string>> dead_letterers;  // case → services
   const std::string prefix = p().run() + "/";
@@ -1098,25 +1079,13 @@ TEST_F(E2E, HostileEventsOnEveryConsumedTopicAreDeadLetteredAndConsumersGoOn) {
   auto read_dead = [&] {
     dead.clear();
     dead_letterers.clear();
-    std::set<std::string> origins;
     for (const std::string topic : {kSalesDlq, "prm.partner.v1.dlq", "prm.deal.v1.dlq"}) {
-      for (kafka::Record& r : ReadWhere(topic, [&](const kafka::Record& r) {
+      for (Platform::DeadLetter& d : p().OwnDeadLetters(ReadWhere(topic, [&](const kafka::Record& r) {
              return absl::StartsWith(header(r, kCaseHeader), prefix);
-           })) {
-        const std::string name = header(r, kCaseHeader).substr(prefix.size());
-        const std::string group = header(r, kafka::kDlqGroupHeader);
-        // Other tests' platforms on the shared broker consume these topics too and dead-letter
-        // the same records under their own consumer groups: only this platform's count.
-        if (!group_to_service.contains(group)) continue;
-        if (!origins
-                 .insert(absl::StrCat(group, "/", header(r, kafka::kDlqTopicHeader), "/",
-                                      header(r, kafka::kDlqPartitionHeader), "/",
-                                      header(r, kafka::kDlqOffsetHeader)))
-                 .second) {
-          continue;
-        }
-        dead_letterers[name].insert(group_to_service[group]);
-        dead[name].push_back(std::move(r));
+           }))) {
+        const std::string name = header(d.record, kCaseHeader).substr(prefix.size());
+        dead_letterers[name].insert(d.service);
+        dead[name].push_back(std::move(d.record));
       }
     }
   };

@@ -1,6 +1,7 @@
 #include "tests/e2e/platform.h"
 
 #include <filesystem>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,7 @@
 #include "common/auth/principal.h"
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
+#include "common/kafka/consumer.h"
 #include "grpc/health/v1/health.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/kafka_fixture.h"
@@ -53,6 +55,27 @@ Platform::~Platform() {
 
 std::string Platform::Group(const std::string& service) const {
   return absl::StrCat(run_, "-", service);
+}
+
+std::vector<Platform::DeadLetter> Platform::OwnDeadLetters(
+    std::vector<kafka::Record> records) const {
+  std::map<std::string, std::string> service_of_group;
+  for (const std::string& s : ServiceNames()) service_of_group[Group(s)] = s;
+  auto header = [](const kafka::Record& r, const char* key) {
+    return std::string(r.FindHeader(key).value_or(""));
+  };
+  std::set<std::string> origins;
+  std::vector<DeadLetter> own;
+  for (kafka::Record& r : records) {
+    const auto service = service_of_group.find(header(r, kafka::kDlqGroupHeader));
+    if (service == service_of_group.end()) continue;
+    const std::string origin =
+        absl::StrCat(service->first, "/", header(r, kafka::kDlqTopicHeader), "/",
+                     header(r, kafka::kDlqPartitionHeader), "/", header(r, kafka::kDlqOffsetHeader));
+    if (!origins.insert(origin).second) continue;
+    own.push_back({service->second, std::move(r)});
+  }
+  return own;
 }
 
 bool Platform::Serving(const std::string& service) const {

@@ -66,6 +66,17 @@ class Platform {
   // True when `service` answers its health check with SERVING (false when it crashed).
   bool Serving(const std::string& service) const;
 
+  // This platform's dead letters among `records` (read from DLQ topics), each with the service
+  // whose consumer group wrote it. Left out: other groups' (other tests' platforms on the
+  // shared broker consume the same topics and dead-letter the same poison), and repeats of one
+  // origin — group, topic, partition, offset — since dead-lettering is at least once (a record
+  // redelivered before its offset was committed is dead-lettered again).
+  struct DeadLetter {
+    std::string service;
+    kafka::Record record;
+  };
+  std::vector<DeadLetter> OwnDeadLetters(std::vector<kafka::Record> records) const;
+
   const std::string& run() const { return run_; }
   const std::string& vendor() const { return vendor_; }
 

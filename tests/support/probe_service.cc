@@ -119,27 +119,21 @@ void ProbeService::EndSleeps() { timer_->EndAll(); }
 
 int ProbeService::handler_runs() const { return handler_runs_.load(); }
 
-void ProbeService::HoldPings(bool hold) {
+void ProbeService::HoldFails(bool hold) {
   absl::MutexLock lock(&hold_mu_);
-  hold_pings_ = hold;
+  hold_fails_ = hold;
 }
 
-int ProbeService::held_pings() const {
+int ProbeService::held_fails() const {
   absl::MutexLock lock(&hold_mu_);
-  return held_pings_;
+  return held_fails_;
 }
 
 grpc::ServerUnaryReactor* ProbeService::Ping(grpc::CallbackServerContext* ctx,
                                              const v1::PingRequest* request,
                                              v1::PingResponse* response) {
-  return server::Serve(ctx, authenticator_, [=, this](const server::CallContext& call) {
+  return server::ServeInline(ctx, authenticator_, [=, this](const server::CallContext& call) {
     handler_runs_.fetch_add(1, std::memory_order_relaxed);
-    {
-      absl::MutexLock lock(&hold_mu_);
-      ++held_pings_;
-      hold_mu_.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &hold_pings_));
-      --held_pings_;
-    }
     if (request->describe_call()) {
       response->set_subject(call.principal().subject);
       response->set_request_id(call.request_id());
@@ -154,6 +148,12 @@ grpc::ServerUnaryReactor* ProbeService::Fail(grpc::CallbackServerContext* ctx,
                                              v1::FailResponse* /*response*/) {
   return server::Serve(ctx, authenticator_, [=, this](const server::CallContext&) -> absl::Status {
     handler_runs_.fetch_add(1, std::memory_order_relaxed);
+    {
+      absl::MutexLock lock(&hold_mu_);
+      ++held_fails_;
+      hold_mu_.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &hold_fails_));
+      --held_fails_;
+    }
     if (request->code() == 0) {
       FieldViolations bad;
       bad.Add("name", "must not be empty");

@@ -42,10 +42,11 @@ class ProbeService final : public prm::testing::v1::Probe::CallbackService {
   // How many times a handler body ran (after authentication). For tests.
   int handler_runs() const;
 
-  // While held, each Ping handler waits (blocking its thread) until released: a stand-in for a
-  // handler waiting on a commit or another service. `held_pings` counts the ones waiting.
-  void HoldPings(bool hold);
-  int held_pings() const;
+  // While held, each Fail handler waits (blocking its thread) until released: a stand-in for a
+  // handler waiting on a commit or another service. `held_fails` counts the ones waiting.
+  // (Ping runs inline — server::ServeInline, the empty-RPC baseline — and must never wait.)
+  void HoldFails(bool hold);
+  int held_fails() const;
 
  private:
   class Timer;
@@ -54,8 +55,8 @@ class ProbeService final : public prm::testing::v1::Probe::CallbackService {
   std::unique_ptr<Timer> timer_;
   std::atomic<int> handler_runs_{0};
   mutable absl::Mutex hold_mu_;
-  bool hold_pings_ ABSL_GUARDED_BY(hold_mu_) = false;
-  int held_pings_ ABSL_GUARDED_BY(hold_mu_) = 0;
+  bool hold_fails_ ABSL_GUARDED_BY(hold_mu_) = false;
+  int held_fails_ ABSL_GUARDED_BY(hold_mu_) = 0;
 };
 
 }  // namespace prm::testing

@@ -173,7 +173,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
   grpc::ServerUnaryReactor* GetPartner(grpc::CallbackServerContext* ctx,
                                        const pb::GetPartnerRequest* request,
                                        pb::GetPartnerResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
+    return server::ServeInline(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
       const Principal& who = call.principal();
       if (request->partner_id().empty()) return InvalidField("partner_id", "is required");
       if (who.role == Role::kPartnerUser && !who.IsPartner(request->partner_id())) return Denied();
@@ -195,7 +195,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
   grpc::ServerUnaryReactor* LookupPartner(grpc::CallbackServerContext* ctx,
                                           const pb::LookupPartnerRequest* request,
                                           pb::LookupPartnerResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
+    return server::ServeInline(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
       const Principal& who = call.principal();
       FieldViolations missing_vendor;
       RETURN_IF_ERROR(CheckStaffVendor(who, request->vendor_id(), missing_vendor));
@@ -320,7 +320,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
   grpc::ServerUnaryReactor* GetProgram(grpc::CallbackServerContext* ctx,
                                        const pb::GetProgramRequest* request,
                                        pb::GetProgramResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
+    return server::ServeInline(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
       if (request->program_id().empty()) bad.Add("program_id", "is required");
@@ -387,7 +387,7 @@ class Handler final : public pb::PartnerRegistry::CallbackService {
   grpc::ServerUnaryReactor* GetEnrollment(grpc::CallbackServerContext* ctx,
                                           const pb::GetEnrollmentRequest* request,
                                           pb::GetEnrollmentResponse* response) override {
-    return server::Serve(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
+    return server::ServeInline(ctx, rt_.authenticator(), [=, this](const server::CallContext& call) {
       const Principal& who = call.principal();
       FieldViolations bad;
       if (request->vendor_id().empty()) bad.Add("vendor_id", "is required");
