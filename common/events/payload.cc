@@ -29,9 +29,28 @@ constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;   // 9999-12-31T23:59:
 constexpr int64_t kMaxDurationSeconds = 315'576'000'000;    // 10,000 years
 constexpr int32_t kMaxNanos = 999'999'999;
 
+// Where a field sits in the payload. Built into its text ("lines[0].amount") only for a
+// violation: payloads are checked on every consumed event, and almost all are well formed.
+struct Path {
+  const Path* parent = nullptr;
+  const google::protobuf::FieldDescriptor* field = nullptr;  // null: the payload itself
+  int index = -1;                                             // an element of a repeated field
+};
+
+std::string ToString(const Path& path) {
+  if (path.field == nullptr) return "data";
+  std::string text;
+  if (path.parent != nullptr && path.parent->field != nullptr) {
+    text = absl::StrCat(ToString(*path.parent), ".");
+  }
+  absl::StrAppend(&text, path.field->name());
+  if (path.index >= 0) absl::StrAppend(&text, "[", path.index, "]");
+  return text;
+}
+
 // Checks a message of a well-known type or prm.common.v1.Money by its fields 1 and 2 (seconds
 // or units, nanos); false when `message` is of none of them.
-bool CheckSpecial(const google::protobuf::Message& message, const std::string& path,
+bool CheckSpecial(const google::protobuf::Message& message, const Path& path,
                   FieldViolations& bad) {
   const google::protobuf::Descriptor* d = message.GetDescriptor();
   const std::string& name = d->full_name();
@@ -46,51 +65,52 @@ bool CheckSpecial(const google::protobuf::Message& message, const std::string& p
   const google::protobuf::Reflection* r = message.GetReflection();
   const int64_t whole = r->GetInt64(message, first);
   const int32_t nanos = r->GetInt32(message, nanos_field);
-  const std::string field = path.empty() ? "data" : path;
   if (timestamp) {
     if (whole < kMinTimestampSeconds || whole > kMaxTimestampSeconds || nanos < 0 ||
         nanos > kMaxNanos) {
-      bad.Add(field, "must be a time within 0001-01-01..9999-12-31, nanos 0..999999999");
+      bad.Add(ToString(path), "must be a time within 0001-01-01..9999-12-31, nanos 0..999999999");
     }
   } else if (nanos < -kMaxNanos || nanos > kMaxNanos || (whole > 0 && nanos < 0) ||
              (whole < 0 && nanos > 0) ||
              (duration && (whole < -kMaxDurationSeconds || whole > kMaxDurationSeconds))) {
-    bad.Add(field, duration ? "must be within 10000 years, nanos of the same sign"
-                            : "nanos must be within -999999999..999999999, of the sign of units");
+    bad.Add(ToString(path), duration
+                                ? "must be within 10000 years, nanos of the same sign"
+                                : "nanos must be within -999999999..999999999, of the sign of units");
   }
   return true;
 }
 
-void CheckString(const std::string& value, const std::string& path, FieldViolations& bad) {
+void CheckString(const std::string& value, const Path& path, FieldViolations& bad) {
   if (value.size() > kMaxPayloadStringBytes) {
-    bad.Add(path, absl::StrCat("is longer than ", kMaxPayloadStringBytes, " bytes"));
+    bad.Add(ToString(path), absl::StrCat("is longer than ", kMaxPayloadStringBytes, " bytes"));
   }
 }
 
-void Check(const google::protobuf::Message& message, const std::string& path,
-           FieldViolations& bad) {
+void Check(const google::protobuf::Message& message, const Path& path, FieldViolations& bad) {
   if (CheckSpecial(message, path, bad)) return;
   const google::protobuf::Reflection* r = message.GetReflection();
   std::vector<const google::protobuf::FieldDescriptor*> fields;
   r->ListFields(message, &fields);
   for (const google::protobuf::FieldDescriptor* f : fields) {
-    const std::string name = path.empty() ? f->name() : absl::StrCat(path, ".", f->name());
     using google::protobuf::FieldDescriptor;
+    const bool string = f->cpp_type() == FieldDescriptor::CPPTYPE_STRING;
+    const bool nested = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!string && !nested) continue;
     if (f->is_repeated()) {
       const int n = r->FieldSize(message, f);
       for (int i = 0; i < n; ++i) {
-        const std::string element = absl::StrCat(name, "[", i, "]");
-        if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        const Path element{&path, f, i};
+        if (string) {
           CheckString(r->GetRepeatedString(message, f, i), element, bad);
-        } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        } else {
           // Map entries are messages of a key and a value: both are checked.
           Check(r->GetRepeatedMessage(message, f, i), element, bad);
         }
       }
-    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-      CheckString(r->GetString(message, f), name, bad);
-    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      Check(r->GetMessage(message, f), name, bad);
+    } else if (string) {
+      CheckString(r->GetString(message, f), Path{&path, f}, bad);
+    } else {
+      Check(r->GetMessage(message, f), Path{&path, f}, bad);
     }
   }
 }
@@ -99,7 +119,7 @@ void Check(const google::protobuf::Message& message, const std::string& path,
 
 absl::Status ValidatePayload(const google::protobuf::Message& message) {
   FieldViolations bad;
-  Check(message, "", bad);
+  Check(message, Path{}, bad);
   return bad.ToStatus(absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
 }
 

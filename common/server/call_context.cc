@@ -212,10 +212,8 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* server_context, 
   return reactor;
 }
 
-}  // namespace
-
-namespace {
-
+// Admits the call (authentication, rate limit, request limits) and runs `handler`: on the pool,
+// or inline on gRPC's thread when `inline_run` (ServeInline).
 grpc::ServerUnaryReactor* AdmitAndRun(grpc::CallbackServerContext* server_context,
                                       const Authenticator& authenticator, Handler handler,
                                       bool inline_run) {
@@ -249,12 +247,12 @@ grpc::ServerUnaryReactor* ServeInline(grpc::CallbackServerContext* server_contex
 grpc::ServerUnaryReactor* ServeUnauthenticated(grpc::CallbackServerContext* server_context,
                                                Handler handler) {
   return Dispatch(server_context, LimitsOf(server_context),
-           [server_context,
-            handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
-             const CallContext call =
-                 CallContext::Admitted(server_context, std::move(limits), std::nullopt);
-             return RunHandler(call, [&](const CallContext& c) { return handler(c); });
-           });
+                  [server_context,
+                   handler = std::move(handler)](CallLimits limits) mutable -> absl::Status {
+                    const CallContext call =
+                        CallContext::Admitted(server_context, std::move(limits), std::nullopt);
+                    return RunHandler(call, [&](const CallContext& c) { return handler(c); });
+                  });
 }
 
 }  // namespace prm::server
