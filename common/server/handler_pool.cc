@@ -31,11 +31,6 @@ void HandlerPool::Run(absl::AnyInvocable<void() &&> task) {
   ready_.notify_one();
 }
 
-int64_t HandlerPool::queued() const {
-  std::lock_guard lock(mu_);
-  return static_cast<int64_t>(queue_.size());
-}
-
 void HandlerPool::Work() {
   while (true) {
     absl::AnyInvocable<void() &&> task;

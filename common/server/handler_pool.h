@@ -17,7 +17,6 @@
 // the pool only after the server has finished every call.
 
 #include <condition_variable>
-#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -37,13 +36,10 @@ class HandlerPool {
   // Queues `task`; one of the pool's threads runs it.
   void Run(absl::AnyInvocable<void() &&> task);
 
-  // Tasks queued and not yet started.
-  int64_t queued() const;
-
  private:
   void Work();
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable ready_;
   std::deque<absl::AnyInvocable<void() &&>> queue_;  // guarded by mu_
   bool stopping_ = false;                             // guarded by mu_

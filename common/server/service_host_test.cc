@@ -678,18 +678,59 @@ void WaitForHandlerRuns(const ProbeService& probe, int runs) {
   ASSERT_GE(probe.handler_runs(), runs);
 }
 
-// Starts a Fail call (answering `code`) without waiting for it.
-std::future<grpc::Status> StartFail(Probe::Stub& stub, grpc::StatusCode code,
-                                    std::unique_ptr<grpc::ClientContext>& ctx,
-                                    FailRequest& request, FailResponse& response) {
-  auto done = std::make_shared<std::promise<grpc::Status>>();
-  std::future<grpc::Status> result = done->get_future();
-  ctx = AuthorizedContext();
-  request.set_code(static_cast<int>(code));
-  stub.async()->Fail(ctx.get(), &request, &response,
-                     [done](grpc::Status status) { done->set_value(std::move(status)); });
-  return result;
-}
+// `count` Fail calls (answering ABORTED) whose handlers wait in the probe until Release.
+class HeldFails {
+ public:
+  HeldFails(TestServer& server, int count) : server_(server), calls_(count) {
+    server_.probe.HoldFails(true);
+    for (Call& call : calls_) {
+      auto done = std::make_shared<std::promise<grpc::Status>>();
+      call.status = done->get_future();
+      call.ctx = AuthorizedContext();
+      call.request.set_code(static_cast<int>(grpc::StatusCode::ABORTED));
+      call.request.set_message(ProbeService::kHoldMessage);
+      server_.probe_stub->async()->Fail(
+          call.ctx.get(), &call.request, &call.response,
+          [done](grpc::Status status) { done->set_value(std::move(status)); });
+    }
+  }
+  ~HeldFails() {  // also after a failed assertion: no call may outlive its context
+    server_.probe.HoldFails(false);
+    for (Call& call : calls_) {
+      if (call.status.valid()) call.status.wait_for(std::chrono::seconds(10));
+    }
+  }
+
+  // True once every handler is waiting (10 s at most).
+  bool AllWaiting() const {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (server_.probe.held_fails() < static_cast<int>(calls_.size()) &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return server_.probe.held_fails() >= static_cast<int>(calls_.size());
+  }
+
+  // Lets the handlers go on; true when every call then ended ABORTED.
+  bool Release() {
+    server_.probe.HoldFails(false);
+    bool all_aborted = true;
+    for (Call& call : calls_) {
+      all_aborted &= call.status.get().error_code() == grpc::StatusCode::ABORTED;
+    }
+    return all_aborted;
+  }
+
+ private:
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    FailRequest request;
+    FailResponse response;
+    std::future<grpc::Status> status;
+  };
+  TestServer& server_;
+  std::vector<Call> calls_;
+};
 
 grpc::StatusCode FailWithin(Probe::Stub& stub, grpc::StatusCode code,
                             std::chrono::milliseconds deadline) {
@@ -702,14 +743,6 @@ grpc::StatusCode FailWithin(Probe::Stub& stub, grpc::StatusCode code,
   return stub.Fail(&ctx, request, &response).error_code();
 }
 
-bool WaitForHeldFails(const ProbeService& probe, int held) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (probe.held_fails() < held && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return probe.held_fails() >= held;
-}
-
 // gRPC 1.51 runs callback handlers on max(2, cores / 2) threads; handlers that block there (a
 // commit's fsync) used to stop the whole server. Serve runs them on the host's handler pool.
 TEST(ServiceHostHandlers, HandlersThatBlockDoNotStopOtherCalls) {
@@ -717,25 +750,18 @@ TEST(ServiceHostHandlers, HandlersThatBlockDoNotStopOtherCalls) {
   options.handler_threads = 8;
   TestServer server(options);
   ASSERT_OK(server.Start());
-  server.probe.HoldFails(true);
   constexpr int kHeld = 6;  // more than gRPC's own callback threads on any machine we run on
-  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(kHeld);
-  std::vector<FailRequest> requests(kHeld);
-  std::vector<FailResponse> responses(kHeld);
-  std::vector<std::future<grpc::Status>> held;
-  for (int i = 0; i < kHeld; ++i) {
-    held.push_back(StartFail(*server.probe_stub, grpc::StatusCode::ABORTED, contexts[i],
-                             requests[i], responses[i]));
-  }
-  EXPECT_TRUE(WaitForHeldFails(server.probe, kHeld))
-      << "only " << server.probe.held_fails() << " of " << kHeld << " blocking handlers started";
+  HeldFails held(server, kHeld);
+  EXPECT_TRUE(held.AllWaiting()) << "only " << server.probe.held_fails() << " of " << kHeld
+                                 << " blocking handlers started";
 
-  // With six handlers blocked, gRPC's threads still answer other calls.
+  // With six handlers blocked, gRPC's threads still answer an inline call, and the pool's two
+  // free threads a pooled one.
   EXPECT_EQ(server.Ping(), grpc::StatusCode::OK);
-  server.probe.HoldFails(false);
-  for (std::future<grpc::Status>& call : held) {
-    EXPECT_EQ(call.get().error_code(), grpc::StatusCode::ABORTED);
-  }
+  EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND, std::chrono::seconds(5)),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(server.probe.held_fails(), kHeld);
+  EXPECT_TRUE(held.Release());
   server.host.Shutdown();
 }
 
@@ -744,21 +770,14 @@ TEST(ServiceHostHandlers, TheRestOfThePoolServesWhileSomeHandlersWait) {
   options.handler_threads = 3;
   TestServer server(options);
   ASSERT_OK(server.Start());
-  server.probe.HoldFails(true);
-  std::unique_ptr<grpc::ClientContext> held_ctx[2];
-  FailRequest held_request[2];
-  FailResponse held_response[2];
-  std::future<grpc::Status> held[2];
-  for (int i = 0; i < 2; ++i) {
-    held[i] = StartFail(*server.probe_stub, grpc::StatusCode::ABORTED, held_ctx[i],
-                        held_request[i], held_response[i]);
-  }
-  EXPECT_TRUE(WaitForHeldFails(server.probe, 2));
-  // Two of three threads wait; the third answers a pooled call that does not wait.
-  server.probe.HoldFails(false);
+  HeldFails held(server, 2);
+  EXPECT_TRUE(held.AllWaiting());
+  // Two of three threads wait; the third answers a pooled call meanwhile (with a pool of two
+  // this call would wait past its deadline).
   EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND, std::chrono::seconds(5)),
             grpc::StatusCode::NOT_FOUND);
-  for (auto& call : held) EXPECT_EQ(call.get().error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(server.probe.held_fails(), 2) << "the held handlers ended early";
+  EXPECT_TRUE(held.Release());
   server.host.Shutdown();
 }
 
@@ -767,13 +786,8 @@ TEST(ServiceHostHandlers, ACallWhoseDeadlinePassesWhileWaitingForAThreadDoesNotR
   options.handler_threads = 1;
   TestServer server(options);
   ASSERT_OK(server.Start());
-  server.probe.HoldFails(true);
-  std::unique_ptr<grpc::ClientContext> held_ctx;
-  FailRequest held_request;
-  FailResponse held_response;
-  std::future<grpc::Status> held = StartFail(*server.probe_stub, grpc::StatusCode::ABORTED,
-                                             held_ctx, held_request, held_response);
-  EXPECT_TRUE(WaitForHeldFails(server.probe, 1));
+  HeldFails held(server, 1);
+  EXPECT_TRUE(held.AllWaiting());
 
   // The only handler thread is busy: this call waits in the queue past its deadline.
   EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND,
@@ -782,8 +796,7 @@ TEST(ServiceHostHandlers, ACallWhoseDeadlinePassesWhileWaitingForAThreadDoesNotR
   // The server's copy of the deadline may trail the client's by the request's transit time.
   absl::SleepFor(absl::Milliseconds(100));
 
-  server.probe.HoldFails(false);
-  EXPECT_EQ(held.get().error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_TRUE(held.Release());
   // Calls are taken first come, first served: once this one ran, the expired call was dropped.
   EXPECT_EQ(FailWithin(*server.probe_stub, grpc::StatusCode::NOT_FOUND, std::chrono::seconds(5)),
             grpc::StatusCode::NOT_FOUND);

@@ -148,7 +148,7 @@ grpc::ServerUnaryReactor* ProbeService::Fail(grpc::CallbackServerContext* ctx,
                                              v1::FailResponse* /*response*/) {
   return server::Serve(ctx, authenticator_, [=, this](const server::CallContext&) -> absl::Status {
     handler_runs_.fetch_add(1, std::memory_order_relaxed);
-    {
+    if (request->message() == kHoldMessage) {
       absl::MutexLock lock(&hold_mu_);
       ++held_fails_;
       hold_mu_.Await(absl::Condition(+[](bool* hold) { return !*hold; }, &hold_fails_));

@@ -42,8 +42,10 @@ class ProbeService final : public prm::testing::v1::Probe::CallbackService {
   // How many times a handler body ran (after authentication). For tests.
   int handler_runs() const;
 
-  // While held, each Fail handler waits (blocking its thread) until released: a stand-in for a
-  // handler waiting on a commit or another service. `held_fails` counts the ones waiting.
+  // While held, each Fail handler whose request message is kHoldMessage waits (blocking its
+  // thread) until released: a stand-in for a handler waiting on a commit or another service.
+  // Other Fail calls never wait. `held_fails` counts the ones waiting.
+  static constexpr char kHoldMessage[] = "hold";
   // (Ping runs inline — server::ServeInline, the empty-RPC baseline — and must never wait.)
   void HoldFails(bool hold);
   int held_fails() const;
