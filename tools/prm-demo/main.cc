@@ -13,6 +13,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -1044,27 +1045,46 @@ class Demo {
           "\n  %d deal-approval tasks opened for channel managers, %d closed by the decision\n",
           approvals, approvals_closed);
 
-      // Forecast: vendor and top segments, next three months with intervals.
+      // Forecast: vendor and top segments, next three months with intervals. Segments hold each
+      // sale in the tier the partner had on its day; this run's tiers were all decided minutes
+      // ago, after two years of back-dated sales, so the demo groups segments over every tier.
       std::cout << "Forecast of sell-in, next 3 months, with 80 % and 95 % intervals (vendor total and "
-                   "the four segments with the most trailing revenue; partners in brackets):\n";
+                   "the four type/region/vertical segments, all tiers, with the most trailing "
+                   "revenue; partners in brackets):\n";
       PrintForecast(v, "vendor total", fv1::FORECAST_LEVEL_VENDOR, nullptr);
       fv1::ListSegmentsRequest seg;
       seg.set_vendor_id(vendor.vendor_id);
-      seg.set_order_by("trailing_revenue desc");
-      seg.set_page_size(4);
+      seg.set_page_size(500);
       fv1::ListSegmentsResponse segments;
       grpc::Status s = forecast_->ListSegments(Ctx(service_).get(), seg, &segments);
       if (!s.ok()) {
         std::cout << "  (segments unavailable: " << s.error_message() << ")\n";
       }
+      struct Group {
+        fv1::Segment segment;  // tier unset: every tier
+        double revenue = 0;
+        int partners = 0;
+      };
+      std::map<std::tuple<int, std::string, std::string>, Group> groups;
       for (const fv1::SegmentSummary& summary : segments.segments()) {
         const fv1::Segment& sg = summary.segment();
+        Group& g = groups[{sg.partner_type(), sg.region(), sg.vertical()}];
+        g.segment = sg;
+        g.segment.clear_tier_id();
+        g.revenue += Units(summary.trailing_revenue());
+        g.partners += summary.partner_count();
+      }
+      std::vector<Group> top;
+      for (auto& [key, g] : groups) top.push_back(std::move(g));
+      std::sort(top.begin(), top.end(),
+                [](const Group& a, const Group& b) { return a.revenue > b.revenue; });
+      for (size_t i = 0; i < top.size() && i < 4; ++i) {
+        const fv1::Segment& sg = top[i].segment;
         PrintForecast(v,
-                      absl::StrFormat("%s/%s/%s/%s [%d]", TypeName(sg.partner_type()),
-                                      sg.tier_id().empty() ? "-" : sg.tier_id(),
+                      absl::StrFormat("%s/%s/%s [%d]", TypeName(sg.partner_type()),
                                       sg.region().empty() ? "-" : sg.region(),
                                       sg.vertical().empty() ? "-" : sg.vertical(),
-                                      summary.partner_count()),
+                                      top[i].partners),
                       fv1::FORECAST_LEVEL_SEGMENT, &sg);
       }
 

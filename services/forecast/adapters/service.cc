@@ -264,11 +264,12 @@ class ForecastState {
   }
 
   // The series' history (other currencies converted) under the read lock; the engine then runs
-  // without it. PARTNER and SEGMENT series sum the ERP accounts of their partners now.
+  // without it. PARTNER and SEGMENT series sum the ERP accounts of their partners now, a
+  // SEGMENT's each on the days its partner was in the segment's tier.
   absl::StatusOr<SeriesHistory> Series(const ForecastQuery& query) const {
     std::shared_lock lock(mu_);
     SeriesSelector selector = query.selector;
-    selector.accounts = AccountsOf(query.key);
+    Select(query.key, selector);
     return ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
                           RatesOf(selector.vendor_id));
   }
@@ -280,14 +281,18 @@ class ForecastState {
     std::vector<SeriesHistory> children;
     if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) return children;
     const std::string& vendor = query.selector.vendor_id;
-    std::optional<std::set<std::string>> partners = PartnersOf(query.key);
-    if (!partners) {
-      std::vector<std::string> all = accounts_.PartnersOf(vendor);
-      partners.emplace(all.begin(), all.end());
+    std::map<std::string, DaySpans> partners;
+    if (query.key.level() == fv1::FORECAST_LEVEL_SEGMENT) {
+      partners = accounts_.PartnerDaysInSegment(vendor, SegmentOf(query.key.segment()));
+    } else {
+      for (const std::string& partner : accounts_.PartnersOf(vendor)) {
+        partners.emplace(partner, DaySpans{{kFirstDay, kEndDay}});
+      }
     }
-    for (const std::string& partner : *partners) {
+    for (const auto& [partner, days] : partners) {
       SeriesSelector selector = query.selector;
-      selector.accounts = accounts_.AccountKeys(vendor, partner);
+      selector.accounts.emplace();
+      SelectPartner(vendor, partner, days, selector);
       absl::StatusOr<SeriesHistory> history = ledger_.Series(
           selector, query.granularity, query.fiscal_year_start_month, RatesOf(vendor));
       if (history.ok()) children.push_back(*std::move(history));
@@ -314,24 +319,25 @@ class ForecastState {
                                     absl::Time end) const {
     std::shared_lock lock(mu_);
     std::vector<SegmentSize> sizes;
-    for (const auto& [key, partners] : accounts_.Segments(selector.vendor_id)) {
+    for (const auto& [key, members] : accounts_.Segments(selector.vendor_id)) {
       const auto& [type, tier, region, vertical] = key;
       SegmentSize size;
       size.segment.set_partner_type(static_cast<prm::common::v1::PartnerType>(type));
       size.segment.set_tier_id(tier);
       size.segment.set_region(region);
       size.segment.set_vertical(vertical);
-      size.partner_count = static_cast<int32_t>(partners.size());
-      SeriesSelector members = selector;
-      members.accounts.emplace();
-      for (const std::string& partner : partners) {
-        members.accounts->merge(accounts_.AccountKeys(selector.vendor_id, partner));
+      size.partner_count = static_cast<int32_t>(members.current.size());
+      SeriesSelector sales = selector;
+      sales.accounts.emplace();
+      for (const auto& [partner, days] : members.days) {
+        SelectPartner(selector.vendor_id, partner, days, sales);
       }
       for (const CategoryAmount& c :
-           ledger_.Mix(members, start, end, RatesOf(selector.vendor_id))) {
+           ledger_.Mix(sales, start, end, RatesOf(selector.vendor_id))) {
         size.trailing_revenue += c.amount.ToDouble();
       }
-      sizes.push_back(std::move(size));
+      // A segment no partner is in now is listed while it has sales in the window.
+      if (size.partner_count > 0 || size.trailing_revenue != 0) sizes.push_back(std::move(size));
     }
     return sizes;
   }
@@ -340,7 +346,7 @@ class ForecastState {
   std::vector<CategoryAmount> Mix(SeriesSelector selector, const fv1::SeriesKey& key,
                                   absl::Time start, absl::Time end) const {
     std::shared_lock lock(mu_);
-    selector.accounts = AccountsOf(key);
+    Select(key, selector);
     return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
   }
 
@@ -465,15 +471,30 @@ class ForecastState {
     return std::nullopt;
   }
 
-  // The ledger accounts of a key's partners (mu_ held); nullopt = every account of the vendor.
-  std::optional<std::set<std::string>> AccountsOf(const fv1::SeriesKey& key) const {
-    std::optional<std::set<std::string>> partners = PartnersOf(key);
-    if (!partners) return std::nullopt;
-    std::set<std::string> accounts;
-    for (const std::string& partner : *partners) {
-      accounts.merge(accounts_.AccountKeys(key.vendor_id(), partner));
+  // Narrows `selector` to the sales of a key (mu_ held): a partner's accounts; a segment's
+  // partners' accounts, each on the days the partner was in the segment (its tier as of each
+  // sale's day); every account of the vendor.
+  void Select(const fv1::SeriesKey& key, SeriesSelector& selector) const {
+    if (key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+      selector.accounts = accounts_.AccountKeys(key.vendor_id(), key.partner_id());
+    } else if (key.level() == fv1::FORECAST_LEVEL_SEGMENT) {
+      selector.accounts.emplace();
+      for (const auto& [partner, days] :
+           accounts_.PartnerDaysInSegment(key.vendor_id(), SegmentOf(key.segment()))) {
+        SelectPartner(key.vendor_id(), partner, days, selector);
+      }
     }
-    return accounts;
+  }
+
+  // Adds a partner's accounts at the vendor to `selector`'s (set) accounts, counted on `days`.
+  void SelectPartner(const std::string& vendor_id, const std::string& partner_id,
+                     const DaySpans& days, SeriesSelector& selector) const {
+    const bool always = days.size() == 1 && days[0].first == kFirstDay &&
+                        days[0].second == kEndDay;
+    for (const std::string& account : accounts_.AccountKeys(vendor_id, partner_id)) {
+      if (!always) selector.only_on_days[account] = days;
+      selector.accounts->insert(account);
+    }
   }
 
   // Must be called with mu_ held; the lookup is used under it.
@@ -578,10 +599,14 @@ class ForecastState {
       if (event.metadata().vendor_id().empty()) {
         return InvalidField("metadata.vendor_id", "is required");
       }
+      // The change takes effect at its event time (the command's time for an event without).
+      const absl::Time effective = event.metadata().has_event_time()
+                                       ? FromTimestamp(event.metadata().event_time())
+                                       : log_.clock().Now();
       std::unique_lock lock(mu_);
-      const bool applied =
-          accounts_.SetTier(event.metadata().vendor_id(), event.partner_id(),
-                            event.metadata().aggregate_version(), event.to_tier_id());
+      const bool applied = accounts_.SetTier(
+          event.metadata().vendor_id(), event.partner_id(), event.metadata().aggregate_version(),
+          event.from_tier_id(), event.to_tier_id(), effective);
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kDealDeletedType) {

@@ -1,6 +1,6 @@
 #include "services/forecast/domain/partner_accounts.h"
 
-#include "services/forecast/domain/sales_ledger.h"
+#include <algorithm>
 
 namespace prm::forecast {
 
@@ -54,17 +54,21 @@ std::set<std::string> PartnerAccounts::AccountKeys(const std::string& vendor_id,
   return keys;
 }
 
-std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
-PartnerAccounts::Segments(const std::string& vendor_id) const {
-  std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
-      segments;
+std::map<PartnerAccounts::SegmentKey, PartnerAccounts::SegmentMembers> PartnerAccounts::Segments(
+    const std::string& vendor_id) const {
+  std::map<SegmentKey, SegmentMembers> segments;
   for (const std::string& partner_id : PartnersOf(vendor_id)) {
     const PartnerProfile& p = partners_.at(partner_id).profile;
-    auto tier = tiers_.find({vendor_id, partner_id});
-    const std::string tier_id =
-        tier == tiers_.end() || tier->second.tier_id.empty() ? "-" : tier->second.tier_id;
-    segments[{p.partner_type, tier_id, p.region, p.vertical.empty() ? "-" : p.vertical}]
-        .push_back(partner_id);
+    const std::string vertical = p.vertical.empty() ? "-" : p.vertical;
+    const auto timeline = TierTimeline(vendor_id, partner_id);
+    for (size_t i = 0; i < timeline.size(); ++i) {
+      const std::string& tier = timeline[i].second;
+      SegmentMembers& members =
+          segments[{p.partner_type, tier.empty() ? "-" : tier, p.region, vertical}];
+      const absl::CivilDay end = i + 1 < timeline.size() ? timeline[i + 1].first : kEndDay;
+      members.days[partner_id].emplace_back(timeline[i].first, end);
+      if (i + 1 == timeline.size()) members.current.push_back(partner_id);
+    }
   }
   return segments;
 }
@@ -88,28 +92,87 @@ std::vector<std::string> PartnerAccounts::PartnersOf(const std::string& vendor_i
 }
 
 bool PartnerAccounts::SetTier(const std::string& vendor_id, const std::string& partner_id,
-                              int64_t version, const std::string& tier_id) {
-  TierEntry& entry = tiers_[{vendor_id, partner_id}];
-  if (version <= entry.version) return false;
-  entry.version = version;
-  entry.tier_id = tier_id;
-  return true;
+                              int64_t version, const std::string& from_tier_id,
+                              const std::string& to_tier_id, absl::Time effective) {
+  return tiers_[{vendor_id, partner_id}]
+      .try_emplace(version, TierChange{absl::ToCivilDay(effective, absl::UTCTimeZone()),
+                                       from_tier_id, to_tier_id})
+      .second;
 }
+
+const std::string& PartnerAccounts::CurrentTier(const std::string& vendor_id,
+                                                const std::string& partner_id) const {
+  static const std::string kNone;
+  auto it = tiers_.find({vendor_id, partner_id});
+  return it == tiers_.end() || it->second.empty() ? kNone : it->second.rbegin()->second.to_tier_id;
+}
+
+std::vector<std::pair<absl::CivilDay, std::string>> PartnerAccounts::TierTimeline(
+    const std::string& vendor_id, const std::string& partner_id) const {
+  auto it = tiers_.find({vendor_id, partner_id});
+  if (it == tiers_.end() || it->second.empty()) return {{kFirstDay, ""}};
+  std::vector<std::pair<absl::CivilDay, std::string>> timeline = {
+      {kFirstDay, it->second.begin()->second.from_tier_id}};
+  for (const auto& [version, change] : it->second) {
+    // Versions order the changes; a change stamped earlier than the one before it counts from
+    // that one's day.
+    const absl::CivilDay day = std::max(change.day, timeline.back().first);
+    if (day == timeline.back().first) {
+      timeline.back().second = change.to_tier_id;
+    } else {
+      timeline.emplace_back(day, change.to_tier_id);
+    }
+    // Consecutive days in the same tier are one entry.
+    if (timeline.size() > 1 && timeline[timeline.size() - 2].second == timeline.back().second) {
+      timeline.pop_back();
+    }
+  }
+  return timeline;
+}
+
+namespace {
+
+// Whether a segment dimension set to `want` ("" = any, "-" = none) matches `have`.
+bool Matches(const std::string& want, const std::string& have) {
+  return want.empty() || (want == "-" ? have.empty() : want == have);
+}
+
+}  // namespace
 
 std::vector<std::string> PartnerAccounts::PartnersInSegment(const std::string& vendor_id,
                                                             const SegmentFilter& segment) const {
   std::vector<std::string> matching;
   for (const std::string& partner_id : PartnersOf(vendor_id)) {
     const PartnerProfile& p = partners_.at(partner_id).profile;
-    auto tier = tiers_.find({vendor_id, partner_id});
-    const std::string tier_id = tier == tiers_.end() ? "" : tier->second.tier_id;
-    auto matches = [](const std::string& want, const std::string& have) {
-      return want.empty() || (want == "-" ? have.empty() : want == have);
-    };
     if (segment.partner_type != 0 && segment.partner_type != p.partner_type) continue;
-    if (!matches(segment.tier_id, tier_id) || !matches(segment.vertical, p.vertical)) continue;
+    if (!Matches(segment.tier_id, CurrentTier(vendor_id, partner_id))) continue;
+    if (!Matches(segment.vertical, p.vertical)) continue;
     if (!segment.region.empty() && segment.region != p.region) continue;
     matching.push_back(partner_id);
+  }
+  return matching;
+}
+
+std::map<std::string, DaySpans> PartnerAccounts::PartnerDaysInSegment(
+    const std::string& vendor_id, const SegmentFilter& segment) const {
+  std::map<std::string, DaySpans> matching;
+  for (const std::string& partner_id : PartnersOf(vendor_id)) {
+    const PartnerProfile& p = partners_.at(partner_id).profile;
+    if (segment.partner_type != 0 && segment.partner_type != p.partner_type) continue;
+    if (!Matches(segment.vertical, p.vertical)) continue;
+    if (!segment.region.empty() && segment.region != p.region) continue;
+    const auto timeline = TierTimeline(vendor_id, partner_id);
+    DaySpans days;
+    for (size_t i = 0; i < timeline.size(); ++i) {
+      if (!Matches(segment.tier_id, timeline[i].second)) continue;
+      const absl::CivilDay end = i + 1 < timeline.size() ? timeline[i + 1].first : kEndDay;
+      if (!days.empty() && days.back().second == timeline[i].first) {
+        days.back().second = end;
+      } else {
+        days.emplace_back(timeline[i].first, end);
+      }
+    }
+    if (!days.empty()) matching.emplace(partner_id, std::move(days));
   }
   return matching;
 }
@@ -120,9 +183,7 @@ std::pair<int, std::string> PartnerAccounts::TypeAndTier(const std::string& vend
   if (auto p = partners_.find(partner_id); p != partners_.end()) {
     result.first = p->second.profile.partner_type;
   }
-  if (auto t = tiers_.find({vendor_id, partner_id}); t != tiers_.end()) {
-    result.second = t->second.tier_id;
-  }
+  result.second = CurrentTier(vendor_id, partner_id);
   return result;
 }
 

@@ -2,9 +2,10 @@
 
 // Which partner (partner-registry id) each ERP account of each vendor belongs to (SPEC §7.1),
 // projected from the complete partner snapshots of prm.partner.v1 (PartnerCreated, PartnerUpdated
-// with external_ids, PartnerDeleted). Sales are kept per account; a partner's series sums the
-// accounts mapped to it when it is read. Plain C++; not thread-safe (the service serializes);
-// deterministic.
+// with external_ids, PartnerDeleted), and each partner's tier at each vendor over time
+// (TierChanged). Sales are kept per account; a partner's series sums the accounts mapped to it
+// when it is read, and a segment's series counts each day's sales in the tier the partner held on
+// that day. Plain C++; not thread-safe (the service serializes); deterministic.
 
 #include <cstdint>
 #include <map>
@@ -13,6 +14,10 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "services/forecast/domain/sales_ledger.h"
 
 namespace prm::forecast {
 
@@ -50,15 +55,30 @@ class PartnerAccounts {
   bool Set(const std::string& partner_id, int64_t version, const std::vector<ErpAccount>& accounts,
            const PartnerProfile& profile = {});
 
-  // The partner's current tier at the vendor ("" = none), from TierChanged; false for a stale
-  // enrollment version.
+  // Records a tier change of the partner at the vendor (TierChanged): the enrollment version
+  // after it, the tiers before and after ("" = none) and when it took effect. Changes may arrive
+  // in any order; the one with the highest version gives the current tier. False when this
+  // version was recorded before (nothing changes).
   bool SetTier(const std::string& vendor_id, const std::string& partner_id, int64_t version,
-               const std::string& tier_id);
+               const std::string& from_tier_id, const std::string& to_tier_id,
+               absl::Time effective);
 
-  // Partners with accounts at the vendor whose current segment matches `segment`, by id. The
-  // segment is the partner's now, not as of each sale's date.
+  // The partner's tier at the vendor day by day (UTC): (first day, tier) in order, the first
+  // from kFirstDay. Before its first known change a partner held that change's "from" tier; a
+  // change counts from the day it took effect, and the last change of a day wins that day.
+  // One entry ("" = none) when no change is known.
+  std::vector<std::pair<absl::CivilDay, std::string>> TierTimeline(
+      const std::string& vendor_id, const std::string& partner_id) const;
+
+  // Partners with accounts at the vendor whose current segment matches `segment`, by id.
   std::vector<std::string> PartnersInSegment(const std::string& vendor_id,
                                              const SegmentFilter& segment) const;
+
+  // Partners with accounts at the vendor whose segment matched `segment` on some day, each with
+  // those days (SPEC §7.1: type, region and vertical are the partner's current ones; the tier is
+  // the one it held that day). Every day when the segment sets no tier.
+  std::map<std::string, DaySpans> PartnerDaysInSegment(const std::string& vendor_id,
+                                                       const SegmentFilter& segment) const;
 
   // The partner's primary type and current tier at the vendor (0 and "" when unknown).
   std::pair<int, std::string> TypeAndTier(const std::string& vendor_id,
@@ -72,10 +92,18 @@ class PartnerAccounts {
   std::set<std::string> AccountKeys(const std::string& vendor_id,
                                     const std::string& partner_id) const;
 
-  // The vendor's partners with accounts grouped by their current segment, every dimension set
-  // ("-" for no tier or no vertical), segments in key order, partners by id.
-  std::map<std::tuple<int, std::string, std::string, std::string>, std::vector<std::string>>
-  Segments(const std::string& vendor_id) const;
+  // A segment of Segments(): the partners in it now and every partner that was in it on some
+  // day, with those days.
+  struct SegmentMembers {
+    std::vector<std::string> current;  // by id
+    std::map<std::string, DaySpans> days;
+  };
+  using SegmentKey = std::tuple<int, std::string, std::string, std::string>;
+
+  // The vendor's segments (type, tier, region, vertical; every dimension set, "-" for no tier or
+  // no vertical) that a partner with accounts there is in now or was in on some day, in key
+  // order.
+  std::map<SegmentKey, SegmentMembers> Segments(const std::string& vendor_id) const;
 
   // AccountKey values of every account at `vendor_id` that some partner owns.
   std::set<std::string> OwnedAccountKeys(const std::string& vendor_id) const;
@@ -89,16 +117,20 @@ class PartnerAccounts {
     std::vector<ErpAccount> accounts;
     PartnerProfile profile;
   };
-  struct TierEntry {
-    int64_t version = 0;
-    std::string tier_id;
+  struct TierChange {
+    absl::CivilDay day;  // UTC day it took effect
+    std::string from_tier_id;
+    std::string to_tier_id;
   };
 
   void Unmap(PartnerEntry& entry, const std::string& partner_id);
+  const std::string& CurrentTier(const std::string& vendor_id,
+                                 const std::string& partner_id) const;
 
   std::map<std::string, PartnerEntry> partners_;
   std::map<ErpAccount, std::string> owner_;
-  std::map<std::pair<std::string, std::string>, TierEntry> tiers_;  // (vendor, partner)
+  // (vendor, partner) → tier changes by enrollment version.
+  std::map<std::pair<std::string, std::string>, std::map<int64_t, TierChange>> tiers_;
 };
 
 }  // namespace prm::forecast

@@ -56,6 +56,12 @@ std::string AccountKey(const std::string& erp_system_id, const std::string& part
   return absl::StrCat(erp_system_id.size(), ":", erp_system_id, partner_external_id);
 }
 
+bool OnDays(const DaySpans& spans, absl::CivilDay day) {
+  auto after = std::upper_bound(spans.begin(), spans.end(), day,
+                                [](absl::CivilDay d, const auto& span) { return d < span.first; });
+  return after != spans.begin() && day < std::prev(after)->second;
+}
+
 Amount& Amount::operator+=(const Amount& other) {
   // Exact: carry the nanos, then give both parts the sign of the total.
   int64_t units = this->units + other.units;
@@ -205,7 +211,10 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
     if (selector.excluded_accounts.contains(partner)) continue;
     if (!selector.product_category.empty() && category != selector.product_category) continue;
     if (measure != selector.measure) continue;
-    if (currency == selector.currency_code) {
+    auto only = selector.only_on_days.find(partner);
+    const DaySpans* days = only == selector.only_on_days.end() ? nullptr : &only->second;
+    const bool same_currency = currency == selector.currency_code;
+    if (same_currency && days == nullptr) {  // the kept week and month sums serve as they are
       first = std::min(first, cell.first_sale);
       last = std::max(last, cell.last_sale);
       if (granularity == Granularity::kWeek) {
@@ -220,17 +229,27 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
       }
       continue;
     }
-    if (!rates) continue;
-    bool converted = false;
+    if (!same_currency && !rates) continue;
+    // Day by day: converted at each day's rate, or only the selected days.
+    std::optional<int64_t> first_day, last_day;
     for (const auto& [day, amount] : cell.days) {
-      std::optional<double> rate = rates(currency, DayAt(day));
-      if (!rate) continue;
-      sums[period_key(day)] += Amount::FromDouble(amount.ToDouble() * *rate);
-      converted = true;
+      if (days != nullptr && !OnDays(*days, DayAt(day))) continue;
+      Amount value = amount;
+      if (!same_currency) {
+        std::optional<double> rate = rates(currency, DayAt(day));
+        if (!rate) continue;
+        value = Amount::FromDouble(amount.ToDouble() * *rate);
+      }
+      sums[period_key(day)] += value;
+      if (!first_day) first_day = day;
+      last_day = day;
     }
-    if (converted) {
-      first = std::min(first, cell.first_sale);
-      last = std::max(last, cell.last_sale);
+    if (first_day) {
+      const absl::TimeZone utc = absl::UTCTimeZone();
+      const absl::Time last_day_end =
+          absl::FromCivil(DayAt(*last_day + 1), utc) - absl::Nanoseconds(1);
+      first = std::min(first, std::max(cell.first_sale, absl::FromCivil(DayAt(*first_day), utc)));
+      last = std::max(last, std::min(cell.last_sale, last_day_end));
     }
   }
   if (sums.empty()) return absl::NotFoundError("the series has no sales");
@@ -264,8 +283,11 @@ std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, abs
     if (measure != selector.measure) continue;
     const bool same_currency = currency == selector.currency_code;
     if (!same_currency && !rates) continue;
+    auto only = selector.only_on_days.find(partner);
+    const DaySpans* days = only == selector.only_on_days.end() ? nullptr : &only->second;
     for (auto it = cell.days.lower_bound(first_day); it != cell.days.end() && it->first <= end_day;
          ++it) {
+      if (days != nullptr && !OnDays(*days, DayAt(it->first))) continue;
       if (same_currency) {
         by_category[category] += it->second;
       } else if (std::optional<double> rate = rates(currency, DayAt(it->first))) {

@@ -81,12 +81,25 @@ struct Sale {
 // sales of an account mapped later are applied to the partner then.
 std::string AccountKey(const std::string& erp_system_id, const std::string& partner_external_id);
 
+// UTC days as half-open ranges [first, end), in order and not overlapping.
+using DaySpans = std::vector<std::pair<absl::CivilDay, absl::CivilDay>>;
+
+// Bounds of every day a sale can have, for a span meaning "always".
+inline const absl::CivilDay kFirstDay(1, 1, 1);
+inline const absl::CivilDay kEndDay(10000, 1, 1);
+
+// Whether `day` lies in one of the spans.
+bool OnDays(const DaySpans& spans, absl::CivilDay day);
+
 // Which slice of a vendor's sales a series sums. Unset accounts = every account (the vendor
 // total); an empty product_category = all categories.
 struct SeriesSelector {
   std::string vendor_id;
   std::optional<std::set<std::string>> accounts;  // AccountKey values
   std::set<std::string> excluded_accounts;        // left out even when `accounts` is unset
+  // Accounts listed here count only their sales on these days (a segment's partner while it
+  // held the segment's tier); other accounts count every day.
+  std::map<std::string, DaySpans> only_on_days;
   std::string product_category;
   Measure measure = Measure::kSellIn;
   std::string currency_code;

@@ -235,17 +235,107 @@ TEST(PartnerAccountsTest, SegmentsMatchTypeTierRegionAndVertical) {
   accounts.Set("b", 1, {{"v1", "sap", "2"}}, {.partner_type = 2, .region = "EMEA",
                                                .vertical = "health"});
   accounts.Set("c", 1, {{"v2", "sap", "3"}}, {.partner_type = 2, .region = "EMEA"});
-  EXPECT_TRUE(accounts.SetTier("v1", "a", 3, "gold"));
-  EXPECT_FALSE(accounts.SetTier("v1", "a", 2, "silver"));
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 3, "silver", "gold", Utc(2026, 2, 1)));
+  EXPECT_FALSE(accounts.SetTier("v1", "a", 3, "silver", "gold", Utc(2026, 2, 1)));  // again
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.partner_type = 2}), ElementsAre("a", "b"));
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.tier_id = "gold"}), ElementsAre("a"));
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.tier_id = "-"}), ElementsAre("b"));
   EXPECT_THAT(accounts.PartnersInSegment("v1", {.vertical = "-"}), ElementsAre("a"));
   EXPECT_TRUE(accounts.PartnersInSegment("v1", {.region = "APAC"}).empty());
+  EXPECT_EQ(accounts.TypeAndTier("v1", "a"), (std::pair<int, std::string>{2, "gold"}));
+  // Partner a was silver before the change: that segment is listed with a's days in it, no one
+  // in it now.
   auto segments = accounts.Segments("v1");
-  ASSERT_EQ(segments.size(), 2u);
-  EXPECT_THAT((segments[{2, "gold", "EMEA", "-"}]), ElementsAre("a"));
-  EXPECT_THAT((segments[{2, "-", "EMEA", "health"}]), ElementsAre("b"));
+  ASSERT_EQ(segments.size(), 3u);
+  const auto& gold = segments[{2, "gold", "EMEA", "-"}];
+  EXPECT_THAT(gold.current, ElementsAre("a"));
+  EXPECT_EQ(gold.days.at("a"), (DaySpans{{absl::CivilDay(2026, 2, 1), kEndDay}}));
+  const auto& silver = segments[{2, "silver", "EMEA", "-"}];
+  EXPECT_TRUE(silver.current.empty());
+  EXPECT_EQ(silver.days.at("a"), (DaySpans{{kFirstDay, absl::CivilDay(2026, 2, 1)}}));
+  EXPECT_THAT(segments[(PartnerAccounts::SegmentKey{2, "-", "EMEA", "health"})].current,
+              ElementsAre("b"));
+}
+
+TEST(PartnerAccountsTest, TierTimelineOrdersChangesByVersionWhateverTheirArrival) {
+  PartnerAccounts accounts;
+  accounts.Set("a", 1, {{"v1", "sap", "1"}});
+  EXPECT_EQ(accounts.TierTimeline("v1", "a"),
+            (std::vector<std::pair<absl::CivilDay, std::string>>{{kFirstDay, ""}}));
+  // Version 4 arrives before version 2; a partner held the first change's "from" tier before it.
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 4, "silver", "gold", Utc(2026, 3, 10)));
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 2, "registered", "silver", Utc(2026, 1, 20)));
+  // Two changes on one day: the later version holds that day. Back to gold: one entry.
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 5, "gold", "platinum", Utc(2026, 4, 2, 8)));
+  EXPECT_TRUE(accounts.SetTier("v1", "a", 6, "platinum", "gold", Utc(2026, 4, 2, 20)));
+  EXPECT_EQ(accounts.TierTimeline("v1", "a"),
+            (std::vector<std::pair<absl::CivilDay, std::string>>{
+                {kFirstDay, "registered"},
+                {absl::CivilDay(2026, 1, 20), "silver"},
+                {absl::CivilDay(2026, 3, 10), "gold"}}));
+  EXPECT_EQ(accounts.TypeAndTier("v1", "a").second, "gold");
+  // Another vendor's tier is its own.
+  EXPECT_EQ(accounts.TierTimeline("v2", "a").size(), 1u);
+  EXPECT_THAT(accounts.PartnerDaysInSegment("v1", {.tier_id = "silver"}),
+              ElementsAre(std::pair<const std::string, DaySpans>{
+                  "a", {{absl::CivilDay(2026, 1, 20), absl::CivilDay(2026, 3, 10)}}}));
+  EXPECT_EQ(accounts.PartnerDaysInSegment("v1", {}).at("a"), (DaySpans{{kFirstDay, kEndDay}}));
+  EXPECT_TRUE(accounts.PartnerDaysInSegment("v1", {.tier_id = "platinum"}).empty());
+}
+
+TEST_F(SalesLedgerTest, AnAccountCountsOnlyOnItsSelectedDays) {
+  // A partner silver until 2026-01-14, gold from 2026-01-15 (a Thursday): the week of the
+  // change splits between the two tiers' series, and the two add up to the partner's.
+  ASSERT_OK(ledger_.Record(MakeSale("d1", Utc(2026, 1, 5), {Line("net", 100)})));
+  ASSERT_OK(ledger_.Record(MakeSale("d2", Utc(2026, 1, 13), {Line("net", 20)})));
+  ASSERT_OK(ledger_.Record(MakeSale("d3", Utc(2026, 1, 15), {Line("net", 7)})));
+  ASSERT_OK(ledger_.Record(MakeSale("d4", Utc(2026, 2, 2), {Line("net", 1)})));
+  const std::string account = AccountKey("sap", "p1");
+  const absl::CivilDay change(2026, 1, 15);
+  SeriesSelector silver = all_;
+  silver.accounts = std::set<std::string>{account};
+  silver.only_on_days[account] = {{kFirstDay, change}};
+  SeriesSelector gold = silver;
+  gold.only_on_days[account] = {{change, kEndDay}};
+  ASSERT_OK_AND_ASSIGN(SeriesHistory silver_weeks, ledger_.Series(silver, Granularity::kWeek));
+  // Through the vendor's latest sale, as every series.
+  EXPECT_THAT(Values(silver_weeks), ElementsAre(100, 20, 0, 0, 0));
+  // Known to the day: the end of the last selected day with a sale.
+  EXPECT_EQ(silver_weeks.data_through,
+            absl::FromCivil(absl::CivilDay(2026, 1, 14), absl::UTCTimeZone()) -
+                absl::Nanoseconds(1));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory gold_weeks, ledger_.Series(gold, Granularity::kWeek));
+  EXPECT_EQ(gold_weeks.periods.front().start, absl::CivilDay(2026, 1, 12));
+  EXPECT_THAT(Values(gold_weeks), ElementsAre(7, 0, 0, 1));
+  EXPECT_EQ(gold_weeks.data_through, Utc(2026, 2, 2));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory gold_months, ledger_.Series(gold, Granularity::kMonth));
+  EXPECT_THAT(Values(gold_months), ElementsAre(7, 1));
+  auto mix = ledger_.Mix(silver, Utc(2026, 1, 1), Utc(2026, 3, 1));
+  ASSERT_EQ(mix.size(), 1u);
+  EXPECT_EQ(mix[0].amount, (Amount{120, 0}));
+  // Converted day by day too: only the selected days.
+  SeriesSelector gold_eur = gold;
+  gold_eur.currency_code = "EUR";
+  RateLookup half = [](const std::string&, absl::CivilDay) { return 0.5; };
+  ASSERT_OK_AND_ASSIGN(SeriesHistory eur,
+                       ledger_.Series(gold_eur, Granularity::kMonth, 1, half));
+  EXPECT_THAT(Values(eur), ElementsAre(3.5, 0.5));
+  // No selected day with sales: nothing to forecast.
+  gold.only_on_days[account] = {{absl::CivilDay(2026, 1, 16), absl::CivilDay(2026, 2, 1)}};
+  EXPECT_THAT(ledger_.Series(gold, Granularity::kWeek).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(DaySpansTest, OnDaysIsHalfOpen) {
+  const DaySpans spans = {{absl::CivilDay(2026, 1, 1), absl::CivilDay(2026, 1, 3)},
+                          {absl::CivilDay(2026, 2, 1), absl::CivilDay(2026, 2, 2)}};
+  EXPECT_FALSE(OnDays(spans, absl::CivilDay(2025, 12, 31)));
+  EXPECT_TRUE(OnDays(spans, absl::CivilDay(2026, 1, 1)));
+  EXPECT_TRUE(OnDays(spans, absl::CivilDay(2026, 1, 2)));
+  EXPECT_FALSE(OnDays(spans, absl::CivilDay(2026, 1, 3)));
+  EXPECT_TRUE(OnDays(spans, absl::CivilDay(2026, 2, 1)));
+  EXPECT_FALSE(OnDays(spans, absl::CivilDay(2026, 2, 2)));
+  EXPECT_FALSE(OnDays({}, absl::CivilDay(2026, 2, 1)));
 }
 
 TEST_F(SalesLedgerTest, AccountsOfOneErpSystemAreNotThoseOfAnother) {

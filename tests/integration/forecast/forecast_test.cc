@@ -152,18 +152,23 @@ class ForecastIT : public ::testing::Test {
   }
 
   // Publishes TierChanged (as partner-registry would): the partner's tier at the vendor.
+  // Publishes TierChanged (as partner-registry would): the partner's tier at the vendor moved
+  // from `from_tier_id` to `to_tier_id` at `effective`, enrollment version `version`.
   static void PublishTier(const std::string& vendor, const std::string& partner_id,
-                          const std::string& tier_id) {
+                          int64_t version, const std::string& from_tier_id,
+                          const std::string& to_tier_id, absl::Time effective) {
     partner::v1::TierChanged changed;
     const std::string event_id = testing::UniqueName("tier-event");
     changed.mutable_metadata()->set_event_id(event_id);
     changed.mutable_metadata()->set_vendor_id(vendor);
-    changed.mutable_metadata()->set_aggregate_version(2);
+    changed.mutable_metadata()->set_aggregate_version(version);
+    changed.mutable_metadata()->mutable_event_time()->set_seconds(absl::ToUnixSeconds(effective));
     changed.set_partner_id(partner_id);
-    changed.set_to_tier_id(tier_id);
+    changed.set_from_tier_id(from_tier_id);
+    changed.set_to_tier_id(to_tier_id);
     events::CloudEvent event =
         events::MakeEvent(changed, "prm.partner.TierChanged.v1", "prm/partner-registry", event_id,
-                          absl::Now(), absl::StrCat(vendor, "/", partner_id));
+                          effective, absl::StrCat(vendor, "/", partner_id));
     EXPECT_TRUE(
         producer_->Produce(events::EncodeBinary(event, "prm.partner.v1"), absl::Seconds(30)).ok());
   }
@@ -756,20 +761,27 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
   }
 }
 
-TEST_F(ForecastIT, SegmentSeriesSumTheirPartnersNow) {
+// A segment counts each sale in the tier its partner held on the sale's day (SPEC §7.1), and
+// its forecast is the sum of its partners' (bottom-up). Partner a was silver until w1 + 14 days,
+// gold since; b silver since before its sale; c (a distributor in APAC) has no tier.
+TEST_F(ForecastIT, SegmentSeriesCountEachSaleInTheTierOfItsDay) {
   const std::string vendor = testing::UniqueName("vendor");
   const absl::Time w1 = FirstWeek();
+  const absl::Time w4 = w1 + absl::Hours(24 * 7 * 3);
   Publish(Sale(vendor, "acct-a", "a-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 30}}));
+  Publish(Sale(vendor, "acct-a", "a-2", sv1::SALE_KIND_SELL_IN, w4, {{"networking", 40}}));
   Publish(Sale(vendor, "acct-b", "b-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 20}}));
   Publish(Sale(vendor, "acct-c", "c-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 5}}));
   const std::string a = MapPartner(vendor, {"acct-a"});
   const std::string b = MapPartner(vendor, {"acct-b"});
   MapPartner(vendor, {"acct-c"}, common::v1::PARTNER_TYPE_DISTRIBUTOR, "APAC");
-  PublishTier(vendor, a, "gold");
-  PublishTier(vendor, b, "silver");
+  // a's changes arrive newest first.
+  PublishTier(vendor, a, 3, "silver", "gold", w1 + absl::Hours(24 * 14));
+  PublishTier(vendor, a, 2, "", "silver", w1 - absl::Hours(24 * 30));
+  PublishTier(vendor, b, 2, "", "silver", w1 - absl::Hours(24 * 7));
 
   // ListSegments (largest trailing revenue first, two per page), polled until every partner,
-  // tier and sale has arrived (they come on two topics).
+  // tier and sale has arrived (they come on two topics): silver holds a's first sale and b's.
   fv1::ListSegmentsRequest list;
   list.set_vendor_id(vendor);
   list.set_page_size(2);
@@ -779,43 +791,50 @@ TEST_F(ForecastIT, SegmentSeriesSumTheirPartnersNow) {
     page.Clear();
     auto ctx = testing::Context(testing::ServiceToken());
     ASSERT_TRUE(Stub()->ListSegments(ctx.get(), list, &page).ok());
-    if (page.segments_size() == 2 && page.segments(1).segment().tier_id() == "silver" &&
-        ToDouble(page.segments(0).trailing_revenue()) == 30 &&
-        ToDouble(page.segments(1).trailing_revenue()) == 20 && !page.next_page_token().empty()) {
+    if (page.segments_size() == 2 && page.segments(0).segment().tier_id() == "silver" &&
+        ToDouble(page.segments(0).trailing_revenue()) == 50 &&
+        ToDouble(page.segments(1).trailing_revenue()) == 40 && !page.next_page_token().empty()) {
       break;
     }
     absl::SleepFor(absl::Milliseconds(100));
   } while (absl::Now() < deadline);
+  ASSERT_EQ(page.segments_size(), 2);
+  EXPECT_EQ(page.segments(0).segment().tier_id(), "silver");
+  EXPECT_EQ(page.segments(0).segment().region(), "EMEA");
+  EXPECT_EQ(page.segments(0).segment().vertical(), "-");
+  EXPECT_EQ(page.segments(0).partner_count(), 1);  // b; a is gold now
+  EXPECT_EQ(ToDouble(page.segments(0).trailing_revenue()), 50);
+  EXPECT_EQ(page.segments(1).segment().tier_id(), "gold");
+  EXPECT_EQ(page.segments(1).partner_count(), 1);
+  ASSERT_EQ(page.next_page_token(), "2");
+
   fv1::GetForecastRequest gold = VendorRequest(vendor);
   gold.mutable_series()->set_level(fv1::FORECAST_LEVEL_SEGMENT);
   gold.mutable_series()->mutable_segment()->set_tier_id("gold");
   fv1::GetForecastResponse response;
-  ASSERT_TRUE(WaitForHistory(gold, {30}, &response));
+  ASSERT_TRUE(WaitForHistory(gold, {40}, &response));
   EXPECT_EQ(response.forecast().series().segment().tier_id(), "gold");
+  fv1::GetForecastRequest silver = gold;
+  silver.mutable_series()->mutable_segment()->set_tier_id("silver");
+  ASSERT_TRUE(WaitForHistory(silver, {50, 0, 0, 0}, &response));
+  // Every tier together: the resellers' sales, and the sum of a's and b's forecasts (the
+  // short-history mean of the last three weeks: (0 + 0 + 40) / 3 and 0).
   fv1::GetForecastRequest resellers = gold;
   resellers.mutable_series()->mutable_segment()->clear_tier_id();
   resellers.mutable_series()->mutable_segment()->set_partner_type(
       common::v1::PARTNER_TYPE_RESELLER);
-  ASSERT_TRUE(WaitForHistory(resellers, {50}, &response));
+  ASSERT_TRUE(WaitForHistory(resellers, {50, 0, 0, 40}, &response));
   EXPECT_EQ(response.forecast().reconciliation(), fv1::RECONCILIATION_BOTTOM_UP);
-  EXPECT_NEAR(ToDouble(response.forecast().points(0).mean()), 30 + 20, 1e-6);
+  EXPECT_NEAR(ToDouble(response.forecast().points(0).mean()), 40.0 / 3, 1e-6);
   fv1::GetForecastRequest apac = gold;
   apac.mutable_series()->mutable_segment()->clear_tier_id();
   apac.mutable_series()->mutable_segment()->set_region("APAC");
-  ASSERT_TRUE(WaitForHistory(apac, {5}, &response));
+  ASSERT_TRUE(WaitForHistory(apac, {5, 0, 0, 0}, &response));
   fv1::GetForecastRequest untiered_emea = apac;
   untiered_emea.mutable_series()->mutable_segment()->set_region("EMEA");
   untiered_emea.mutable_series()->mutable_segment()->set_tier_id("-");
   EXPECT_EQ(Call(untiered_emea, &response).error_code(), grpc::StatusCode::NOT_FOUND);
 
-  ASSERT_EQ(page.segments_size(), 2);
-  EXPECT_EQ(page.segments(0).segment().tier_id(), "gold");
-  EXPECT_EQ(page.segments(0).segment().region(), "EMEA");
-  EXPECT_EQ(page.segments(0).segment().vertical(), "-");
-  EXPECT_EQ(page.segments(0).partner_count(), 1);
-  EXPECT_EQ(ToDouble(page.segments(0).trailing_revenue()), 30);
-  EXPECT_EQ(ToDouble(page.segments(1).trailing_revenue()), 20);
-  ASSERT_EQ(page.next_page_token(), "2");
   list.set_page_token(page.next_page_token());
   {
     auto ctx = testing::Context(testing::ServiceToken());
