@@ -5,6 +5,7 @@
 #include "services/forecast/adapters/service.h"
 
 int main(int argc, char** argv) {
+  static prm::forecast::ServiceOptions options;
   return prm::runtime::RunService(
       argc, argv,
       {.name = "forecast",
@@ -12,5 +13,16 @@ int main(int argc, char** argv) {
        .schemas = {prm::command_log::Schema()},
        .consumed_topics =
            [](const prm::runtime::Topics& t) { return std::vector<std::string>{t.sales, t.partner, t.deal}; },
-       .build = prm::forecast::BuildService});
+       .add_flags =
+           [](prm::FlagSet& flags) {
+             flags.Duration("forecast-refresh-interval", &options.refresh_interval,
+                            "how often stale stored forecasts are recomputed and changed ones "
+                            "published as ForecastUpdated");
+             flags.Check([] {
+               return options.refresh_interval >= absl::Milliseconds(10)
+                          ? std::string()
+                          : std::string("--forecast-refresh-interval must be at least 10ms");
+             });
+           },
+       .build = [](prm::runtime::Runtime& rt) { return prm::forecast::BuildService(rt, options); }});
 }

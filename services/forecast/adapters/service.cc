@@ -1,19 +1,24 @@
 #include "services/forecast/adapters/service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "common/auth/principal.h"
 #include "common/events/kafka_binding.h"
@@ -36,6 +41,7 @@
 #include "services/forecast/adapters/proto_mapping.h"
 #include "services/forecast/domain/backtest.h"
 #include "services/forecast/domain/deal_book.h"
+#include "services/forecast/domain/forecast_book.h"
 #include "services/forecast/domain/partner_accounts.h"
 #include "services/forecast/domain/pipeline.h"
 #include "services/forecast/domain/sales_ledger.h"
@@ -64,6 +70,26 @@ constexpr char kUpdateSettingsKind[] = "UpdateForecastSettings";
 constexpr char kSetRatesKind[] = "SetExchangeRates";
 constexpr char kDeleteRateKind[] = "DeleteExchangeRate";
 constexpr char kRatesChangedType[] = "prm.forecast.ExchangeRatesChanged.v1";
+constexpr char kForecastUpdatedType[] = "prm.forecast.ForecastUpdated.v1";
+// The forecasts a refresh published: one line per forecast, "<granularity> <version> <digest>
+// <series id>".
+constexpr char kForecastsPublishedKind[] = "ForecastsPublished";
+
+// The stored forecasts (SPEC §7.7) are those of every series at these granularities, at their
+// default horizon, with this much history kept for reads.
+constexpr fv1::Granularity kStoredGranularities[] = {
+    fv1::GRANULARITY_WEEK, fv1::GRANULARITY_MONTH, fv1::GRANULARITY_QUARTER};
+constexpr int kStoredHistoryPeriods = 520;
+
+// FNV-1a, 64 bits: the digest of a forecast's content, stable across processes and builds.
+uint64_t Digest(const std::string& bytes) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
 
 // Deal events carrying the whole deal (field 2), the projection's input: velocity and pipeline.
 bool IsDealSnapshotType(const std::string& type) {
@@ -457,7 +483,122 @@ class ForecastState {
         .status();
   }
 
+  // --- Stored forecasts (SPEC §7.7) ---
+
+  // The stale marks of every vendor, by vendor id, leaving none.
+  std::map<std::string, ForecastBook::Stale> TakeStale() {
+    std::unique_lock lock(mu_);
+    return book_.TakeStale();
+  }
+
+  // The vendor's generation: a stored forecast computed at an older one may miss a change.
+  int64_t Generation(const std::string& vendor_id) const {
+    std::shared_lock lock(mu_);
+    return book_.Generation(vendor_id);
+  }
+
+  // The stored series of the vendor that `stale` touches (measure unset: the default): the
+  // vendor total, the partners' own series and the segments, every dimension set, that they are
+  // or were in — every one of them for `every_series`.
+  std::vector<fv1::SeriesKey> StaleSeries(const std::string& vendor_id,
+                                          const ForecastBook::Stale& stale) const {
+    std::shared_lock lock(mu_);
+    std::vector<fv1::SeriesKey> keys;
+    fv1::SeriesKey total;
+    total.set_vendor_id(vendor_id);
+    total.set_level(fv1::FORECAST_LEVEL_VENDOR);
+    keys.push_back(total);
+    std::set<std::string> partners = stale.partners;
+    if (stale.every_series) {
+      for (const std::string& partner : accounts_.PartnersOf(vendor_id)) partners.insert(partner);
+    }
+    for (const std::string& partner : partners) {
+      fv1::SeriesKey& key = keys.emplace_back(total);
+      key.set_level(fv1::FORECAST_LEVEL_PARTNER);
+      key.set_partner_id(partner);
+    }
+    for (const auto& [segment, members] : accounts_.Segments(vendor_id)) {
+      const bool touched =
+          stale.every_series ||
+          std::any_of(stale.partners.begin(), stale.partners.end(),
+                      [&](const std::string& p) { return members.days.contains(p); });
+      if (!touched) continue;
+      const auto& [type, tier, region, vertical] = segment;
+      fv1::SeriesKey& key = keys.emplace_back(total);
+      key.set_level(fv1::FORECAST_LEVEL_SEGMENT);
+      key.mutable_segment()->set_partner_type(static_cast<prm::common::v1::PartnerType>(type));
+      key.mutable_segment()->set_tier_id(tier);
+      key.mutable_segment()->set_region(region);
+      key.mutable_segment()->set_vertical(vertical);
+    }
+    return keys;
+  }
+
+  // A forecast to publish as ForecastUpdated (without history) with its version and digest.
+  struct Publication {
+    fv1::SeriesForecast forecast;
+    int64_t version = 0;
+    uint64_t digest = 0;
+  };
+
+  // The version to publish a forecast of the series with `digest` under, or nullopt when the
+  // last published one had the same content.
+  std::optional<int64_t> NextVersion(const fv1::SeriesForecast& forecast, uint64_t digest) const {
+    std::shared_lock lock(mu_);
+    return book_.NextVersion({forecast.series_id(), forecast.granularity()}, digest);
+  }
+
+  // Logs the publications (series id, granularity, version, digest) and appends their
+  // ForecastUpdated events to the outbox, in one transaction. A series id holding a line break
+  // (ids are the callers') cannot be logged on one line and is left out.
+  absl::Status Publish(const std::vector<Publication>& publications) {
+    std::string payload;
+    std::vector<const Publication*> logged;
+    for (const Publication& p : publications) {
+      if (absl::StrContains(p.forecast.series_id(), '\n')) continue;
+      absl::StrAppend(&payload, static_cast<int>(p.forecast.granularity()), " ", p.version, " ",
+                      absl::Hex(p.digest), " ", p.forecast.series_id(), "\n");
+      logged.push_back(&p);
+    }
+    if (logged.empty()) return absl::OkStatus();
+    absl::StatusOr<std::string> done = log_.Execute(
+        {.kind = kForecastsPublishedKind, .payload = std::move(payload)},
+        [&](sqlite::Transaction& tx, const command_log::Command& command)
+            -> absl::StatusOr<std::string> {
+          RETURN_IF_ERROR(Apply(command, nullptr).status());
+          const absl::Time now = log_.clock().Now();
+          for (const Publication* p : logged) {
+            fv1::ForecastUpdated event;
+            const std::string id = NewEventId();
+            prm::common::v1::EventMetadata* metadata = event.mutable_metadata();
+            metadata->set_event_id(id);
+            metadata->set_vendor_id(p->forecast.series().vendor_id());
+            metadata->set_aggregate_version(p->version);
+            SetTimestamp(now, metadata->mutable_event_time());
+            metadata->mutable_actor()->set_role(prm::common::v1::ROLE_SYSTEM);
+            metadata->mutable_actor()->set_subject("forecast");
+            *event.mutable_forecast() = p->forecast;
+            RETURN_IF_ERROR(outbox::Append(
+                tx,
+                events::EncodeBinary(events::MakeEvent(event, kForecastUpdatedType,
+                                                       runtime_.event_source(), id, now,
+                                                       p->forecast.series_id()),
+                                     runtime_.options().topics.forecast),
+                now));
+          }
+          return std::string();
+        });
+    if (done.ok()) runtime_.relay().Notify();
+    return done.status();
+  }
+
  private:
+  // A recorded sale makes its account owner's series stale (mu_ held).
+  void MarkSale(const Sale& sale) {
+    book_.MarkPartner(sale.vendor_id, accounts_.OwnerOf({sale.vendor_id, sale.erp_system_id,
+                                                         sale.partner_external_id}));
+  }
+
   // The partners of a key (mu_ held): one, a segment's, or all (nullopt) at VENDOR level.
   std::optional<std::set<std::string>> PartnersOf(const fv1::SeriesKey& key) const {
     if (key.level() == fv1::FORECAST_LEVEL_PARTNER) {
@@ -546,6 +687,7 @@ class ForecastState {
       absl::StatusOr<Sale> sale = SaleFromProto(*sales[i], ledger_);
       absl::StatusOr<bool> recorded = sale.ok() ? ledger_.Record(*sale) : sale.status();
       if (recorded.ok()) reply[i] = *recorded ? 'r' : 'd';
+      if (recorded.ok() && *recorded) MarkSale(*sale);
       if (statuses != nullptr) statuses->push_back(recorded.status());
     }
     return reply;
@@ -570,6 +712,7 @@ class ForecastState {
       std::unique_lock lock(mu_);
       ASSIGN_OR_RETURN(Sale sale, SaleFromProto(proto, ledger_));
       ASSIGN_OR_RETURN(bool recorded, ledger_.Record(sale));
+      if (recorded) MarkSale(sale);
       return std::string(recorded ? "recorded" : "duplicate");
     }
     if (command.kind == kPartnerCreatedType || command.kind == kPartnerUpdatedType) {
@@ -586,8 +729,15 @@ class ForecastState {
                                   : updated.metadata().aggregate_version();
       if (partner.partner_id().empty()) return InvalidField("partner.partner_id", "is required");
       std::unique_lock lock(mu_);
+      std::set<std::string> vendors = accounts_.VendorsOf(partner.partner_id());
       const bool applied = accounts_.Set(partner.partner_id(), version,
                                          forecast::AccountsOf(partner), ProfileOf(partner));
+      // An account may have moved from another partner: every series of the vendors before
+      // and after.
+      vendors.merge(accounts_.VendorsOf(partner.partner_id()));
+      if (applied) {
+        for (const std::string& vendor : vendors) book_.MarkVendor(vendor);
+      }
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kTierChangedType) {
@@ -607,6 +757,7 @@ class ForecastState {
       const bool applied = accounts_.SetTier(
           event.metadata().vendor_id(), event.partner_id(), event.metadata().aggregate_version(),
           event.from_tier_id(), event.to_tier_id(), effective);
+      if (applied) book_.MarkPartner(event.metadata().vendor_id(), event.partner_id());
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kDealDeletedType) {
@@ -617,6 +768,8 @@ class ForecastState {
       std::unique_lock lock(mu_);
       const bool applied = deals_.Remove(event.metadata().vendor_id(), event.deal_id(),
                                          event.metadata().aggregate_version());
+      // Pipelines and the learned stage probabilities of every series of the vendor.
+      if (applied) book_.MarkVendor(event.metadata().vendor_id());
       return std::string(applied ? "applied" : "stale");
     }
     if (IsDealSnapshotType(command.kind)) {
@@ -684,9 +837,11 @@ class ForecastState {
         const auto& d = deal.expected_close_date();
         record.expected_close = absl::CivilDay(d.year(), d.month(), d.day());
       }
+      const std::string vendor = record.vendor_id;
       std::unique_lock lock(mu_);
       const bool applied =
           deals_.Apply(deal.deal_id(), event.metadata().aggregate_version(), std::move(record));
+      if (applied) book_.MarkVendor(vendor);
       return std::string(applied ? "applied" : "stale");
     }
     if (command.kind == kPartnerDeletedType) {
@@ -696,9 +851,28 @@ class ForecastState {
       }
       if (event.partner_id().empty()) return InvalidField("partner_id", "is required");
       std::unique_lock lock(mu_);
+      const std::set<std::string> vendors = accounts_.VendorsOf(event.partner_id());
       const bool applied =
           accounts_.Remove(event.partner_id(), event.metadata().aggregate_version());
+      if (applied) {
+        for (const std::string& vendor : vendors) book_.MarkVendor(vendor);
+      }
       return std::string(applied ? "applied" : "stale");
+    }
+    if (command.kind == kForecastsPublishedKind) {
+      std::unique_lock lock(mu_);
+      for (absl::string_view line : absl::StrSplit(command.payload, '\n', absl::SkipEmpty())) {
+        std::vector<absl::string_view> parts = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+        int granularity = 0;
+        int64_t version = 0;
+        uint64_t digest = 0;
+        if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &granularity) ||
+            !absl::SimpleAtoi(parts[1], &version) || !absl::SimpleHexAtoi(parts[2], &digest)) {
+          return absl::InternalError("a logged ForecastsPublished line does not parse");
+        }
+        book_.Published({std::string(parts[3]), granularity}, version, digest);
+      }
+      return std::string();
     }
     prm::common::v1::Actor actor;
     if (command.kind == kUpdateSettingsKind) {
@@ -709,6 +883,7 @@ class ForecastState {
       std::unique_lock lock(mu_);
       const std::string currency_before = settings_.Get(vendor).reporting_currency_code;
       ASSIGN_OR_RETURN(ForecastSettings updated, settings_.Update(vendor, change));
+      book_.MarkVendor(vendor);
       if (updated.reporting_currency_code != currency_before) {
         RETURN_IF_ERROR(EmitRatesChanged(tx, vendor, actor, request.request_id()));
       }
@@ -725,6 +900,7 @@ class ForecastState {
       std::unique_lock lock(mu_);
       ASSIGN_OR_RETURN(std::vector<ExchangeRate> stored,
                        settings_.SetRates(request.vendor_id(), *rates));
+      book_.MarkVendor(request.vendor_id());
       RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
       fv1::SetExchangeRatesResponse response;
       for (const ExchangeRate& rate : stored) {
@@ -739,6 +915,7 @@ class ForecastState {
       if (!day) return InvalidField("effective_date", "is required and must be a valid date");
       std::unique_lock lock(mu_);
       RETURN_IF_ERROR(settings_.DeleteRate(request.vendor_id(), request.currency_code(), *day));
+      book_.MarkVendor(request.vendor_id());
       RETURN_IF_ERROR(EmitRatesChanged(tx, request.vendor_id(), actor, request.request_id()));
       return events::SerializeDeterministically(fv1::DeleteExchangeRateResponse());
     }
@@ -778,13 +955,200 @@ class ForecastState {
   SettingsBook settings_;
   PartnerAccounts accounts_;
   DealBook deals_;
+  ForecastBook book_;
+};
+
+// The forecast of a query (SPEC §7.2–§7.5): the series' own, or for a segment or the vendor
+// the sum of its children's (bottom-up), blended with the pipeline unless excluded. NOT_FOUND
+// when the series has no sales.
+absl::Status ComputeForecast(const ForecastState& state, const ForecastQuery& query,
+                             const ForecastSettings& settings, bool exclude_pipeline,
+                             fv1::SeriesForecast* out) {
+  ASSIGN_OR_RETURN(SeriesHistory history, state.Series(query));
+  ASSIGN_OR_RETURN(SeriesForecast forecast,
+                   ForecastSeries(std::move(history), query.granularity, query.horizon,
+                                  query.fiscal_year_start_month));
+  // Segments and the vendor are the sums of their children's forecasts (bottom-up), with
+  // the aggregated series' own model reported.
+  std::vector<Forecast> children;
+  for (SeriesHistory& child : state.Children(query)) {
+    ASSIGN_OR_RETURN(SeriesForecast f,
+                     ForecastSeries(std::move(child), query.granularity, query.horizon,
+                                    query.fiscal_year_start_month));
+    children.push_back(std::move(f.forecast));
+  }
+  if (!children.empty()) {
+    ModelSummary model = std::move(forecast.forecast.model);
+    ASSIGN_OR_RETURN(forecast.forecast, SumForecasts(children));
+    forecast.forecast.model = std::move(model);
+  }
+  // The pipeline blend, into the reconciled forecast (the blend is linear, so the sums
+  // still add up: a parent's pipeline is the sum of its children's).
+  std::optional<PipelineBlend> blend;
+  std::vector<double> statistical = forecast.forecast.mean;
+  if (!exclude_pipeline && !forecast.history.periods.empty()) {
+    // Coverage over the last season (or the whole history when shorter).
+    const auto& periods = forecast.history.periods;
+    const size_t window =
+        std::min(periods.size(), static_cast<size_t>(SeasonLength(query.granularity)));
+    double sales = 0;
+    for (size_t i = periods.size() - window; i < periods.size(); ++i) {
+      sales += periods[i].amount.ToDouble();
+    }
+    ForecastState::PipelineInputs pipeline =
+        state.Pipeline(query, periods[periods.size() - window].start, periods.back().end);
+    blend = BlendPipeline(pipeline.open, pipeline.probabilities, forecast.future_periods,
+                          settings.pipeline_blend_periods,
+                          PipelineCoverage(pipeline.won_value, sales));
+    ApplyBlend(*blend, forecast.forecast);
+  }
+  ToProto(query, forecast, state.clock().Now(), out);
+  SetPipeline(blend ? &*blend : nullptr, statistical, query.selector.currency_code,
+              out);
+  if (!children.empty()) out->set_reconciliation(fv1::RECONCILIATION_BOTTOM_UP);
+  return absl::OkStatus();
+}
+
+// The stored forecasts (SPEC §7.7) with their history, as the last refresh computed them, per
+// vendor. Each is valid while its vendor's generation has not moved past the one it was
+// computed or confirmed at. Thread-safe.
+class StoredForecasts {
+ public:
+  using SeriesRef = std::pair<std::string, int>;  // series id, granularity
+
+  // The stored forecast, if it is valid at `generation`.
+  std::shared_ptr<const fv1::SeriesForecast> Get(const std::string& vendor_id,
+                                                 const SeriesRef& series,
+                                                 int64_t generation) const {
+    std::lock_guard lock(mu_);
+    auto vendor = vendors_.find(vendor_id);
+    if (vendor == vendors_.end()) return nullptr;
+    auto it = vendor->second.find(series);
+    if (it == vendor->second.end() || it->second.generation != generation) return nullptr;
+    return it->second.forecast;
+  }
+
+  // Stores a refresh of the vendor taken at `generation`: `computed` holds the recomputed
+  // forecasts (null: the series has no sales any more). The vendor's other forecasts were not
+  // touched by the changes the refresh took, so they are confirmed at `generation` — unless
+  // the refresh covered every series, when those are gone.
+  void Update(const std::string& vendor_id, int64_t generation,
+              std::map<SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed,
+              bool every_series) {
+    std::lock_guard lock(mu_);
+    std::map<SeriesRef, Entry>& entries = vendors_[vendor_id];
+    if (every_series) entries.clear();
+    for (auto& [series, entry] : entries) entry.generation = generation;
+    for (auto& [series, forecast] : computed) {
+      if (forecast == nullptr) {
+        entries.erase(series);
+      } else {
+        entries[series] = {generation, std::move(forecast)};
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    int64_t generation = 0;
+    std::shared_ptr<const fv1::SeriesForecast> forecast;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<SeriesRef, Entry>> vendors_;
+};
+
+// Recomputes the stale stored forecasts every `interval` (SPEC §7.7: incrementally, only the
+// series the new events touch) and publishes each one whose content changed as ForecastUpdated.
+class ForecastRefresher {
+ public:
+  ForecastRefresher(ForecastState& state, StoredForecasts& stored, absl::Duration interval)
+      : state_(state), stored_(stored), interval_(interval) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ForecastRefresher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, absl::ToChronoMilliseconds(interval_));
+      if (stop_) break;
+      lock.unlock();
+      Refresh();
+      lock.lock();
+    }
+  }
+
+  void Refresh() {
+    for (const auto& [vendor, stale] : state_.TakeStale()) {
+      const ForecastSettings settings = state_.Settings(vendor);
+      std::map<StoredForecasts::SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed;
+      std::vector<ForecastState::Publication> publications;
+      for (const fv1::SeriesKey& key : state_.StaleSeries(vendor, stale)) {
+        for (fv1::Granularity granularity : kStoredGranularities) {
+          fv1::GetForecastRequest request;
+          *request.mutable_series() = key;
+          request.set_granularity(granularity);
+          request.set_history_periods(kStoredHistoryPeriods);
+          absl::StatusOr<ForecastQuery> query = QueryFromProto(request, settings);
+          if (!query.ok()) {
+            spdlog::warn("forecast: the stored series {} is not a valid query: {}",
+                         key.ShortDebugString(), query.status().ToString());
+            continue;
+          }
+          auto forecast = std::make_shared<fv1::SeriesForecast>();
+          absl::Status status = ComputeForecast(state_, *query, settings, false, forecast.get());
+          const StoredForecasts::SeriesRef series{SeriesId(query->key), granularity};
+          if (absl::IsNotFound(status)) {
+            computed[series] = nullptr;
+            continue;
+          }
+          if (!status.ok()) {
+            spdlog::warn("forecast: recomputing {} failed: {}", series.first, status.ToString());
+            continue;
+          }
+          ForecastState::Publication publication{.forecast = *forecast};
+          publication.forecast.clear_history();
+          publication.forecast.clear_compute_time();
+          publication.digest = Digest(events::SerializeDeterministically(publication.forecast));
+          if (std::optional<int64_t> version =
+                  state_.NextVersion(publication.forecast, publication.digest)) {
+            publication.version = *version;
+            *publication.forecast.mutable_compute_time() = forecast->compute_time();
+            publications.push_back(std::move(publication));
+          }
+          computed[series] = std::move(forecast);
+        }
+      }
+      if (absl::Status s = state_.Publish(publications); !s.ok()) {
+        spdlog::error("forecast: publishing {} forecasts of {} failed: {}", publications.size(),
+                      vendor, s.ToString());
+      }
+      stored_.Update(vendor, stale.generation, std::move(computed), stale.every_series);
+    }
+  }
+
+  ForecastState& state_;
+  StoredForecasts& stored_;
+  const absl::Duration interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the rest is set
 };
 
 // The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
 class ForecastHandler final : public fv1::Forecast::CallbackService {
  public:
-  ForecastHandler(runtime::Runtime& runtime, ForecastState& state)
-      : runtime_(runtime), state_(state) {}
+  ForecastHandler(runtime::Runtime& runtime, ForecastState& state, const StoredForecasts& stored)
+      : runtime_(runtime), state_(state), stored_(stored) {}
 
   grpc::ServerUnaryReactor* GetForecast(grpc::CallbackServerContext* ctx,
                                         const fv1::GetForecastRequest* request,
@@ -794,51 +1158,20 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
       const ForecastSettings settings = state_.Settings(request->series().vendor_id());
       ASSIGN_OR_RETURN(ForecastQuery query, QueryFromProto(*request, settings));
       RETURN_IF_ERROR(AuthorizeRead(call.principal(), query.key));
-      ASSIGN_OR_RETURN(SeriesHistory history, state_.Series(query));
-      ASSIGN_OR_RETURN(SeriesForecast forecast,
-                       ForecastSeries(std::move(history), query.granularity, query.horizon,
-                                      query.fiscal_year_start_month));
-      // Segments and the vendor are the sums of their children's forecasts (bottom-up), with
-      // the aggregated series' own model reported.
-      std::vector<Forecast> children;
-      for (SeriesHistory& child : state_.Children(query)) {
-        ASSIGN_OR_RETURN(SeriesForecast f,
-                         ForecastSeries(std::move(child), query.granularity, query.horizon,
-                                        query.fiscal_year_start_month));
-        children.push_back(std::move(f.forecast));
-      }
-      if (!children.empty()) {
-        ModelSummary model = std::move(forecast.forecast.model);
-        ASSIGN_OR_RETURN(forecast.forecast, SumForecasts(children));
-        forecast.forecast.model = std::move(model);
-      }
-      // The pipeline blend, into the reconciled forecast (the blend is linear, so the sums
-      // still add up: a parent's pipeline is the sum of its children's).
-      std::optional<PipelineBlend> blend;
-      std::vector<double> statistical = forecast.forecast.mean;
-      if (!request->exclude_pipeline() && !forecast.history.periods.empty()) {
-        // Coverage over the last season (or the whole history when shorter).
-        const auto& periods = forecast.history.periods;
-        const size_t window =
-            std::min(periods.size(), static_cast<size_t>(SeasonLength(query.granularity)));
-        double sales = 0;
-        for (size_t i = periods.size() - window; i < periods.size(); ++i) {
-          sales += periods[i].amount.ToDouble();
+      const std::string& vendor = query.key.vendor_id();
+      if (!request->exclude_pipeline() && query.horizon == DefaultHorizon(query.granularity)) {
+        std::shared_ptr<const fv1::SeriesForecast> stored = stored_.Get(
+            vendor, {SeriesId(query.key), request->granularity()}, state_.Generation(vendor));
+        if (stored != nullptr) {
+          fv1::SeriesForecast* out = response->mutable_forecast();
+          *out = *stored;
+          const int keep = std::min(out->history_size(), query.history_periods);
+          out->mutable_history()->DeleteSubrange(0, out->history_size() - keep);
+          return absl::OkStatus();
         }
-        ForecastState::PipelineInputs pipeline =
-            state_.Pipeline(query, periods[periods.size() - window].start, periods.back().end);
-        blend = BlendPipeline(pipeline.open, pipeline.probabilities, forecast.future_periods,
-                              settings.pipeline_blend_periods,
-                              PipelineCoverage(pipeline.won_value, sales));
-        ApplyBlend(*blend, forecast.forecast);
       }
-      ToProto(query, forecast, state_.clock().Now(), response->mutable_forecast());
-      SetPipeline(blend ? &*blend : nullptr, statistical, query.selector.currency_code,
-                  response->mutable_forecast());
-      if (!children.empty()) {
-        response->mutable_forecast()->set_reconciliation(fv1::RECONCILIATION_BOTTOM_UP);
-      }
-      return absl::OkStatus();
+      return ComputeForecast(state_, query, settings, request->exclude_pipeline(),
+                             response->mutable_forecast());
     });
   }
 
@@ -1175,13 +1508,21 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
 
   runtime::Runtime& runtime_;
   ForecastState& state_;
+  const StoredForecasts& stored_;
 };
 
 class ForecastParts final : public runtime::ServiceParts {
  public:
-  explicit ForecastParts(runtime::Runtime& runtime) : state_(runtime), handler_(runtime, state_) {}
+  ForecastParts(runtime::Runtime& runtime, const ServiceOptions& options)
+      : options_(options), state_(runtime), handler_(runtime, state_, stored_) {}
 
-  absl::Status Start() { return state_.Replay(); }
+  // Replays the log, then starts refreshing the stored forecasts (every series is stale after
+  // the replay: they are recomputed, and published only where they changed).
+  absl::Status Start() {
+    RETURN_IF_ERROR(state_.Replay());
+    refresher_ = std::make_unique<ForecastRefresher>(state_, stored_, options_.refresh_interval);
+    return absl::OkStatus();
+  }
 
   std::vector<std::pair<grpc::Service*, std::string>> GrpcServices() override {
     return {{&handler_, fv1::Forecast::service_full_name()}};
@@ -1226,14 +1567,18 @@ class ForecastParts final : public runtime::ServiceParts {
   }
 
  private:
+  const ServiceOptions options_;
   ForecastState state_;
+  StoredForecasts stored_;
   ForecastHandler handler_;
+  std::unique_ptr<ForecastRefresher> refresher_;  // last: stopped first
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(runtime::Runtime& runtime) {
-  auto parts = std::make_unique<ForecastParts>(runtime);
+absl::StatusOr<std::unique_ptr<runtime::ServiceParts>> BuildService(
+    runtime::Runtime& runtime, const ServiceOptions& options) {
+  auto parts = std::make_unique<ForecastParts>(runtime, options);
   RETURN_IF_ERROR(parts->Start());
   return parts;
 }

@@ -82,6 +82,20 @@ std::set<std::string> PartnerAccounts::OwnedAccountKeys(const std::string& vendo
   return keys;
 }
 
+const std::string& PartnerAccounts::OwnerOf(const ErpAccount& account) const {
+  static const std::string kNone;
+  auto it = owner_.find(account);
+  return it == owner_.end() ? kNone : it->second;
+}
+
+std::set<std::string> PartnerAccounts::VendorsOf(const std::string& partner_id) const {
+  std::set<std::string> vendors;
+  auto it = partners_.find(partner_id);
+  if (it == partners_.end()) return vendors;
+  for (const ErpAccount& account : it->second.accounts) vendors.insert(account.vendor_id);
+  return vendors;
+}
+
 std::vector<std::string> PartnerAccounts::PartnersOf(const std::string& vendor_id) const {
   std::set<std::string> partners;
   for (auto it = owner_.lower_bound(ErpAccount{vendor_id, "", ""});

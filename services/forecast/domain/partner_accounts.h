@@ -108,6 +108,12 @@ class PartnerAccounts {
   // AccountKey values of every account at `vendor_id` that some partner owns.
   std::set<std::string> OwnedAccountKeys(const std::string& vendor_id) const;
 
+  // The partner owning the account ("" when none does).
+  const std::string& OwnerOf(const ErpAccount& account) const;
+
+  // The vendors at which the partner has accounts.
+  std::set<std::string> VendorsOf(const std::string& partner_id) const;
+
   // Partners with at least one account at `vendor_id`, by id.
   std::vector<std::string> PartnersOf(const std::string& vendor_id) const;
 

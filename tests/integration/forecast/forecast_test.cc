@@ -4,15 +4,18 @@
 // ledger is replayed from the command log), poison sales land in the DLQ, and the API rejects
 // bad requests field by field and out-of-scope callers.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -94,7 +97,8 @@ class ForecastIT : public ::testing::Test {
     const std::string run = testing::UniqueName("forecast-it");
     data_dir_ = new std::string((std::filesystem::temp_directory_path() / run).string());
     group_ = new std::string(run + "-group");
-    process_ = new testing::ServiceProcess("forecast", *data_dir_, *group_);
+    process_ = new testing::ServiceProcess("forecast", *data_dir_, *group_,
+                                           {"--forecast-refresh-interval=200ms"});
     ASSERT_TRUE(process_->StartAndWaitServing());
     auto producer = kafka::Producer::Create(
         {.brokers = testing::KafkaBrokers(), .client_id = "forecast-it"});
@@ -759,6 +763,156 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
     EXPECT_EQ(Stub()->RunBacktest(ctx.get(), request, &response).error_code(),
               grpc::StatusCode::RESOURCE_EXHAUSTED);
   }
+}
+
+// The ForecastUpdated events of prm.forecast.v1 whose series belongs to `vendor`, in topic
+// order per series (the series id is the record key).
+std::vector<fv1::ForecastUpdated> ForecastUpdates(const std::string& vendor) {
+  std::vector<fv1::ForecastUpdated> updates;
+  for (const kafka::Record& record : testing::ReadTopic("prm.forecast.v1", absl::Seconds(10))) {
+    if (!absl::StartsWith(record.key, vendor + "/")) continue;
+    auto event = events::Decode(record);
+    if (!event.ok() || event->type != "prm.forecast.ForecastUpdated.v1") continue;
+    fv1::ForecastUpdated update;
+    if (events::UnpackPayload(*event, &update).ok()) updates.push_back(std::move(update));
+  }
+  return updates;
+}
+
+// The latest ForecastUpdated of one series and granularity, if any.
+std::optional<fv1::ForecastUpdated> Latest(const std::vector<fv1::ForecastUpdated>& updates,
+                                           const std::string& series_id,
+                                           fv1::Granularity granularity) {
+  std::optional<fv1::ForecastUpdated> latest;
+  for (const fv1::ForecastUpdated& u : updates) {
+    if (u.forecast().series_id() == series_id && u.forecast().granularity() == granularity) {
+      latest = u;
+    }
+  }
+  return latest;
+}
+
+// Stored forecasts (SPEC §7.7): the series a vendor's events touch are recomputed after them and
+// published as ForecastUpdated (key = series id), each only when its content changed, with
+// versions 1, 2, ... per series and granularity; GetForecast answers from the stored forecast;
+// after kill -9 and a restart nothing unchanged is published again and versions go on.
+TEST_F(ForecastIT, StoredForecastsArePublishedWhenTheyChangeAndServeReads) {
+  const std::string vendor = testing::UniqueName("vendor");
+  const absl::Time w1 = FirstWeek();
+  for (int k = 0; k < 3; ++k) {
+    Publish(Sale(vendor, "acct-1", absl::StrCat("inv-", k), sv1::SALE_KIND_SELL_IN,
+                 w1 + absl::Hours(24 * 7 * k), {{"networking", 100 + 10 * k}}));
+  }
+  const std::string p1 = MapPartner(vendor, {"acct-1"});
+  const std::string partner_series = absl::StrCat(vendor, "/PARTNER/", p1, "/*/SELL_IN");
+  const std::string vendor_series = absl::StrCat(vendor, "/VENDOR/-/*/SELL_IN");
+
+  // Every series the events touch, at every granularity: the partner's and the vendor's once
+  // their content holds all three sales, and the partner's segment's.
+  std::vector<fv1::ForecastUpdated> updates;
+  auto complete = [&] {
+    for (const std::string& series : {partner_series, vendor_series}) {
+      for (fv1::Granularity g : {fv1::GRANULARITY_WEEK, fv1::GRANULARITY_MONTH,
+                                 fv1::GRANULARITY_QUARTER}) {
+        std::optional<fv1::ForecastUpdated> latest = Latest(updates, series, g);
+        if (!latest || latest->forecast().data_through_time().seconds() !=
+                           absl::ToUnixSeconds(w1 + absl::Hours(24 * 14))) {
+          return false;
+        }
+      }
+    }
+    return std::any_of(updates.begin(), updates.end(), [](const fv1::ForecastUpdated& u) {
+      return u.forecast().series().level() == fv1::FORECAST_LEVEL_SEGMENT;
+    });
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!(updates = ForecastUpdates(vendor), complete()) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_TRUE(complete()) << updates.size() << " updates";
+  std::optional<fv1::ForecastUpdated> weekly =
+      Latest(updates, partner_series, fv1::GRANULARITY_WEEK);
+  EXPECT_EQ(weekly->metadata().vendor_id(), vendor);
+  EXPECT_EQ(weekly->forecast().points_size(), 13);  // the default horizon
+  EXPECT_EQ(weekly->forecast().history_size(), 0);
+  EXPECT_EQ(weekly->forecast().history_length(), 3);
+  EXPECT_NEAR(ToDouble(weekly->forecast().points(0).mean()), 110, 1e-6);
+  EXPECT_EQ(Latest(updates, partner_series, fv1::GRANULARITY_QUARTER)->forecast().points_size(),
+            4);
+  // Versions count 1, 2, ... per series and granularity, and each one differs from the one
+  // before (an unchanged recomputation is not published).
+  std::map<std::pair<std::string, int>, fv1::ForecastUpdated> last;
+  for (const fv1::ForecastUpdated& u : updates) {
+    const std::pair<std::string, int> series{u.forecast().series_id(), u.forecast().granularity()};
+    auto it = last.find(series);
+    const int64_t previous = it == last.end() ? 0 : it->second.metadata().aggregate_version();
+    EXPECT_EQ(u.metadata().aggregate_version(), previous + 1) << series.first;
+    if (it != last.end()) {
+      fv1::SeriesForecast a = it->second.forecast(), b = u.forecast();
+      a.clear_compute_time();
+      b.clear_compute_time();
+      EXPECT_FALSE(google::protobuf::util::MessageDifferencer::Equals(a, b)) << series.first;
+    }
+    last[series] = u;
+  }
+
+  // Reads answer from the stored forecast (once the refresh that published it has stored it):
+  // the refresh's compute time and points.
+  fv1::GetForecastRequest request = PartnerRequest(vendor, p1);
+  request.set_horizon(0);  // the default horizon, the stored one
+  request.set_history_periods(2);
+  fv1::GetForecastResponse response;
+  auto stored = [&] {
+    return google::protobuf::util::MessageDifferencer::Equals(response.forecast().compute_time(),
+                                                              weekly->forecast().compute_time());
+  };
+  const absl::Time read_deadline = absl::Now() + absl::Seconds(30);
+  while ((Call(request, &response), !stored()) && absl::Now() < read_deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(stored()) << response.forecast().compute_time().DebugString();
+  ASSERT_EQ(response.forecast().history_size(), 2);
+  EXPECT_EQ(ToDouble(response.forecast().history(1).actual()), 120);
+  fv1::SeriesForecast read = response.forecast();
+  read.clear_history();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(read, weekly->forecast()))
+      << read.DebugString() << "\n" << weekly->forecast().DebugString();
+
+  // kill -9 and restart: every series is recomputed, none has changed, none is published. Two
+  // other vendors' sales, the second sent once the first's forecast is out, prove a whole
+  // refresh ran after the restart.
+  size_t published = 0;
+  for (size_t seen = updates.size(); seen != published;) {  // every refresh's events are out
+    published = seen;
+    absl::SleepFor(absl::Seconds(1));
+    seen = ForecastUpdates(vendor).size();
+  }
+  process_->Kill();
+  ASSERT_TRUE(process_->StartAndWaitServing());
+  for (int k = 0; k < 2; ++k) {
+    const std::string other = testing::UniqueName("vendor");
+    Publish(Sale(other, "acct-1", "inv-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 5}}));
+    const absl::Time other_deadline = absl::Now() + absl::Seconds(60);
+    while (ForecastUpdates(other).empty() && absl::Now() < other_deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    ASSERT_FALSE(ForecastUpdates(other).empty());
+  }
+  EXPECT_EQ(ForecastUpdates(vendor).size(), published);
+
+  // A new sale changes the partner's forecast: the next version.
+  Publish(Sale(vendor, "acct-1", "inv-3", sv1::SALE_KIND_SELL_IN, w1 + absl::Hours(24 * 21),
+               {{"networking", 130}}));
+  std::optional<fv1::ForecastUpdated> next;
+  const absl::Time next_deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < next_deadline) {
+    next = Latest(ForecastUpdates(vendor), partner_series, fv1::GRANULARITY_WEEK);
+    if (next && next->forecast().history_length() == 4) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->forecast().history_length(), 4);
+  EXPECT_EQ(next->metadata().aggregate_version(), weekly->metadata().aggregate_version() + 1);
 }
 
 // A segment counts each sale in the tier its partner held on the sale's day (SPEC §7.1), and

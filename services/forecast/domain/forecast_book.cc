@@ -1,0 +1,47 @@
+#include "services/forecast/domain/forecast_book.h"
+
+#include <algorithm>
+
+namespace prm::forecast {
+
+void ForecastBook::MarkVendor(const std::string& vendor_id) {
+  ++generations_[vendor_id];
+  Stale& stale = stale_[vendor_id];
+  stale.every_series = true;
+  stale.partners.clear();
+}
+
+void ForecastBook::MarkPartner(const std::string& vendor_id, const std::string& partner_id) {
+  ++generations_[vendor_id];
+  Stale& stale = stale_[vendor_id];
+  if (!stale.every_series && !partner_id.empty()) stale.partners.insert(partner_id);
+}
+
+int64_t ForecastBook::Generation(const std::string& vendor_id) const {
+  auto it = generations_.find(vendor_id);
+  return it == generations_.end() ? 0 : it->second;
+}
+
+std::map<std::string, ForecastBook::Stale> ForecastBook::TakeStale() {
+  std::map<std::string, Stale> taken;
+  taken.swap(stale_);
+  for (auto& [vendor_id, stale] : taken) stale.generation = Generation(vendor_id);
+  return taken;
+}
+
+std::optional<int64_t> ForecastBook::NextVersion(const std::pair<std::string, int>& series,
+                                                 uint64_t digest) const {
+  auto it = published_.find(series);
+  if (it == published_.end()) return 1;
+  if (it->second.digest == digest) return std::nullopt;
+  return it->second.version + 1;
+}
+
+void ForecastBook::Published(const std::pair<std::string, int>& series, int64_t version,
+                             uint64_t digest) {
+  PublishedForecast& last = published_[series];
+  last.version = std::max(last.version, version);
+  last.digest = digest;
+}
+
+}  // namespace prm::forecast
