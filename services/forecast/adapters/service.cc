@@ -1,6 +1,7 @@
 #include "services/forecast/adapters/service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -1066,6 +1067,7 @@ class ForecastRefresher {
     thread_ = std::thread([this] { Run(); });
   }
   ~ForecastRefresher() {
+    stopping_ = true;  // a refresh in progress gives up (every series is stale after a restart)
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -1087,11 +1089,17 @@ class ForecastRefresher {
   }
 
   void Refresh() {
-    for (const auto& [vendor, stale] : state_.TakeStale()) {
+    const absl::Time start = absl::Now();
+    size_t series_count = 0;
+    size_t published = 0;
+    const std::map<std::string, ForecastBook::Stale> taken = state_.TakeStale();
+    for (const auto& [vendor, stale] : taken) {
       const ForecastSettings settings = state_.Settings(vendor);
       std::map<StoredForecasts::SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed;
       std::vector<ForecastState::Publication> publications;
       for (const fv1::SeriesKey& key : state_.StaleSeries(vendor, stale)) {
+        if (stopping_) return;
+        ++series_count;
         for (fv1::Granularity granularity : kStoredGranularities) {
           fv1::GetForecastRequest request;
           *request.mutable_series() = key;
@@ -1130,14 +1138,22 @@ class ForecastRefresher {
       if (absl::Status s = state_.Publish(publications); !s.ok()) {
         spdlog::error("forecast: publishing {} forecasts of {} failed: {}", publications.size(),
                       vendor, s.ToString());
+      } else {
+        published += publications.size();
       }
       stored_.Update(vendor, stale.generation, std::move(computed), stale.every_series);
+    }
+    if (!taken.empty()) {
+      spdlog::info("forecast: refreshed {} series of {} vendors in {} ms, {} forecasts changed",
+                   series_count, taken.size(), absl::ToInt64Milliseconds(absl::Now() - start),
+                   published);
     }
   }
 
   ForecastState& state_;
   StoredForecasts& stored_;
   const absl::Duration interval_;
+  std::atomic<bool> stopping_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
