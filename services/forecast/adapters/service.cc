@@ -28,6 +28,7 @@
 #include "common/runtime/service_runtime.h"
 #include "common/server/call_context.h"
 #include "common/server/limits.h"
+#include "common/server/list_query.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
@@ -159,17 +160,40 @@ absl::Status AuthorizeSettings(const auth::Principal& principal, const std::stri
   return absl::OkStatus();
 }
 
-// The forecast's filters are not supported yet: a filter over the common length limit is named
-// as too long, any other non-empty one as unsupported.
-void CheckUnsupportedFilter(const std::string& filter, FieldViolations& bad) {
-  if (server::CheckFilterLength(filter, "filter", bad) && !filter.empty()) {
-    bad.Add("filter", "filters are not supported yet");
-  }
+// The request's AIP-160 filter over `schema` (common/server/list_query.h); nullopt, with its
+// violations added to `bad`, when it is too long or does not parse.
+std::optional<server::ListFilter> ParseFilter(const std::string& filter,
+                                              const server::FilterSchema& schema,
+                                              FieldViolations& bad) {
+  if (!server::CheckFilterLength(filter, "filter", bad)) return std::nullopt;
+  absl::StatusOr<server::ListFilter> parsed = server::ListFilter::Parse(filter, schema);
+  if (parsed.ok()) return *std::move(parsed);
+  std::vector<FieldViolation> violations = FieldViolationsOf(parsed.status());
+  if (violations.empty()) bad.Add("filter", std::string(parsed.status().message()));
+  for (const FieldViolation& v : violations) bad.Add(v.field, v.description);
+  return std::nullopt;
 }
 
-// Backtests per segment are not implemented yet.
-absl::Status SegmentsNotYetSupported() {
-  return absl::UnimplementedError("SEGMENT-level backtests are not available yet");
+// The filter fields of a segment (ListSegments, RunBacktest).
+void AddSegmentFilterFields(server::FilterSchema& schema) {
+  schema["segment.partner_type"] = server::FilterFieldType::kEnum;
+  schema["segment.tier_id"] = server::FilterFieldType::kString;
+  schema["segment.region"] = server::FilterFieldType::kString;
+  schema["segment.vertical"] = server::FilterFieldType::kString;
+}
+
+// A segment's values of the AddSegmentFilterFields fields (none for another field, or without
+// a segment).
+std::vector<server::FilterValue> SegmentFilterValues(const fv1::Segment* segment,
+                                                     absl::string_view field) {
+  if (segment == nullptr) return {};
+  if (field == "segment.partner_type") {
+    return {prm::common::v1::PartnerType_Name(segment->partner_type())};
+  }
+  if (field == "segment.tier_id") return {segment->tier_id()};
+  if (field == "segment.region") return {segment->region()};
+  if (field == "segment.vertical") return {segment->vertical()};
+  return {};
 }
 
 // A write RPC's command payload: the caller (the actor of the events it emits, also on replay;
@@ -377,28 +401,66 @@ class ForecastState {
     return ledger_.Mix(selector, start, end, RatesOf(selector.vendor_id));
   }
 
-  // The series a backtest evaluates: every partner's of the vendor with sales (PARTNER level)
-  // or the vendor total, by id, at most `limit` + 1 (so that the caller can tell "too many").
-  std::vector<std::pair<std::string, SeriesHistory>> SeriesOfLevel(const ForecastQuery& query,
-                                                                   size_t limit) const {
+  // A series a backtest evaluates, with its segment: the partner's now at PARTNER level, the
+  // segment itself at SEGMENT level, none for the vendor total.
+  struct BacktestCandidate {
+    fv1::SeriesKey key;
+    std::optional<fv1::Segment> segment;
+    SeriesHistory history;
+  };
+
+  // The series of a backtest at the query's level that `keep` accepts and that have sales: the
+  // vendor's partners by id (PARTNER), its segments as ListSegments has them (SEGMENT; each
+  // sale in the tier of its day) or the vendor total; at most `limit` + 1 (so that the caller
+  // can tell "too many").
+  std::vector<BacktestCandidate> BacktestSeries(
+      const ForecastQuery& query, size_t limit,
+      absl::FunctionRef<bool(const fv1::SeriesKey&, const fv1::Segment*)> keep) const {
     std::shared_lock lock(mu_);
-    std::vector<std::pair<std::string, SeriesHistory>> all;
-    std::vector<std::string> partners;
-    if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
-      partners = accounts_.PartnersOf(query.selector.vendor_id);
+    const std::string& vendor = query.selector.vendor_id;
+    fv1::SeriesKey base = query.key;
+    base.clear_partner_id();
+    base.clear_segment();
+    std::vector<std::pair<fv1::SeriesKey, std::optional<fv1::Segment>>> keys;
+    if (query.key.level() == fv1::FORECAST_LEVEL_VENDOR) {
+      keys.emplace_back(base, std::nullopt);
     } else {
-      partners = {""};
+      for (const auto& [segment_key, members] : accounts_.Segments(vendor)) {
+        const auto& [type, tier, region, vertical] = segment_key;
+        fv1::Segment segment;
+        segment.set_partner_type(static_cast<prm::common::v1::PartnerType>(type));
+        segment.set_tier_id(tier);
+        segment.set_region(region);
+        segment.set_vertical(vertical);
+        if (query.key.level() == fv1::FORECAST_LEVEL_SEGMENT) {
+          fv1::SeriesKey& key = keys.emplace_back(base, segment).first;
+          *key.mutable_segment() = segment;
+          continue;
+        }
+        for (const std::string& partner : members.current) {
+          keys.emplace_back(base, segment).first.set_partner_id(partner);
+        }
+      }
+      if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+        std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+          return a.first.partner_id() < b.first.partner_id();
+        });
+      }
     }
-    for (const std::string& partner : partners) {
-      if (all.size() > limit) break;
+    std::vector<BacktestCandidate> candidates;
+    for (auto& [key, segment] : keys) {
+      if (candidates.size() > limit) break;
+      if (!keep(key, segment ? &*segment : nullptr)) continue;
       SeriesSelector selector = query.selector;
-      if (!partner.empty()) selector.accounts = accounts_.AccountKeys(selector.vendor_id, partner);
+      Select(key, selector);
       absl::StatusOr<SeriesHistory> history =
           ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
-                         RatesOf(selector.vendor_id));
-      if (history.ok()) all.emplace_back(partner, *std::move(history));
+                         RatesOf(vendor));
+      if (history.ok()) {
+        candidates.push_back({std::move(key), std::move(segment), *std::move(history)});
+      }
     }
-    return all;
+    return candidates;
   }
 
   struct PipelineInputs {
@@ -1334,7 +1396,11 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
               !absl::SimpleAtoi(request->page_token(), &offset)) {
             bad.Add("page_token", "is not a token of this list");
           }
-          CheckUnsupportedFilter(request->filter(), bad);
+          const std::optional<server::ListFilter> filter = ParseFilter(
+              request->filter(),
+              {{"currency_code", server::FilterFieldType::kString},
+               {"effective_date", server::FilterFieldType::kTime}},
+              bad);
           std::string order = request->order_by();
           const bool desc = absl::EndsWith(order, " desc");
           if (desc) order.resize(order.size() - 5);
@@ -1345,6 +1411,12 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
 
           std::vector<ExchangeRate> rates = state_.Rates(request->vendor_id());
+          std::erase_if(rates, [&](const ExchangeRate& rate) {
+            return !filter->Matches([&](absl::string_view field) -> std::vector<server::FilterValue> {
+              if (field == "currency_code") return {rate.currency_code};
+              return {absl::FromCivil(rate.effective_date, absl::UTCTimeZone())};
+            });
+          });
           if (order == "effective_date") {
             std::stable_sort(rates.begin(), rates.end(),
                              [](const ExchangeRate& a, const ExchangeRate& b) {
@@ -1378,7 +1450,10 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
               !absl::SimpleAtoi(request->page_token(), &offset)) {
             bad.Add("page_token", "is not a token of this list");
           }
-          CheckUnsupportedFilter(request->filter(), bad);
+          server::FilterSchema schema = {{"partner_count", server::FilterFieldType::kInt}};
+          AddSegmentFilterFields(schema);
+          const std::optional<server::ListFilter> filter =
+              ParseFilter(request->filter(), schema, bad);
           std::string order = request->order_by().empty() ? "trailing_revenue desc"
                                                           : request->order_by();
           const bool desc = absl::EndsWith(order, " desc");
@@ -1395,6 +1470,12 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                            .measure = settings.default_measure,
                                            .currency_code = settings.reporting_currency_code},
                                           now - absl::Hours(24 * 365), now);
+          std::erase_if(segments, [&](const ForecastState::SegmentSize& size) {
+            return !filter->Matches([&](absl::string_view field) -> std::vector<server::FilterValue> {
+              if (field == "partner_count") return {int64_t{size.partner_count}};
+              return SegmentFilterValues(&size.segment, field);
+            });
+          });
           // Stable: ties keep the segments' key order.
           std::stable_sort(segments.begin(), segments.end(), [&](const auto& a, const auto& b) {
             const double x = order == "partner_count" ? a.partner_count : a.trailing_revenue;
@@ -1444,7 +1525,10 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
             if (absl::StartsWith(field, "series.")) field = field.substr(7);
             bad.Add(field, v.description);
           }
-          CheckUnsupportedFilter(request->filter(), bad);
+          server::FilterSchema schema = {{"partner_id", server::FilterFieldType::kString}};
+          AddSegmentFilterFields(schema);
+          const std::optional<server::ListFilter> filter =
+              ParseFilter(request->filter(), schema, bad);
           if (request->methods_size() > 0) {
             bad.Add("methods", "only the automatic selection (empty) is supported yet");
           }
@@ -1461,19 +1545,28 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           }
           RETURN_IF_ERROR(bad.ToStatus("invalid backtest request"));
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
-          if (request->level() == fv1::FORECAST_LEVEL_SEGMENT) return SegmentsNotYetSupported();
 
           const size_t max_series = request->max_series() == 0 ? 1000 : request->max_series();
-          auto series = state_.SeriesOfLevel(*query, max_series);
+          const std::vector<ForecastState::BacktestCandidate> series = state_.BacktestSeries(
+              *query, max_series, [&](const fv1::SeriesKey& key, const fv1::Segment* segment) {
+                return filter->Matches(
+                    [&](absl::string_view field) -> std::vector<server::FilterValue> {
+                      if (field == "partner_id") {
+                        if (key.partner_id().empty()) return {};
+                        return {key.partner_id()};
+                      }
+                      return SegmentFilterValues(segment, field);
+                    });
+              });
           if (series.size() > max_series) {
             return absl::ResourceExhaustedError(
                 absl::StrCat("more than max_series = ", max_series, " series match"));
           }
           const int origins = request->origin_count() == 0 ? 1 : request->origin_count();
           std::vector<BacktestSeries> inputs;
-          for (const auto& [partner, history] : series) {
-            BacktestSeries input{.id = partner};
-            for (const PeriodAmount& p : history.periods) {
+          for (size_t i = 0; i < series.size(); ++i) {
+            BacktestSeries input{.id = absl::StrCat(i)};
+            for (const PeriodAmount& p : series[i].history.periods) {
               if (end_date && p.end > *end_date) break;
               input.values.push_back(p.amount.ToDouble());
             }
@@ -1492,14 +1585,30 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           report->set_granularity(request->granularity());
           report->set_horizon(query->horizon);
           report->set_origin_count(origins);
+          // Per series, and per segment (by the segments' ListSegments form).
+          std::map<std::string, std::pair<fv1::Segment, std::vector<AccuracySummary>>> segments;
           for (const SeriesBacktest& s : result.series) {
+            size_t index = 0;
+            if (!absl::SimpleAtoi(s.id, &index) || index >= series.size()) {
+              return absl::InternalError("a backtest result names no series");
+            }
+            const ForecastState::BacktestCandidate& candidate = series[index];
             fv1::SeriesAccuracy* out = report->add_series();
-            fv1::SeriesKey key = query->key;
-            key.set_partner_id(s.id);
-            out->set_series_id(SeriesId(key));
-            *out->mutable_series() = key;
+            out->set_series_id(SeriesId(candidate.key));
+            *out->mutable_series() = candidate.key;
             out->set_method(MethodToProto(s.method));
             ToProto(s.accuracy, out->mutable_accuracy());
+            if (candidate.segment) {
+              auto& [segment, accuracies] =
+                  segments[events::SerializeDeterministically(*candidate.segment)];
+              segment = *candidate.segment;
+              accuracies.push_back(s.accuracy);
+            }
+          }
+          for (const auto& [bytes, segment] : segments) {
+            fv1::SegmentAccuracy* out = report->add_segments();
+            *out->mutable_segment() = segment.first;
+            ToProto(Combine(segment.second), out->mutable_accuracy());
           }
           ToProto(result.overall, report->mutable_overall());
           report->set_skipped_series_count(result.skipped_series_count);

@@ -156,6 +156,26 @@ TEST_F(ForecastServiceTest, ListPageSizeDefaultsToFiftyIsCappedAtFiveHundredAndN
   EXPECT_THAT(Fields(negative), ElementsAre("page_size"));
 }
 
+TEST_F(ForecastServiceTest, ListExchangeRatesFiltersByCurrencyAndEffectiveDate) {
+  fv1::SetExchangeRatesResponse set;
+  ASSERT_OK(Call(&fv1::Forecast::Stub::SetExchangeRates, Rates(0, 10), &set));  // 2020-01-01..10
+  absl::StatusOr<fv1::ListExchangeRatesResponse> page =
+      ListRates(0, R"(effective_date >= "2020-01-05" AND effective_date < "2020-01-08")");
+  ASSERT_OK(page.status());
+  ASSERT_THAT(page->rates(), SizeIs(3));
+  EXPECT_EQ(page->rates(0).effective_date().day(), 5);
+  EXPECT_EQ(page->rates(2).effective_date().day(), 7);
+  page = ListRates(0, R"(currency_code = "EUR" AND effective_date = "2020-01-02")");
+  ASSERT_OK(page.status());
+  EXPECT_THAT(page->rates(), SizeIs(1));
+  page = ListRates(0, R"(currency_code = "GBP")");
+  ASSERT_OK(page.status());
+  EXPECT_THAT(page->rates(), SizeIs(0));
+  const absl::Status unknown = ListRates(0, "rate > 1").status();
+  EXPECT_THAT(unknown, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(unknown), ElementsAre("filter"));
+}
+
 TEST_F(ForecastServiceTest, OverLongFilterAndOversizedRateBatchAreNamedWithTheOtherBadFields) {
   const std::string long_filter(server::kMaxFilterLength + 1, 'x');
   const absl::Status list = ListRates(-1, long_filter).status();

@@ -24,6 +24,26 @@ bool Finite(const Scores& s) {
 
 }  // namespace
 
+AccuracySummary Combine(const std::vector<AccuracySummary>& series) {
+  AccuracySummary o;
+  if (series.empty()) return o;
+  for (const AccuracySummary& s : series) {
+    o.smape += s.smape;
+    o.mase += s.mase;
+    o.smape_naive2 += s.smape_naive2;
+    o.mase_naive2 += s.mase_naive2;
+    o.series_count += s.series_count;
+    o.point_count += s.point_count;
+  }
+  const double count = static_cast<double>(series.size());
+  o.smape /= count;
+  o.mase /= count;
+  o.smape_naive2 /= count;
+  o.mase_naive2 /= count;
+  o.owa = Owa(o.smape, o.mase, o.smape_naive2, o.mase_naive2);
+  return o;
+}
+
 absl::StatusOr<BacktestResult> RunBacktest(const std::vector<BacktestSeries>& series,
                                            const BacktestOptions& options) {
   if (options.horizon < 1 || options.origins < 1 || options.season_length < 1 ||
@@ -32,7 +52,6 @@ absl::StatusOr<BacktestResult> RunBacktest(const std::vector<BacktestSeries>& se
   }
   const int h = options.horizon;
   BacktestResult result;
-  Scores total;
   for (const BacktestSeries& s : series) {
     const int n = static_cast<int>(s.values.size());
     if (n < h * (options.origins + 1) + options.season_length) {
@@ -71,23 +90,11 @@ absl::StatusOr<BacktestResult> RunBacktest(const std::vector<BacktestSeries>& se
                        .mase_naive2 = mean.mase_naive2,
                        .series_count = 1,
                        .point_count = h * options.origins};
-    total.smape += mean.smape;
-    total.mase += mean.mase;
-    total.smape_naive2 += mean.smape_naive2;
-    total.mase_naive2 += mean.mase_naive2;
     result.series.push_back(std::move(scored));
   }
-  const int count = static_cast<int>(result.series.size());
-  if (count > 0) {
-    AccuracySummary& o = result.overall;
-    o.smape = total.smape / count;
-    o.mase = total.mase / count;
-    o.smape_naive2 = total.smape_naive2 / count;
-    o.mase_naive2 = total.mase_naive2 / count;
-    o.owa = Owa(o.smape, o.mase, o.smape_naive2, o.mase_naive2);
-    o.series_count = count;
-    o.point_count = count * h * options.origins;
-  }
+  std::vector<AccuracySummary> scored;
+  for (const SeriesBacktest& b : result.series) scored.push_back(b.accuracy);
+  result.overall = Combine(scored);
   return result;
 }
 

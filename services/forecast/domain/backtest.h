@@ -50,6 +50,10 @@ struct BacktestResult {
   int skipped_series_count = 0;
 };
 
+// The accuracy of a set of scored series taken together, as `overall` is (the means of the
+// series' means, OWA of those; point counts add up). Zero with no series.
+AccuracySummary Combine(const std::vector<AccuracySummary>& series);
+
 // The origins are horizon periods apart, the last one horizon periods before the end of each
 // series. INVALID_ARGUMENT for horizon < 1, origins < 1 or a season length < 1.
 absl::StatusOr<BacktestResult> RunBacktest(const std::vector<BacktestSeries>& series,

@@ -38,6 +38,20 @@ TEST(BacktestTest, ConstantTrainingSampleHasNoMaseScaleAndIsSkipped) {
   EXPECT_EQ(result->skipped_series_count, 1);
 }
 
+TEST(BacktestTest, CombineAveragesTheSeriesMeansAndTakesOwaOfThose) {
+  const AccuracySummary a{.smape = 10, .mase = 1, .smape_naive2 = 20, .mase_naive2 = 2,
+                          .series_count = 1, .point_count = 4};
+  const AccuracySummary b{.smape = 30, .mase = 3, .smape_naive2 = 20, .mase_naive2 = 2,
+                          .series_count = 1, .point_count = 4};
+  const AccuracySummary both = Combine({a, b});
+  EXPECT_DOUBLE_EQ(both.smape, 20);
+  EXPECT_DOUBLE_EQ(both.mase, 2);
+  EXPECT_DOUBLE_EQ(both.owa, 1);  // (20 / 20 + 2 / 2) / 2
+  EXPECT_EQ(both.series_count, 2);
+  EXPECT_EQ(both.point_count, 8);
+  EXPECT_EQ(Combine({}).series_count, 0);
+}
+
 TEST(BacktestTest, BadOptionsAreInvalid) {
   EXPECT_THAT(RunBacktest({}, {.horizon = 0}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));

@@ -17,7 +17,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
-#include "services/partner-registry/adapters/list_query.h"
+#include "common/server/list_query.h"
 #include "services/partner-registry/adapters/proto_mapping.h"
 #include "services/partner-registry/adapters/registry_commands.h"
 #include "services/partner-registry/domain/access.h"
@@ -28,6 +28,17 @@ namespace {
 
 namespace pb = ::prm::partner::v1;
 using auth::Principal;
+using server::FilterFieldType;
+using server::FilterSchema;
+using server::FilterValue;
+using server::ListEntry;
+using server::ListFilter;
+using server::ListPage;
+using server::OrderBy;
+using server::Paginate;
+using server::ParseOrderBy;
+using server::SortableNumber;
+using server::SortableTime;
 using auth::Role;
 
 // FindPartnersRequest.leads and .max_results, as partner_service.proto documents them.

@@ -42,6 +42,7 @@ namespace {
 namespace fv1 = prm::forecast::v1;
 namespace sv1 = prm::sales::v1;
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
@@ -757,12 +758,48 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
   EXPECT_EQ(report.overall().series_count(), 1);
   EXPECT_NEAR(report.overall().smape(), a.smape(), 1e-12);
 
-  request.set_max_series(1);
-  {
+  // Per segment: both partners are resellers in EMEA without a tier; only p1 is scored.
+  ASSERT_EQ(report.segments_size(), 1);
+  EXPECT_EQ(report.segments(0).segment().partner_type(), common::v1::PARTNER_TYPE_RESELLER);
+  EXPECT_EQ(report.segments(0).segment().tier_id(), "-");
+  EXPECT_NEAR(report.segments(0).accuracy().smape(), a.smape(), 1e-12);
+  EXPECT_EQ(report.segments(0).accuracy().series_count(), 1);
+
+  // A filter selects the series: p2 alone has too little history.
+  auto backtest = [&](const fv1::RunBacktestRequest& r, fv1::RunBacktestResponse* out) {
     auto ctx = testing::Context(testing::ServiceToken(), absl::Seconds(60));
-    EXPECT_EQ(Stub()->RunBacktest(ctx.get(), request, &response).error_code(),
-              grpc::StatusCode::RESOURCE_EXHAUSTED);
-  }
+    return Stub()->RunBacktest(ctx.get(), r, out);
+  };
+  fv1::RunBacktestRequest only_p2 = request;
+  only_p2.set_filter(absl::StrCat("partner_id = \"", p2, "\""));
+  ASSERT_TRUE(backtest(only_p2, &response).ok());
+  EXPECT_EQ(response.report().series_size(), 0);
+  EXPECT_EQ(response.report().skipped_series_count(), 1);
+  fv1::RunBacktestRequest distributors = request;
+  distributors.set_filter("segment.partner_type = PARTNER_TYPE_DISTRIBUTOR");
+  ASSERT_TRUE(backtest(distributors, &response).ok());
+  EXPECT_EQ(response.report().series_size() + response.report().skipped_series_count(), 0);
+
+  // SEGMENT level: the segment's series holds both partners' sales, 100 … 160, 171: from 6
+  // periods the mean of the last three says 140 for 160, from 7 it says 150 for 171.
+  fv1::RunBacktestRequest by_segment = request;
+  by_segment.set_level(fv1::FORECAST_LEVEL_SEGMENT);
+  ASSERT_TRUE(backtest(by_segment, &response).ok());
+  ASSERT_EQ(response.report().series_size(), 1);
+  EXPECT_EQ(response.report().series(0).series().level(), fv1::FORECAST_LEVEL_SEGMENT);
+  EXPECT_EQ(response.report().series(0).series().segment().region(), "EMEA");
+  EXPECT_NEAR(response.report().series(0).accuracy().smape(),
+              (200.0 * 20 / 300 + 200.0 * 21 / 321) / 2, 1e-9);
+  ASSERT_EQ(response.report().segments_size(), 1);
+
+  fv1::RunBacktestRequest bad_filter = request;
+  bad_filter.set_filter("product_line = 7");
+  grpc::Status bad = backtest(bad_filter, &response);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("filter"));
+
+  request.set_max_series(1);
+  EXPECT_EQ(backtest(request, &response).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 // The ForecastUpdated events of prm.forecast.v1 whose series belongs to `vendor`, in topic
@@ -998,6 +1035,32 @@ TEST_F(ForecastIT, SegmentSeriesCountEachSaleInTheTierOfItsDay) {
   EXPECT_EQ(page.segments(0).segment().partner_type(), common::v1::PARTNER_TYPE_DISTRIBUTOR);
   EXPECT_EQ(page.segments(0).segment().tier_id(), "-");
   EXPECT_TRUE(page.next_page_token().empty());
+
+  // Filters (AIP-160): by tier, by type, and by partner count with region.
+  auto filtered = [&](const std::string& filter) {
+    fv1::ListSegmentsRequest request;
+    request.set_vendor_id(vendor);
+    request.set_filter(filter);
+    fv1::ListSegmentsResponse response;
+    auto ctx = testing::Context(testing::ServiceToken());
+    grpc::Status status = Stub()->ListSegments(ctx.get(), request, &response);
+    EXPECT_TRUE(status.ok()) << filter << ": " << status.error_message();
+    std::vector<std::string> tiers;
+    for (const auto& s : response.segments()) tiers.push_back(s.segment().tier_id());
+    return tiers;
+  };
+  EXPECT_THAT(filtered(R"(segment.tier_id = "gold")"), ElementsAre("gold"));
+  EXPECT_THAT(filtered("segment.partner_type = PARTNER_TYPE_DISTRIBUTOR"), ElementsAre("-"));
+  EXPECT_THAT(filtered(R"(partner_count >= 1 AND segment.region = "EMEA")"),
+              ElementsAre("silver", "gold"));
+  fv1::ListSegmentsRequest bad;
+  bad.set_vendor_id(vendor);
+  bad.set_filter("trailing_revenue > 5");
+  fv1::ListSegmentsResponse ignored;
+  auto ctx = testing::Context(testing::ServiceToken());
+  grpc::Status status = Stub()->ListSegments(ctx.get(), bad, &ignored);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("filter"));
 }
 
 // The pipeline blend through GetForecast (SPEC §7.3), by hand: sales of 100, 110, 120 (the

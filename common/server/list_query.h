@@ -1,6 +1,6 @@
 #pragma once
 
-// The List conventions of proto/README.md for partner-registry's List RPCs, beyond the common
+// The List conventions of proto/README.md for the services' List RPCs, beyond the common
 // page-size and filter-length limits (common/server/limits.h, which the handlers apply first):
 // opaque page tokens valid for 24 hours and only with the same other parameters, `order_by` of
 // one documented field with optional " desc" (ties by id), and the AIP-160 filter subset:
@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace prm::partner {
+namespace prm::server {
 
 inline constexpr absl::Duration kPageTokenLifetime = absl::Hours(24);
 
@@ -89,4 +89,4 @@ class ListFilter {
   std::vector<std::vector<Comparison>> terms_;  // AND of ORs
 };
 
-}  // namespace prm::partner
+}  // namespace prm::server

@@ -1,4 +1,4 @@
-#include "services/partner-registry/adapters/list_query.h"
+#include "common/server/list_query.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace prm::partner {
+namespace prm::server {
 namespace {
 
 using ::prm::testing::StatusIs;
@@ -126,4 +126,4 @@ TEST(SortableNumber, OrdersAsNumbers) {
 }
 
 }  // namespace
-}  // namespace prm::partner
+}  // namespace prm::server

@@ -1,4 +1,4 @@
-#include "services/partner-registry/adapters/list_query.h"
+#include "common/server/list_query.h"
 
 #include <algorithm>
 #include <cctype>
@@ -13,7 +13,7 @@
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 
-namespace prm::partner {
+namespace prm::server {
 namespace {
 
 constexpr int kMaxComparisons = 20;
@@ -341,4 +341,4 @@ bool ListFilter::Matches(
   return true;
 }
 
-}  // namespace prm::partner
+}  // namespace prm::server
