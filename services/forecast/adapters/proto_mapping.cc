@@ -33,6 +33,15 @@ bool HasAnyDimension(const fv1::Segment& segment) {
 
 }  // namespace
 
+std::optional<Method> MethodFromProto(fv1::ForecastMethod method) {
+  for (Method m : {Method::kEts, Method::kTheta, Method::kSeasonalNaive, Method::kNaive,
+                   Method::kCroston, Method::kSba, Method::kTsb, Method::kShortHistory,
+                   Method::kNaive2}) {
+    if (MethodToProto(m) == method) return m;
+  }
+  return std::nullopt;
+}
+
 fv1::ForecastMethod MethodToProto(Method method) {
   switch (method) {
     case Method::kEts:

@@ -64,6 +64,8 @@ absl::StatusOr<SettingsChange> ChangeFromProto(
 
 // The API's method enum (a combination is reported as ETS; its specification says which).
 prm::forecast::v1::ForecastMethod MethodToProto(Method method);
+// The method a request names; nullopt for UNSPECIFIED or an unknown value.
+std::optional<Method> MethodFromProto(prm::forecast::v1::ForecastMethod method);
 
 // Backtest accuracy.
 void ToProto(const AccuracySummary& accuracy, prm::forecast::v1::Accuracy* out);

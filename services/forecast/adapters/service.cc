@@ -1529,8 +1529,14 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           AddSegmentFilterFields(schema);
           const std::optional<server::ListFilter> filter =
               ParseFilter(request->filter(), schema, bad);
-          if (request->methods_size() > 0) {
-            bad.Add("methods", "only the automatic selection (empty) is supported yet");
+          std::vector<Method> methods;
+          for (int i = 0; i < request->methods_size(); ++i) {
+            std::optional<Method> method = MethodFromProto(request->methods(i));
+            if (!method) {
+              bad.Add(absl::StrCat("methods[", i, "]"), "must be a forecast method");
+            } else {
+              methods.push_back(*method);
+            }
           }
           if (request->origin_count() < 0 || request->origin_count() > 24) {
             bad.Add("origin_count", "must be in 0..24");
@@ -1580,7 +1586,8 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
                                                           .origins = origins,
                                                           .season_length =
                                                               SeasonLength(query->granularity),
-                                                          .mase_period = mase_period}));
+                                                          .mase_period = mase_period,
+                                                          .methods = methods}));
           fv1::BacktestReport* report = response->mutable_report();
           report->set_granularity(request->granularity());
           report->set_horizon(query->horizon);

@@ -33,6 +33,25 @@ void ClipAtZero(std::span<const double> y, Forecast& f) {
   }
 }
 
+// Per horizon, the median of each point forecast and bound over the members.
+Forecast MedianOf(const std::vector<Forecast>& members, int h) {
+  Forecast out;
+  const std::size_t hh = static_cast<std::size_t>(h);
+  const std::array<std::vector<double> Forecast::*, 5> fields = {
+      &Forecast::mean, &Forecast::lower80, &Forecast::upper80, &Forecast::lower95,
+      &Forecast::upper95};
+  std::vector<double> values;
+  for (auto field : fields) {
+    (out.*field).resize(hh);
+    for (std::size_t j = 0; j < hh; ++j) {
+      values.clear();
+      for (const Forecast& f : members) values.push_back((f.*field)[j]);
+      (out.*field)[j] = Median(values);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Forecast> EtsMember(std::span<const double> y, int h, int season,
                                    const EtsOptions& options) {
   if (season <= 1 || y.size() < 2 * static_cast<std::size_t>(season)) {
@@ -74,20 +93,7 @@ absl::StatusOr<Forecast> CombinationForecast(std::span<const double> y, int h, i
     members.push_back(std::move(theta));
   }
 
-  Forecast out;
-  const std::size_t hh = static_cast<std::size_t>(h);
-  const std::array<std::vector<double> Forecast::*, 5> fields = {
-      &Forecast::mean, &Forecast::lower80, &Forecast::upper80, &Forecast::lower95,
-      &Forecast::upper95};
-  std::vector<double> values;
-  for (auto field : fields) {
-    (out.*field).resize(hh);
-    for (std::size_t j = 0; j < hh; ++j) {
-      values.clear();
-      for (const Forecast& f : members) values.push_back((f.*field)[j]);
-      (out.*field)[j] = Median(values);
-    }
-  }
+  Forecast out = MedianOf(members, h);
   std::vector<std::string> names;
   for (const Forecast& f : members) names.push_back(f.model.specification);
   out.model.method = Method::kCombination;
@@ -118,6 +124,59 @@ absl::StatusOr<Forecast> AutoForecast(std::span<const double> y, int h, int m,
   if (!f.ok()) return f.status();
   ClipAtZero(y, *f);
   return f;
+}
+
+absl::StatusOr<Forecast> MethodsForecast(std::span<const double> y, int h, int m,
+                                         const std::vector<Method>& methods,
+                                         const AutoOptions& options) {
+  RETURN_IF_ERROR(ValidateSeries(y, h, m));
+  if (methods.empty()) return absl::InvalidArgumentError("no method to forecast with");
+  std::vector<Forecast> members;
+  for (Method method : methods) {
+    absl::StatusOr<Forecast> f;
+    switch (method) {
+      case Method::kEts:
+        f = EtsMember(y, h, m, options.ets);
+        break;
+      case Method::kTheta:
+        f = ThetaForecast(y, h, m, AcfWindow::kSeasonLength);
+        break;
+      case Method::kSeasonalNaive:
+        f = SeasonalNaiveForecast(y, h, m);
+        break;
+      case Method::kNaive:
+        f = NaiveForecast(y, h);
+        break;
+      case Method::kCroston:
+        f = CrostonForecast(y, h);
+        break;
+      case Method::kSba:
+        f = SbaForecast(y, h);
+        break;
+      case Method::kTsb:
+        f = TsbForecast(y, h);
+        break;
+      case Method::kShortHistory:
+        f = ShortHistoryForecast(y, h);
+        break;
+      case Method::kNaive2:
+        f = Naive2Forecast(y, h, m);
+        break;
+      case Method::kCombination:
+        f = AutoForecast(y, h, m, options);
+        break;
+    }
+    if (!f.ok()) return f.status();
+    members.push_back(*std::move(f));
+  }
+  if (members.size() == 1) return std::move(members.front());
+  Forecast out = MedianOf(members, h);
+  std::vector<std::string> names;
+  for (const Forecast& f : members) names.push_back(f.model.specification);
+  out.model.method = Method::kCombination;
+  out.model.specification = absl::StrCat("Comb(median: ", absl::StrJoin(names, "; "), ")");
+  out.model.season_length = m;
+  return out;
 }
 
 }  // namespace prm::forecast

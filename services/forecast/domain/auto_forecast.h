@@ -48,4 +48,13 @@ absl::StatusOr<Forecast> AutoForecast(std::span<const double> y, int h, int m,
 absl::StatusOr<Forecast> CombinationForecast(std::span<const double> y, int h, int m,
                                              const AutoOptions& options = {});
 
+// The forecast of the given methods, for evaluating them (RunBacktest's `methods`): one method
+// alone, several as the per-horizon median of each point and bound, as CombinationForecast
+// combines. ETS is chosen by AICc (seasonal as CombinationForecast's ETS member); Theta and
+// seasonal naive use season m; Croston, SBA and TSB their default smoothing. kCombination is the
+// engine's AutoForecast. Codes as the methods' own; INVALID_ARGUMENT for no method.
+absl::StatusOr<Forecast> MethodsForecast(std::span<const double> y, int h, int m,
+                                         const std::vector<Method>& methods,
+                                         const AutoOptions& options = {});
+
 }  // namespace prm::forecast

@@ -65,7 +65,10 @@ absl::StatusOr<BacktestResult> RunBacktest(const std::vector<BacktestSeries>& se
       const int end = n - h * j;
       std::span<const double> train(s.values.data(), end);
       std::span<const double> actual(s.values.data() + end, h);
-      absl::StatusOr<Forecast> engine = AutoForecast(train, h, options.season_length);
+      absl::StatusOr<Forecast> engine =
+          options.methods.empty()
+              ? AutoForecast(train, h, options.season_length)
+              : MethodsForecast(train, h, options.season_length, options.methods);
       absl::StatusOr<Forecast> naive2 = Naive2Forecast(train, h, options.season_length);
       if (!engine.ok() || !naive2.ok()) {
         failed = true;

@@ -23,6 +23,8 @@ struct BacktestOptions {
   int origins = 1;
   int season_length = 52;  // m of the models
   int mase_period = 1;     // m of MASE's scale (M4: 1 weekly, 12 monthly, 4 quarterly)
+  // The methods evaluated (MethodsForecast); empty = the engine's AutoForecast.
+  std::vector<Method> methods;
 };
 
 // Mean sMAPE and MASE of the engine and of Naive2 over a set of points, and OWA.

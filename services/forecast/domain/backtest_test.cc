@@ -38,6 +38,19 @@ TEST(BacktestTest, ConstantTrainingSampleHasNoMaseScaleAndIsSkipped) {
   EXPECT_EQ(result->skipped_series_count, 1);
 }
 
+TEST(BacktestTest, EvaluatingNaive2ItselfGivesOwaOne) {
+  BacktestSeries noisy{.id = "noisy"};
+  for (int t = 0; t < 40; ++t) noisy.values.push_back(100 + 3 * t + (t % 3) * 7);
+  absl::StatusOr<BacktestResult> result =
+      RunBacktest({noisy}, {.horizon = 4, .origins = 3, .season_length = 1,
+                            .methods = {Method::kNaive2}});
+  ASSERT_OK(result);
+  ASSERT_EQ(result->series.size(), 1u);
+  EXPECT_EQ(result->series[0].method, Method::kNaive2);
+  EXPECT_DOUBLE_EQ(result->overall.owa, 1.0);
+  EXPECT_DOUBLE_EQ(result->overall.smape, result->overall.smape_naive2);
+}
+
 TEST(BacktestTest, CombineAveragesTheSeriesMeansAndTakesOwaOfThose) {
   const AccuracySummary a{.smape = 10, .mase = 1, .smape_naive2 = 20, .mase_naive2 = 2,
                           .series_count = 1, .point_count = 4};

@@ -206,5 +206,26 @@ TEST(AutoForecast, RejectsInvalidInputWithFieldViolations) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(MethodsForecast, OneMethodAloneOrTheMedianOfSeveral) {
+  // Season 4: 10, 20, 30, 40 repeated; the last value is 40.
+  std::vector<double> y;
+  for (int t = 0; t < 16; ++t) y.push_back(10.0 * (t % 4 + 1));
+  absl::StatusOr<Forecast> naive = MethodsForecast(y, 4, 4, {Method::kNaive});
+  ASSERT_THAT(naive, IsOk());
+  EXPECT_EQ(naive->model.method, Method::kNaive);
+  EXPECT_THAT(naive->mean, ::testing::ElementsAre(40, 40, 40, 40));
+  absl::StatusOr<Forecast> snaive = MethodsForecast(y, 4, 4, {Method::kSeasonalNaive});
+  ASSERT_THAT(snaive, IsOk());
+  EXPECT_THAT(snaive->mean, ::testing::ElementsAre(10, 20, 30, 40));
+  // Median of naive, seasonal naive and short history (mean of the last three: 30): per horizon
+  // median(40, 10, 30) = 30, median(40, 20, 30) = 30, median(40, 30, 30) = 30, 40.
+  absl::StatusOr<Forecast> median = MethodsForecast(
+      y, 4, 4, {Method::kNaive, Method::kSeasonalNaive, Method::kShortHistory});
+  ASSERT_THAT(median, IsOk());
+  EXPECT_EQ(median->model.method, Method::kCombination);
+  EXPECT_THAT(median->mean, ::testing::ElementsAre(30, 30, 30, 40));
+  EXPECT_THAT(MethodsForecast(y, 4, 4, {}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace prm::forecast

@@ -792,6 +792,20 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
               (200.0 * 20 / 300 + 200.0 * 21 / 321) / 2, 1e-9);
   ASSERT_EQ(response.report().segments_size(), 1);
 
+  // One method evaluated alone: naive says 150 for 160 and 160 for 170.
+  fv1::RunBacktestRequest naive = request;
+  naive.set_filter(absl::StrCat("partner_id = \"", p1, "\""));
+  naive.add_methods(fv1::FORECAST_METHOD_NAIVE);
+  ASSERT_TRUE(backtest(naive, &response).ok());
+  ASSERT_EQ(response.report().series_size(), 1);
+  EXPECT_EQ(response.report().series(0).method(), fv1::FORECAST_METHOD_NAIVE);
+  EXPECT_NEAR(response.report().series(0).accuracy().smape(),
+              (200.0 * 10 / 310 + 200.0 * 10 / 330) / 2, 1e-9);
+  naive.add_methods(fv1::FORECAST_METHOD_UNSPECIFIED);
+  grpc::Status unnamed = backtest(naive, &response);
+  EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(unnamed.error_message(), HasSubstr("methods[1]"));
+
   fv1::RunBacktestRequest bad_filter = request;
   bad_filter.set_filter("product_line = 7");
   grpc::Status bad = backtest(bad_filter, &response);
