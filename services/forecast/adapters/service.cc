@@ -656,8 +656,24 @@ class ForecastState {
   }
 
  private:
-  // A recorded sale makes its account owner's series stale (mu_ held).
-  void MarkSale(const Sale& sale) {
+  // A recorded sale makes its account owner's series stale (mu_ held) — or every series of the
+  // vendor when it starts a new week or month of the vendor's (`last_sale` is the vendor's
+  // latest sale before it): every series runs through the vendor's latest period, so each one
+  // gains a period.
+  void MarkSale(const Sale& sale, absl::Time last_sale) {
+    const absl::TimeZone utc = absl::UTCTimeZone();
+    if (sale.sale_time > last_sale) {
+      const absl::CivilDay day = absl::ToCivilDay(sale.sale_time, utc);
+      const absl::CivilDay before = absl::ToCivilDay(last_sale, utc);
+      if (last_sale == absl::InfinitePast() ||
+          SalesLedger::PeriodOf(day, Granularity::kWeek) !=
+              SalesLedger::PeriodOf(before, Granularity::kWeek) ||
+          SalesLedger::PeriodOf(day, Granularity::kMonth) !=
+              SalesLedger::PeriodOf(before, Granularity::kMonth)) {
+        book_.MarkVendor(sale.vendor_id);
+        return;
+      }
+    }
     book_.MarkPartner(sale.vendor_id, accounts_.OwnerOf({sale.vendor_id, sale.erp_system_id,
                                                          sale.partner_external_id}));
   }
@@ -748,9 +764,11 @@ class ForecastState {
     std::unique_lock lock(mu_);
     for (size_t i = 0; i < sales.size(); ++i) {
       absl::StatusOr<Sale> sale = SaleFromProto(*sales[i], ledger_);
+      const absl::Time last_sale =
+          sale.ok() ? ledger_.LastSale(sale->vendor_id) : absl::InfinitePast();
       absl::StatusOr<bool> recorded = sale.ok() ? ledger_.Record(*sale) : sale.status();
       if (recorded.ok()) reply[i] = *recorded ? 'r' : 'd';
-      if (recorded.ok() && *recorded) MarkSale(*sale);
+      if (recorded.ok() && *recorded) MarkSale(*sale, last_sale);
       if (statuses != nullptr) statuses->push_back(recorded.status());
     }
     return reply;
@@ -774,8 +792,9 @@ class ForecastState {
       }
       std::unique_lock lock(mu_);
       ASSIGN_OR_RETURN(Sale sale, SaleFromProto(proto, ledger_));
+      const absl::Time last_sale = ledger_.LastSale(sale.vendor_id);
       ASSIGN_OR_RETURN(bool recorded, ledger_.Record(sale));
-      if (recorded) MarkSale(sale);
+      if (recorded) MarkSale(sale, last_sale);
       return std::string(recorded ? "recorded" : "duplicate");
     }
     if (command.kind == kPartnerCreatedType || command.kind == kPartnerUpdatedType) {

@@ -269,6 +269,11 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
   return history;
 }
 
+absl::Time SalesLedger::LastSale(const std::string& vendor_id) const {
+  auto it = vendors_.find(vendor_id);
+  return it == vendors_.end() ? absl::InfinitePast() : it->second.last_sale;
+}
+
 std::vector<CategoryAmount> SalesLedger::Mix(const SeriesSelector& selector, absl::Time start,
                                              absl::Time end, const RateLookup& rates) const {
   std::map<std::string, Amount> by_category;

@@ -163,6 +163,10 @@ class SalesLedger {
 
   int64_t document_count() const { return static_cast<int64_t>(documents_.size()); }
 
+  // The vendor's latest sale time (InfinitePast without sales): every series of the vendor runs
+  // through its period.
+  absl::Time LastSale(const std::string& vendor_id) const;
+
   // The first and last day of the period containing `day`.
   static std::pair<absl::CivilDay, absl::CivilDay> PeriodOf(absl::CivilDay day,
                                                             Granularity granularity,

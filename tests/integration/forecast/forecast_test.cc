@@ -854,7 +854,9 @@ TEST_F(ForecastIT, StoredForecastsArePublishedWhenTheyChangeAndServeReads) {
     Publish(Sale(vendor, "acct-1", absl::StrCat("inv-", k), sv1::SALE_KIND_SELL_IN,
                  w1 + absl::Hours(24 * 7 * k), {{"networking", 100 + 10 * k}}));
   }
+  Publish(Sale(vendor, "acct-2", "b-1", sv1::SALE_KIND_SELL_IN, w1, {{"networking", 5}}));
   const std::string p1 = MapPartner(vendor, {"acct-1"});
+  const std::string p2 = MapPartner(vendor, {"acct-2"});
   const std::string partner_series = absl::StrCat(vendor, "/PARTNER/", p1, "/*/SELL_IN");
   const std::string vendor_series = absl::StrCat(vendor, "/VENDOR/-/*/SELL_IN");
 
@@ -964,6 +966,15 @@ TEST_F(ForecastIT, StoredForecastsArePublishedWhenTheyChangeAndServeReads) {
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->forecast().history_length(), 4);
   EXPECT_EQ(next->metadata().aggregate_version(), weekly->metadata().aggregate_version() + 1);
+  // That sale opened a new week of the vendor's: p2's series gained a zero week too, so its
+  // stored forecast was recomputed with the rest (a read once the refresh is stored says so).
+  absl::SleepFor(absl::Seconds(1));
+  fv1::GetForecastRequest other = PartnerRequest(vendor, p2);
+  other.set_horizon(0);
+  ASSERT_TRUE(Call(other, &response).ok());
+  std::vector<double> history;
+  for (const auto& a : response.forecast().history()) history.push_back(ToDouble(a.actual()));
+  EXPECT_THAT(history, ElementsAre(5, 0, 0, 0));
 }
 
 // A segment counts each sale in the tier its partner held on the sale's day (SPEC §7.1), and
