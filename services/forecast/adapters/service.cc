@@ -327,9 +327,28 @@ class ForecastState {
 
   // The children of a SEGMENT or VENDOR series for bottom-up reconciliation: each partner's
   // series, and at VENDOR level the sales of accounts no partner owns (yet). Empty for PARTNER.
-  std::vector<SeriesHistory> Children(const ForecastQuery& query) const {
+  // A child of a SEGMENT or VENDOR series, with an id that names its content within the query's
+  // vendor, category, measure and granularity: "<partner>@always", "<partner>@<day spans>" or
+  // "(unowned)".
+  struct Child {
+    std::string id;
+    SeriesHistory history;
+  };
+
+  static std::string ChildId(const std::string& partner, const DaySpans& days) {
+    std::string id = absl::StrCat(partner, "@");
+    if (days.size() == 1 && days[0].first == kFirstDay && days[0].second == kEndDay) {
+      return id + "always";
+    }
+    for (const auto& [first, end] : days) {
+      absl::StrAppend(&id, absl::FormatCivilTime(first), "..", absl::FormatCivilTime(end), ",");
+    }
+    return id;
+  }
+
+  std::vector<Child> Children(const ForecastQuery& query) const {
     std::shared_lock lock(mu_);
-    std::vector<SeriesHistory> children;
+    std::vector<Child> children;
     if (query.key.level() == fv1::FORECAST_LEVEL_PARTNER) return children;
     const std::string& vendor = query.selector.vendor_id;
     std::map<std::string, DaySpans> partners;
@@ -346,14 +365,14 @@ class ForecastState {
       SelectPartner(vendor, partner, days, selector);
       absl::StatusOr<SeriesHistory> history = ledger_.Series(
           selector, query.granularity, query.fiscal_year_start_month, RatesOf(vendor));
-      if (history.ok()) children.push_back(*std::move(history));
+      if (history.ok()) children.push_back({ChildId(partner, days), *std::move(history)});
     }
     if (query.key.level() == fv1::FORECAST_LEVEL_VENDOR) {
       SeriesSelector unowned = query.selector;
       unowned.excluded_accounts = accounts_.OwnedAccountKeys(vendor);
       absl::StatusOr<SeriesHistory> history = ledger_.Series(
           unowned, query.granularity, query.fiscal_year_start_month, RatesOf(vendor));
-      if (history.ok()) children.push_back(*std::move(history));
+      if (history.ok()) children.push_back({"(unowned)", *std::move(history)});
     }
     return children;
   }
@@ -561,8 +580,8 @@ class ForecastState {
   }
 
   // The stored series of the vendor that `stale` touches (measure unset: the default): the
-  // vendor total, the partners' own series and the segments, every dimension set, that they are
-  // or were in — every one of them for `every_series`.
+  // partners' own series, the segments, every dimension set, that they are or were in, and the
+  // vendor total — every one of them for `every_series`.
   std::vector<fv1::SeriesKey> StaleSeries(const std::string& vendor_id,
                                           const ForecastBook::Stale& stale) const {
     std::shared_lock lock(mu_);
@@ -570,7 +589,6 @@ class ForecastState {
     fv1::SeriesKey total;
     total.set_vendor_id(vendor_id);
     total.set_level(fv1::FORECAST_LEVEL_VENDOR);
-    keys.push_back(total);
     std::set<std::string> partners = stale.partners;
     if (stale.every_series) {
       for (const std::string& partner : accounts_.PartnersOf(vendor_id)) partners.insert(partner);
@@ -594,6 +612,7 @@ class ForecastState {
       key.mutable_segment()->set_region(region);
       key.mutable_segment()->set_vertical(vertical);
     }
+    keys.push_back(total);  // last: its children are the partners fitted above
     return keys;
   }
 
@@ -1040,23 +1059,42 @@ class ForecastState {
   ForecastBook book_;
 };
 
+// Statistical forecasts of children (ForecastState::Child ids) by granularity, shared by the
+// forecasts of one refresh of one vendor: a partner's series is fitted once, not again for each
+// segment and for the vendor total. Single-threaded.
+using ChildForecasts = std::map<std::pair<std::string, Granularity>, Forecast>;
+
 // The forecast of a query (SPEC §7.2–§7.5): the series' own, or for a segment or the vendor
 // the sum of its children's (bottom-up), blended with the pipeline unless excluded. NOT_FOUND
-// when the series has no sales.
+// when the series has no sales. With `memo`, children's forecasts are taken from it and added
+// to it (and a partner's own statistical forecast too, as its "always" child).
 absl::Status ComputeForecast(const ForecastState& state, const ForecastQuery& query,
                              const ForecastSettings& settings, bool exclude_pipeline,
-                             fv1::SeriesForecast* out) {
+                             fv1::SeriesForecast* out, ChildForecasts* memo = nullptr) {
   ASSIGN_OR_RETURN(SeriesHistory history, state.Series(query));
   ASSIGN_OR_RETURN(SeriesForecast forecast,
                    ForecastSeries(std::move(history), query.granularity, query.horizon,
                                   query.fiscal_year_start_month));
+  if (memo != nullptr && query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
+    memo->emplace(std::pair(ForecastState::ChildId(query.key.partner_id(), {{kFirstDay, kEndDay}}),
+                            query.granularity),
+                  forecast.forecast);
+  }
   // Segments and the vendor are the sums of their children's forecasts (bottom-up), with
   // the aggregated series' own model reported.
   std::vector<Forecast> children;
-  for (SeriesHistory& child : state.Children(query)) {
+  for (ForecastState::Child& child : state.Children(query)) {
+    const std::pair<std::string, Granularity> id{child.id, query.granularity};
+    if (memo != nullptr) {
+      if (auto it = memo->find(id); it != memo->end()) {
+        children.push_back(it->second);
+        continue;
+      }
+    }
     ASSIGN_OR_RETURN(SeriesForecast f,
-                     ForecastSeries(std::move(child), query.granularity, query.horizon,
+                     ForecastSeries(std::move(child.history), query.granularity, query.horizon,
                                     query.fiscal_year_start_month));
+    if (memo != nullptr) memo->emplace(id, f.forecast);
     children.push_back(std::move(f.forecast));
   }
   if (!children.empty()) {
@@ -1176,6 +1214,7 @@ class ForecastRefresher {
     const std::map<std::string, ForecastBook::Stale> taken = state_.TakeStale();
     for (const auto& [vendor, stale] : taken) {
       const ForecastSettings settings = state_.Settings(vendor);
+      ChildForecasts children;
       std::map<StoredForecasts::SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed;
       std::vector<ForecastState::Publication> publications;
       for (const fv1::SeriesKey& key : state_.StaleSeries(vendor, stale)) {
@@ -1193,7 +1232,8 @@ class ForecastRefresher {
             continue;
           }
           auto forecast = std::make_shared<fv1::SeriesForecast>();
-          absl::Status status = ComputeForecast(state_, *query, settings, false, forecast.get());
+          absl::Status status =
+              ComputeForecast(state_, *query, settings, false, forecast.get(), &children);
           const StoredForecasts::SeriesRef series{SeriesId(query->key), granularity};
           if (absl::IsNotFound(status)) {
             computed[series] = nullptr;
