@@ -1,16 +1,15 @@
 #include "services/concierge-routing/adapters/service.h"
 
 #include <algorithm>
+#include <memory>
 #include <cctype>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/runtime/periodic_task.h"
 #include "common/server/limits.h"
 #include "common/status/field_violations.h"
 #include "common/status/grpc_status.h"
@@ -1351,43 +1350,12 @@ absl::StatusOr<std::unique_ptr<PartnerRegistryClient>> MakePartnerRegistryClient
 // Logs a "Tick" command whenever a timer of some vendor is due (checked every second on the
 // runtime clock), so that offer timeouts, aging, TTL and SLA escalations take effect, are logged
 // and replayed, and publish their events, even while no request arrives.
-class TimerTicker {
- public:
-  TimerTicker(const Clock& clock, RoutingStore& store) : clock_(clock), store_(store) {
-    thread_ = std::thread([this] { Run(); });
+void FireDueTimers(const Clock& clock, RoutingStore& store) {
+  if (store.NextTimerTime() > clock.Now()) return;
+  if (absl::Status s = store.Tick(); !s.ok()) {
+    spdlog::error("firing due routing timers failed: {}", s.ToString());
   }
-  ~TimerTicker() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      cv_.wait_for(lock, std::chrono::seconds(1));
-      if (stop_) break;
-      lock.unlock();
-      if (store_.NextTimerTime() <= clock_.Now()) {
-        if (absl::Status s = store_.Tick(); !s.ok()) {
-          spdlog::error("firing due routing timers failed: {}", s.ToString());
-        }
-      }
-      lock.lock();
-    }
-  }
-
-  const Clock& clock_;
-  RoutingStore& store_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+}
 
 class ConciergeRoutingParts final : public runtime::ServiceParts {
  public:
@@ -1404,7 +1372,8 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
     ASSIGN_OR_RETURN(int64_t commands, store_.Replay());
     spdlog::info("replayed {} routing commands in {} ms", commands,
                  absl::ToInt64Milliseconds(absl::Now() - start));
-    ticker_ = std::make_unique<TimerTicker>(runtime.clock(), store_);
+    ticker_ = std::make_unique<runtime::PeriodicTask>(
+        absl::Seconds(1), [&clock = runtime.clock(), this] { FireDueTimers(clock, store_); });
     runtime.AddStreamCloser("WatchOffers streams", [this] { offers_.CloseAll(); });
     return absl::OkStatus();
   }
@@ -1427,7 +1396,7 @@ class ConciergeRoutingParts final : public runtime::ServiceParts {
   OfferHub offers_;
   RoutingStore store_;
   ConciergeRoutingHandler handler_;
-  std::unique_ptr<TimerTicker> ticker_;  // last: stopped first
+  std::unique_ptr<runtime::PeriodicTask> ticker_;  // last: stopped first
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "services/deal-registration/adapters/service.h"
 
 #include <algorithm>
-#include <thread>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
+#include "common/runtime/periodic_task.h"
 #include "common/server/call_context.h"
 #include "common/server/limits.h"
 #include "common/status/field_violations.h"
@@ -585,18 +585,13 @@ class DealRegistrationParts final : public runtime::ServiceParts {
         handler_(runtime, book_, partner_registry_.get()),
         timer_interval_(options.timer_interval) {}
 
-  ~DealRegistrationParts() override {
-    stop_.Notify();
-    if (timers_.joinable()) timers_.join();
-  }
-
   absl::Status Start() {
     const absl::Time start = absl::Now();
     ASSIGN_OR_RETURN(command_log::CommandLog::Replayed replayed, book_.Replay());
     spdlog::info("deal-registration replayed {} commands in {} ms ({} changed replies)",
                  replayed.commands, absl::ToInt64Milliseconds(absl::Now() - start),
                  replayed.changed_replies);
-    timers_ = std::thread([this] { RunTimers(); });
+    timers_ = std::make_unique<runtime::PeriodicTask>(timer_interval_, [this] { RunTimers(); });
     return absl::OkStatus();
   }
 
@@ -613,13 +608,11 @@ class DealRegistrationParts final : public runtime::ServiceParts {
  private:
   // Time-based transitions become logged Tick commands, only when one is due.
   void RunTimers() {
-    while (!stop_.WaitForNotificationWithTimeout(timer_interval_)) {
-      absl::StatusOr<int> fired = book_.Tick();
-      if (!fired.ok()) {
-        spdlog::warn("deal timers failed: {}", fired.status().ToString());
-      } else if (*fired > 0) {
-        runtime_.relay().Notify();
-      }
+    absl::StatusOr<int> fired = book_.Tick();
+    if (!fired.ok()) {
+      spdlog::warn("deal timers failed: {}", fired.status().ToString());
+    } else if (*fired > 0) {
+      runtime_.relay().Notify();
     }
   }
 
@@ -629,8 +622,7 @@ class DealRegistrationParts final : public runtime::ServiceParts {
   DurableDealBook book_;
   DealRegistrationHandler handler_;
   absl::Duration timer_interval_;
-  absl::Notification stop_;
-  std::thread timers_;
+  std::unique_ptr<runtime::PeriodicTask> timers_;  // last: stopped first
 };
 
 }  // namespace

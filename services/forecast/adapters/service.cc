@@ -1,9 +1,6 @@
 #include "services/forecast/adapters/service.h"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -12,7 +9,6 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,6 +21,7 @@
 #include "common/events/kafka_binding.h"
 #include "common/events/payload.h"
 #include "common/kafka/consumer.h"
+#include "common/runtime/periodic_task.h"
 #include "common/runtime/service_runtime.h"
 #include "common/server/call_context.h"
 #include "common/server/limits.h"
@@ -1149,7 +1146,7 @@ class StoredForecasts {
   }
 
   // Stores a refresh of the vendor taken at `generation`: `computed` holds the recomputed
-  // forecasts (null: the series has no sales any more). The vendor's other forecasts were not
+  // forecasts (null: the series has no sales any more, or could not be computed). The vendor's other forecasts were not
   // touched by the changes the refresh took, so they are confirmed at `generation` — unless
   // the refresh covered every series, when those are gone.
   void Update(const std::string& vendor_id, int64_t generation,
@@ -1182,31 +1179,9 @@ class StoredForecasts {
 class ForecastRefresher {
  public:
   ForecastRefresher(ForecastState& state, StoredForecasts& stored, absl::Duration interval)
-      : state_(state), stored_(stored), interval_(interval) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~ForecastRefresher() {
-    stopping_ = true;  // a refresh in progress gives up (every series is stale after a restart)
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+      : state_(state), stored_(stored), task_(interval, [this] { Refresh(); }) {}
 
  private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      cv_.wait_for(lock, absl::ToChronoMilliseconds(interval_));
-      if (stop_) break;
-      lock.unlock();
-      Refresh();
-      lock.lock();
-    }
-  }
-
   void Refresh() {
     const absl::Time start = absl::Now();
     size_t series_count = 0;
@@ -1218,7 +1193,9 @@ class ForecastRefresher {
       std::map<StoredForecasts::SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed;
       std::vector<ForecastState::Publication> publications;
       for (const fv1::SeriesKey& key : state_.StaleSeries(vendor, stale)) {
-        if (stopping_) return;
+        // A refresh in progress gives up when the service stops: every series is stale after
+        // the restart anyway.
+        if (task_.stopping()) return;
         ++series_count;
         for (fv1::Granularity granularity : kStoredGranularities) {
           fv1::GetForecastRequest request;
@@ -1239,8 +1216,9 @@ class ForecastRefresher {
             computed[series] = nullptr;
             continue;
           }
-          if (!status.ok()) {
+          if (!status.ok()) {  // dropped from the store: reads compute it, and say why
             spdlog::warn("forecast: recomputing {} failed: {}", series.first, status.ToString());
+            computed[series] = nullptr;
             continue;
           }
           ForecastState::Publication publication{.forecast = *forecast};
@@ -1273,12 +1251,7 @@ class ForecastRefresher {
 
   ForecastState& state_;
   StoredForecasts& stored_;
-  const absl::Duration interval_;
-  std::atomic<bool> stopping_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: started once the rest is set
+  runtime::PeriodicTask task_;  // last: runs once the rest is set, stops first
 };
 
 // The gRPC API (prm.forecast.v1.Forecast). RPCs not overridden here answer UNIMPLEMENTED.
@@ -1441,7 +1414,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         });
   }
 
-  // Pages are offsets into the ordered table, as decimal tokens. Filters are not supported yet.
+  // Pages are offsets into the filtered, ordered table, as decimal tokens.
   grpc::ServerUnaryReactor* ListExchangeRates(grpc::CallbackServerContext* ctx,
                                               const fv1::ListExchangeRatesRequest* request,
                                               fv1::ListExchangeRatesResponse* response) override {
@@ -1494,8 +1467,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
   }
 
   // Segments of the partners the service knows (partner-registry events) with accounts at the
-  // vendor. Pages are offsets into the ordered list, as decimal tokens. Filters are not
-  // supported yet.
+  // vendor, filtered. Pages are offsets into the ordered list, as decimal tokens.
   grpc::ServerUnaryReactor* ListSegments(grpc::CallbackServerContext* ctx,
                                          const fv1::ListSegmentsRequest* request,
                                          fv1::ListSegmentsResponse* response) override {
@@ -1556,8 +1528,8 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
         });
   }
 
-  // Synchronous and read-only. Only the automatic selection, without filters, at PARTNER and
-  // VENDOR level for now.
+  // Synchronous and read-only: the series of the level that the filter selects, scored with the
+  // engine or the requested methods, per series, per segment and overall.
   grpc::ServerUnaryReactor* RunBacktest(grpc::CallbackServerContext* ctx,
                                         const fv1::RunBacktestRequest* request,
                                         fv1::RunBacktestResponse* response) override {

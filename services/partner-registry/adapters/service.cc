@@ -1,13 +1,12 @@
 #include "services/partner-registry/adapters/service.h"
 
 #include <algorithm>
+#include <memory>
 #include <cstdlib>
 #include <optional>
-#include <thread>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "common/events/payload.h"
 #include "common/server/call_context.h"
 #include "common/server/limits.h"
@@ -17,6 +16,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
+#include "common/runtime/periodic_task.h"
 #include "common/server/list_query.h"
 #include "services/partner-registry/adapters/proto_mapping.h"
 #include "services/partner-registry/adapters/registry_commands.h"
@@ -576,11 +576,6 @@ class Parts final : public PartnerRegistryParts {
         commands_(log_.clock(), RegistryOptions{rt.event_source(), rt.options().topics.partner}),
         handler_(rt, log_, commands_) {}
 
-  ~Parts() override {
-    stop_.Notify();
-    if (ticker_.joinable()) ticker_.join();
-  }
-
   absl::Status Start() {
     ASSIGN_OR_RETURN(command_log::CommandLog::Replayed replayed,
                      log_.Replay([&](const command_log::Command& c) -> absl::StatusOr<std::string> {
@@ -592,10 +587,8 @@ class Parts final : public PartnerRegistryParts {
     spdlog::info("partner-registry: replayed {} commands ({} with a changed reply)",
                  replayed.commands, replayed.changed_replies);
     if (options_.tick_interval > absl::ZeroDuration()) {
-      ticker_ = std::thread([this] {
-        while (!stop_.WaitForNotificationWithTimeout(options_.tick_interval)) {
-          if (absl::Status s = Tick(); !s.ok()) spdlog::error("tick failed: {}", s.ToString());
-        }
+      ticker_ = std::make_unique<runtime::PeriodicTask>(options_.tick_interval, [this] {
+        if (absl::Status s = Tick(); !s.ok()) spdlog::error("tick failed: {}", s.ToString());
       });
     }
     return absl::OkStatus();
@@ -650,8 +643,7 @@ class Parts final : public PartnerRegistryParts {
   RegistryCommands commands_;
   Handler handler_;
   int64_t replayed_ = 0;
-  absl::Notification stop_;
-  std::thread ticker_;
+  std::unique_ptr<runtime::PeriodicTask> ticker_;  // last: stopped first
 };
 
 }  // namespace
