@@ -1,23 +1,23 @@
 #include "services/partner-registry/adapters/service.h"
 
 #include <algorithm>
-#include <memory>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/events/payload.h"
+#include "common/runtime/periodic_task.h"
 #include "common/server/call_context.h"
 #include "common/server/limits.h"
+#include "common/server/list_query.h"
 #include "common/status/field_violations.h"
 #include "common/status/status_macros.h"
 #include "common/storage/command_log.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prm/partner/v1/partner_service.grpc.pb.h"
-#include "common/runtime/periodic_task.h"
-#include "common/server/list_query.h"
 #include "services/partner-registry/adapters/proto_mapping.h"
 #include "services/partner-registry/adapters/registry_commands.h"
 #include "services/partner-registry/domain/access.h"
@@ -28,6 +28,7 @@ namespace {
 
 namespace pb = ::prm::partner::v1;
 using auth::Principal;
+using auth::Role;
 using server::FilterFieldType;
 using server::FilterSchema;
 using server::FilterValue;
@@ -39,7 +40,6 @@ using server::Paginate;
 using server::ParseOrderBy;
 using server::SortableNumber;
 using server::SortableTime;
-using auth::Role;
 
 // FindPartnersRequest.leads and .max_results, as partner_service.proto documents them.
 constexpr size_t kMaxLeads = 100;
