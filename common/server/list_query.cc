@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/events/cloud_event.h"
 #include "common/status/field_violations.h"
+#include "common/server/limits.h"
 #include "common/status/status_macros.h"
 
 namespace prm::server {
@@ -339,6 +340,18 @@ bool ListFilter::Matches(
     if (!any) return false;
   }
   return true;
+}
+
+std::optional<ListFilter> ParseListFilter(std::string_view text, const FilterSchema& schema,
+                                          FieldViolations& bad) {
+  if (!CheckFilterLength(text, "filter", bad)) return std::nullopt;
+  absl::StatusOr<ListFilter> filter =
+      ListFilter::Parse(absl::string_view(text.data(), text.size()), schema);
+  if (filter.ok()) return *std::move(filter);
+  for (FieldViolation& v : FieldViolationsOf(filter.status())) {
+    bad.Add(std::move(v.field), std::move(v.description));
+  }
+  return std::nullopt;
 }
 
 }  // namespace prm::server

@@ -16,7 +16,9 @@
 // functions and immutable values; thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include "absl/strings/string_view.h"
 #include <variant>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/status/field_violations.h"
 
 namespace prm::server {
 
@@ -88,5 +91,11 @@ class ListFilter {
  private:
   std::vector<std::vector<Comparison>> terms_;  // AND of ORs
 };
+
+// The request's `filter` parsed against `schema`, after the common length limit
+// (common/server/limits.h); nullopt with the violations added to `bad` when it is too long or
+// does not parse.
+std::optional<ListFilter> ParseListFilter(std::string_view text, const FilterSchema& schema,
+                                          FieldViolations& bad);
 
 }  // namespace prm::server

@@ -157,20 +157,6 @@ absl::Status AuthorizeSettings(const auth::Principal& principal, const std::stri
   return absl::OkStatus();
 }
 
-// The request's AIP-160 filter over `schema` (common/server/list_query.h); nullopt, with its
-// violations added to `bad`, when it is too long or does not parse.
-std::optional<server::ListFilter> ParseFilter(const std::string& filter,
-                                              const server::FilterSchema& schema,
-                                              FieldViolations& bad) {
-  if (!server::CheckFilterLength(filter, "filter", bad)) return std::nullopt;
-  absl::StatusOr<server::ListFilter> parsed = server::ListFilter::Parse(filter, schema);
-  if (parsed.ok()) return *std::move(parsed);
-  std::vector<FieldViolation> violations = FieldViolationsOf(parsed.status());
-  if (violations.empty()) bad.Add("filter", std::string(parsed.status().message()));
-  for (const FieldViolation& v : violations) bad.Add(v.field, v.description);
-  return std::nullopt;
-}
-
 // The filter fields of a segment (ListSegments, RunBacktest).
 void AddSegmentFilterFields(server::FilterSchema& schema) {
   schema["segment.partner_type"] = server::FilterFieldType::kEnum;
@@ -334,7 +320,7 @@ class ForecastState {
 
   static std::string ChildId(const std::string& partner, const DaySpans& days) {
     std::string id = absl::StrCat(partner, "@");
-    if (days.size() == 1 && days[0].first == kFirstDay && days[0].second == kEndDay) {
+    if (IsEveryDay(days)) {
       return id + "always";
     }
     for (const auto& [first, end] : days) {
@@ -353,7 +339,7 @@ class ForecastState {
       partners = accounts_.PartnerDaysInSegment(vendor, SegmentOf(query.key.segment()));
     } else {
       for (const std::string& partner : accounts_.PartnersOf(vendor)) {
-        partners.emplace(partner, DaySpans{{kFirstDay, kEndDay}});
+        partners.emplace(partner, EveryDay());
       }
     }
     for (const auto& [partner, days] : partners) {
@@ -677,6 +663,11 @@ class ForecastState {
   // latest sale before it): every series runs through the vendor's latest period, so each one
   // gains a period.
   void MarkSale(const Sale& sale, absl::Time last_sale) {
+    // Already every series (as while history loads period by period): no owner to look up.
+    if (book_.EverySeriesStale(sale.vendor_id)) {
+      book_.MarkVendor(sale.vendor_id);
+      return;
+    }
     const absl::TimeZone utc = absl::UTCTimeZone();
     if (sale.sale_time > last_sale) {
       const absl::CivilDay day = absl::ToCivilDay(sale.sale_time, utc);
@@ -725,8 +716,7 @@ class ForecastState {
   // Adds a partner's accounts at the vendor to `selector`'s (set) accounts, counted on `days`.
   void SelectPartner(const std::string& vendor_id, const std::string& partner_id,
                      const DaySpans& days, SeriesSelector& selector) const {
-    const bool always = days.size() == 1 && days[0].first == kFirstDay &&
-                        days[0].second == kEndDay;
+    const bool always = IsEveryDay(days);
     for (const std::string& account : accounts_.AccountKeys(vendor_id, partner_id)) {
       if (!always) selector.only_on_days[account] = days;
       selector.accounts->insert(account);
@@ -1073,7 +1063,7 @@ absl::Status ComputeForecast(const ForecastState& state, const ForecastQuery& qu
                    ForecastSeries(std::move(history), query.granularity, query.horizon,
                                   query.fiscal_year_start_month));
   if (memo != nullptr && query.key.level() == fv1::FORECAST_LEVEL_PARTNER) {
-    memo->emplace(std::pair(ForecastState::ChildId(query.key.partner_id(), {{kFirstDay, kEndDay}}),
+    memo->emplace(std::pair(ForecastState::ChildId(query.key.partner_id(), EveryDay()),
                             query.granularity),
                   forecast.forecast);
   }
@@ -1428,7 +1418,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
               !absl::SimpleAtoi(request->page_token(), &offset)) {
             bad.Add("page_token", "is not a token of this list");
           }
-          const std::optional<server::ListFilter> filter = ParseFilter(
+          const std::optional<server::ListFilter> filter = server::ParseListFilter(
               request->filter(),
               {{"currency_code", server::FilterFieldType::kString},
                {"effective_date", server::FilterFieldType::kTime}},
@@ -1484,7 +1474,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           server::FilterSchema schema = {{"partner_count", server::FilterFieldType::kInt}};
           AddSegmentFilterFields(schema);
           const std::optional<server::ListFilter> filter =
-              ParseFilter(request->filter(), schema, bad);
+              server::ParseListFilter(request->filter(), schema, bad);
           std::string order = request->order_by().empty() ? "trailing_revenue desc"
                                                           : request->order_by();
           const bool desc = absl::EndsWith(order, " desc");
@@ -1559,7 +1549,7 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           server::FilterSchema schema = {{"partner_id", server::FilterFieldType::kString}};
           AddSegmentFilterFields(schema);
           const std::optional<server::ListFilter> filter =
-              ParseFilter(request->filter(), schema, bad);
+              server::ParseListFilter(request->filter(), schema, bad);
           std::vector<Method> methods;
           for (int i = 0; i < request->methods_size(); ++i) {
             std::optional<Method> method = MethodFromProto(request->methods(i));

@@ -17,6 +17,11 @@ void ForecastBook::MarkPartner(const std::string& vendor_id, const std::string& 
   if (!stale.every_series && !partner_id.empty()) stale.partners.insert(partner_id);
 }
 
+bool ForecastBook::EverySeriesStale(const std::string& vendor_id) const {
+  auto it = stale_.find(vendor_id);
+  return it != stale_.end() && it->second.every_series;
+}
+
 int64_t ForecastBook::Generation(const std::string& vendor_id) const {
   auto it = generations_.find(vendor_id);
   return it == generations_.end() ? 0 : it->second;

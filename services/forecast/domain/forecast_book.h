@@ -31,6 +31,9 @@ class ForecastBook {
   // or was in and the vendor total. "" = an account no partner owns: the vendor total only.
   void MarkPartner(const std::string& vendor_id, const std::string& partner_id);
 
+  // Whether every series of the vendor is stale already (a MarkVendor not taken yet).
+  bool EverySeriesStale(const std::string& vendor_id) const;
+
   // Counts the vendor's changes: a stored forecast computed at an older generation may miss one.
   int64_t Generation(const std::string& vendor_id) const;
 

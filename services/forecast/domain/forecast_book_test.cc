@@ -27,12 +27,15 @@ TEST(ForecastBookTest, MarksGatherPerVendorUntilTakenAndEveryChangeBumpsTheGener
 
   // A vendor-wide change covers the partners' marks, before and after it.
   book.MarkPartner("v1", "p1");
+  EXPECT_FALSE(book.EverySeriesStale("v1"));
   book.MarkVendor("v1");
+  EXPECT_TRUE(book.EverySeriesStale("v1"));
   book.MarkPartner("v1", "p3");
   stale = book.TakeStale();
   EXPECT_TRUE(stale["v1"].every_series);
   EXPECT_THAT(stale["v1"].partners, IsEmpty());
   EXPECT_EQ(stale["v1"].generation, 6);
+  EXPECT_FALSE(book.EverySeriesStale("v1"));  // taken
 }
 
 TEST(ForecastBookTest, AnUnchangedForecastIsNotPublishedAgainAndVersionsOnlyIncrease) {

@@ -91,6 +91,10 @@ inline const absl::CivilDay kEndDay(10000, 1, 1);
 // Whether `day` lies in one of the spans.
 bool OnDays(const DaySpans& spans, absl::CivilDay day);
 
+// Every day, and whether spans are that.
+inline DaySpans EveryDay() { return {{kFirstDay, kEndDay}}; }
+inline bool IsEveryDay(const DaySpans& spans) { return spans == EveryDay(); }
+
 // Which slice of a vendor's sales a series sums. Unset accounts = every account (the vendor
 // total); an empty product_category = all categories.
 struct SeriesSelector {

@@ -37,6 +37,7 @@ using server::ListFilter;
 using server::ListPage;
 using server::OrderBy;
 using server::Paginate;
+using server::ParseListFilter;
 using server::ParseOrderBy;
 using server::SortableNumber;
 using server::SortableTime;
@@ -71,14 +72,6 @@ std::optional<T> ValueOrViolations(absl::StatusOr<T> result, FieldViolations& ba
     bad.Add(std::move(v.field), std::move(v.description));
   }
   return std::nullopt;
-}
-
-// The request's `filter` parsed against `schema`, after the common length limit; nullopt with
-// the violations added to `bad` when it is too long or does not parse.
-std::optional<ListFilter> ParseListFilter(const std::string& text, const FilterSchema& schema,
-                                          FieldViolations& bad) {
-  if (!server::CheckFilterLength(text, "filter", bad)) return std::nullopt;
-  return ValueOrViolations(ListFilter::Parse(text, schema), bad);
 }
 
 bool ValidRequestId(std::string_view id) {
