@@ -1,6 +1,18 @@
 # Small helpers shared by every CMakeLists.txt in the tree.
 include(GoogleTest)
 
+# prm_service(NAME <binary> SOURCES <files...> LIBS <targets...>)
+# A service binary: with tcmalloc as its allocator when PRM_TCMALLOC is on (it replaces malloc
+# by being loaded: Debian's linker keeps a library nothing names, as --no-as-needed does).
+function(prm_service)
+  cmake_parse_arguments(S "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${S_NAME} ${S_SOURCES})
+  target_link_libraries(${S_NAME} PRIVATE ${S_LIBS})
+  if(PRM_TCMALLOC)
+    target_link_libraries(${S_NAME} PRIVATE PkgConfig::TCMALLOC)
+  endif()
+endfunction()
+
 # prm_test(NAME <name> SOURCES <files...> LIBS <targets...> LABELS <labels...>)
 # Builds one GoogleTest binary and registers its tests with ctest under the given labels
 # (`unit` runs anywhere; `integration` needs the broker that scripts/test starts).

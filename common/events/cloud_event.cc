@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -102,6 +103,43 @@ bool IsRfc3339Syntax(std::string_view s) {
   return false;
 }
 
+int Number(std::string_view s, size_t pos, size_t n) {
+  int value = 0;
+  for (size_t i = pos; i < pos + n; ++i) value = value * 10 + (s[i] - '0');
+  return value;
+}
+
+// The time of RFC 3339 text already checked by IsRfc3339Syntax, computed directly when every
+// field is in its everyday range (at most 9 fraction digits, no leap second); nullopt
+// otherwise, for absl::ParseTime to judge. Events carry a time each, and ParseTime's
+// general parser was a twentieth of the ingestion's time.
+std::optional<absl::Time> ParseOrdinaryTime(std::string_view s) {
+  const int year = Number(s, 0, 4), month = Number(s, 5, 2), day = Number(s, 8, 2);
+  const int hour = Number(s, 11, 2), minute = Number(s, 14, 2), second = Number(s, 17, 2);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return std::nullopt;
+  }
+  const absl::CivilSecond civil(year, month, day, hour, minute, second);
+  if (civil.day() != day) return std::nullopt;  // no such day in that month
+  size_t i = 19;
+  int64_t nanos = 0;
+  if (s[i] == '.') {
+    const size_t start = ++i;
+    while (absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i - start > 9) return std::nullopt;
+    nanos = Number(s, start, i - start);
+    for (size_t n = i - start; n < 9; ++n) nanos *= 10;
+  }
+  int offset_minutes = 0;
+  if (s[i] == '+' || s[i] == '-') {
+    const int hours = Number(s, i + 1, 2), minutes = Number(s, i + 4, 2);
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    offset_minutes = (s[i] == '-' ? -1 : 1) * (hours * 60 + minutes);
+  }
+  return absl::FromCivil(civil, absl::UTCTimeZone()) - absl::Minutes(offset_minutes) +
+         absl::Nanoseconds(nanos);
+}
+
 }  // namespace
 
 bool IsValidAttributeName(std::string_view name) {
@@ -158,6 +196,7 @@ absl::StatusOr<absl::Time> ParseEventTime(std::string_view text) {
   if (!IsRfc3339Syntax(text)) {
     return absl::InvalidArgumentError("time: must be an RFC 3339 timestamp");
   }
+  if (std::optional<absl::Time> time = ParseOrdinaryTime(text)) return *time;
   absl::Time time;
   std::string error;
   std::string upper(text);

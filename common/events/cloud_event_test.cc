@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/events/cloud_event.h"
 #include "common/events/kafka_binding.h"
@@ -452,6 +454,44 @@ TEST(EventTime, ParsesRfc3339Forms) {
   EXPECT_EQ(*ParseEventTime("2018-04-04T22:26:24-05:30"), t);
   EXPECT_EQ(*ParseEventTime("2018-04-05T03:56:24.250Z"), t + absl::Milliseconds(250));
   EXPECT_EQ(*ParseEventTime("2018-04-05T03:56:24.000000001Z"), t + absl::Nanoseconds(1));
+}
+
+// ParseEventTime computes ordinary times itself and leaves the rest to absl::ParseTime: over
+// every shape of field (out-of-range ones, leap seconds, long fractions, odd offsets) it must
+// answer as absl::ParseTime alone does.
+TEST(EventTime, AgreesWithAbslParseTimeOnEveryShape) {
+  std::mt19937 rng(2026);
+  auto pick = [&rng](std::initializer_list<int> values) {
+    return *(values.begin() + std::uniform_int_distribution<size_t>(0, values.size() - 1)(rng));
+  };
+  auto any = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = absl::StrFormat(
+        "%04d-%02d-%02dT%02d:%02d:%02d", pick({0, 1, 1900, 1970, 2000, 2023, 2024, 2100, 9999}),
+        any(0, 13), pick({0, 1, 15, 28, 29, 30, 31, 32}), any(0, 24), pick({0, 30, 59, 60}),
+        pick({0, 1, 59, 60, 61}));
+    if (int digits = pick({0, 0, 1, 3, 6, 9, 10, 12}); digits > 0) {
+      text += ".";
+      for (int d = 0; d < digits; ++d) text += static_cast<char>('0' + any(0, 9));
+    }
+    const int zone = any(0, 3);
+    text += zone == 0 ? "Z" : zone == 1 ? "z"
+                                        : absl::StrFormat("%c%02d:%02d", zone == 2 ? '+' : '-',
+                                                          pick({0, 5, 14, 23, 24, 99}),
+                                                          pick({0, 30, 59, 60}));
+    absl::Time expected;
+    std::string error;
+    const bool ok = absl::ParseTime(absl::RFC3339_full, absl::AsciiStrToUpper(text), &expected,
+                                    &error);
+    absl::StatusOr<absl::Time> parsed = ParseEventTime(text);
+    ASSERT_EQ(parsed.ok(), ok) << text;
+    if (ok) {
+      ++accepted;
+      EXPECT_EQ(*parsed, expected) << text;
+    }
+  }
+  EXPECT_GT(accepted, 2000);  // the ordinary path was exercised, not only refusals
 }
 
 TEST(EventTime, RejectsEverythingElse) {

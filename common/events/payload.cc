@@ -1,11 +1,15 @@
 #include "common/events/payload.h"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "common/status/field_violations.h"
@@ -48,24 +52,89 @@ std::string ToString(const Path& path) {
   return text;
 }
 
-// Checks a message of a well-known type or prm.common.v1.Money by its fields 1 and 2 (seconds
-// or units, nanos); false when `message` is of none of them.
-bool CheckSpecial(const google::protobuf::Message& message, const Path& path,
+// What ValidatePayload checks in messages of one type, worked out once per type (payloads are
+// checked on every consumed event; looking fields up by name each time was most of the cost).
+struct Plan {
+  enum class Kind { kMessage, kTimestamp, kDuration, kMoney };
+  Kind kind = Kind::kMessage;
+  // kTimestamp, kDuration, kMoney: the seconds (or units) and nanos fields.
+  const google::protobuf::FieldDescriptor* whole = nullptr;
+  const google::protobuf::FieldDescriptor* nanos = nullptr;
+  // kMessage: its string fields, and its message fields with their plans.
+  struct Field {
+    const google::protobuf::FieldDescriptor* field;
+    const Plan* message;  // null for a string field
+  };
+  std::vector<Field> fields;
+  // Whether a Timestamp, Duration or Money may sit in such a message at some depth.
+  bool holds_special = false;
+};
+
+// The plan of `type` and of every type it holds, made on first use and kept (a process sees a
+// few dozen payload types). Recursive types (google.protobuf.Struct) refer to their own plan.
+const Plan& PlanOf(const google::protobuf::Descriptor* type) {
+  static absl::Mutex mu;
+  static auto* plans = new absl::flat_hash_map<const google::protobuf::Descriptor*,
+                                               std::unique_ptr<Plan>>;
+  {
+    absl::ReaderMutexLock lock(&mu);
+    if (auto it = plans->find(type); it != plans->end()) return *it->second;
+  }
+  absl::MutexLock lock(&mu);
+  // Made under the lock, children first in the map so that a cycle ends.
+  std::function<const Plan*(const google::protobuf::Descriptor*)> make =
+      [&](const google::protobuf::Descriptor* d) -> const Plan* {
+    auto [it, inserted] = plans->try_emplace(d, nullptr);
+    if (!inserted) return it->second.get();
+    it->second = std::make_unique<Plan>();
+    Plan* plan = it->second.get();
+    const std::string& name = d->full_name();
+    const bool money = name == "prm.common.v1.Money";
+    plan->kind = name == "google.protobuf.Timestamp" ? Plan::Kind::kTimestamp
+                 : name == "google.protobuf.Duration" ? Plan::Kind::kDuration
+                 : money                               ? Plan::Kind::kMoney
+                                                       : Plan::Kind::kMessage;
+    if (plan->kind != Plan::Kind::kMessage) {
+      plan->whole = d->FindFieldByName(money ? "units" : "seconds");
+      plan->nanos = d->FindFieldByName("nanos");
+      if (plan->whole != nullptr && plan->nanos != nullptr) return plan;
+      plan->kind = Plan::Kind::kMessage;
+    }
+    using google::protobuf::FieldDescriptor;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        plan->fields.push_back({f, nullptr});
+      } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        plan->fields.push_back({f, make(f->message_type())});
+      }
+    }
+    return plan;
+  };
+  const Plan* plan = make(type);
+  // holds_special of every plan, to a fixed point (types may refer to each other in cycles).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& [d, p] : *plans) {
+      bool holds = p->kind != Plan::Kind::kMessage;
+      for (const Plan::Field& f : p->fields) holds |= f.message != nullptr && f.message->holds_special;
+      if (holds && !p->holds_special) {
+        p->holds_special = true;
+        changed = true;
+      }
+    }
+  }
+  return *plan;
+}
+
+// Checks a Timestamp, Duration or Money by its two fields.
+void CheckSpecial(const google::protobuf::Message& message, const Plan& plan, const Path& path,
                   FieldViolations& bad) {
-  const google::protobuf::Descriptor* d = message.GetDescriptor();
-  const std::string& name = d->full_name();
-  const bool timestamp = name == "google.protobuf.Timestamp";
-  const bool duration = name == "google.protobuf.Duration";
-  const bool money = name == "prm.common.v1.Money";
-  if (!timestamp && !duration && !money) return false;
-  const google::protobuf::FieldDescriptor* first =
-      d->FindFieldByName(money ? "units" : "seconds");
-  const google::protobuf::FieldDescriptor* nanos_field = d->FindFieldByName("nanos");
-  if (first == nullptr || nanos_field == nullptr) return false;
   const google::protobuf::Reflection* r = message.GetReflection();
-  const int64_t whole = r->GetInt64(message, first);
-  const int32_t nanos = r->GetInt32(message, nanos_field);
-  if (timestamp) {
+  const int64_t whole = r->GetInt64(message, plan.whole);
+  const int32_t nanos = r->GetInt32(message, plan.nanos);
+  const bool duration = plan.kind == Plan::Kind::kDuration;
+  if (plan.kind == Plan::Kind::kTimestamp) {
     if (whole < kMinTimestampSeconds || whole > kMaxTimestampSeconds || nanos < 0 ||
         nanos > kMaxNanos) {
       bad.Add(ToString(path), "must be a time within 0001-01-01..9999-12-31, nanos 0..999999999");
@@ -77,7 +146,6 @@ bool CheckSpecial(const google::protobuf::Message& message, const Path& path,
                                 ? "must be within 10000 years, nanos of the same sign"
                                 : "nanos must be within -999999999..999999999, of the sign of units");
   }
-  return true;
 }
 
 void CheckString(const std::string& value, const Path& path, FieldViolations& bad) {
@@ -86,41 +154,52 @@ void CheckString(const std::string& value, const Path& path, FieldViolations& ba
   }
 }
 
-void Check(const google::protobuf::Message& message, const Path& path, FieldViolations& bad) {
-  if (CheckSpecial(message, path, bad)) return;
+// `strings` false: string lengths are known to be within bounds (the whole encoding is), so
+// only messages that may hold a Timestamp, Duration or Money are visited.
+void Check(const google::protobuf::Message& message, const Plan& plan, bool strings,
+           const Path& path, FieldViolations& bad) {
+  if (plan.kind != Plan::Kind::kMessage) {
+    CheckSpecial(message, plan, path, bad);
+    return;
+  }
   const google::protobuf::Reflection* r = message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  r->ListFields(message, &fields);
-  for (const google::protobuf::FieldDescriptor* f : fields) {
-    using google::protobuf::FieldDescriptor;
-    const bool string = f->cpp_type() == FieldDescriptor::CPPTYPE_STRING;
-    const bool nested = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
-    if (!string && !nested) continue;
+  std::string scratch;  // GetStringReference's buffer for fields not stored as std::string
+  for (const Plan::Field& field : plan.fields) {
+    const google::protobuf::FieldDescriptor* f = field.field;
+    if (field.message == nullptr ? !strings : !strings && !field.message->holds_special) continue;
     if (f->is_repeated()) {
       const int n = r->FieldSize(message, f);
       for (int i = 0; i < n; ++i) {
         const Path element{&path, f, i};
-        if (string) {
-          CheckString(r->GetRepeatedString(message, f, i), element, bad);
+        if (field.message == nullptr) {
+          CheckString(r->GetRepeatedStringReference(message, f, i, &scratch), element, bad);
         } else {
           // Map entries are messages of a key and a value: both are checked.
-          Check(r->GetRepeatedMessage(message, f, i), element, bad);
+          Check(r->GetRepeatedMessage(message, f, i), *field.message, strings, element, bad);
         }
       }
-    } else if (string) {
-      CheckString(r->GetString(message, f), Path{&path, f}, bad);
-    } else {
-      Check(r->GetMessage(message, f), Path{&path, f}, bad);
+    } else if (field.message == nullptr) {
+      CheckString(r->GetStringReference(message, f, &scratch), Path{&path, f}, bad);
+    } else if (r->HasField(message, f)) {
+      Check(r->GetMessage(message, f), *field.message, strings, Path{&path, f}, bad);
     }
   }
+}
+
+// ValidatePayload of a message decoded from `encoded_bytes` bytes of binary encoding (0: not
+// known), which bound the length of every string in it.
+absl::Status Validate(const google::protobuf::Message& message, size_t encoded_bytes) {
+  FieldViolations bad;
+  const bool strings = encoded_bytes == 0 || encoded_bytes > kMaxPayloadStringBytes;
+  Check(message, PlanOf(message.GetDescriptor()), strings, Path{}, bad);
+  if (bad.empty()) return absl::OkStatus();
+  return bad.ToStatus(absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
 }
 
 }  // namespace
 
 absl::Status ValidatePayload(const google::protobuf::Message& message) {
-  FieldViolations bad;
-  Check(message, Path{}, bad);
-  return bad.ToStatus(absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
+  return Validate(message, 0);
 }
 
 std::string SerializeDeterministically(const google::protobuf::Message& payload) {
@@ -164,14 +243,17 @@ absl::Status UnpackPayload(const CloudEvent& event, google::protobuf::Message* o
                                                    ", got ", Clip(event.type)));
   }
   out->Clear();
-  const std::string media_type = MediaTypeOf(event.data_content_type);
+  // (Normalized only when it is not already the usual spelling.)
+  std::string normalized;
+  std::string_view media_type = event.data_content_type;
+  if (media_type != content_type::kProtobuf) media_type = normalized = MediaTypeOf(media_type);
   const std::string& message_name = out->GetDescriptor()->full_name();
   if (media_type == content_type::kProtobuf || media_type == kXProtobuf) {
     if (!out->ParseFromString(event.data)) {
       return absl::InvalidArgumentError(
           absl::StrCat("data: not a valid ", message_name, " in protobuf encoding"));
     }
-    return ValidatePayload(*out);
+    return Validate(*out, event.data.size());
   }
   if (media_type == content_type::kJson) {
     google::protobuf::util::JsonParseOptions options;

@@ -4,7 +4,7 @@
 // encoding (`application/protobuf`) or its canonical proto3 JSON mapping (`application/json`);
 // consumers accept both.
 //
-// Thread-safe (no shared state).
+// Thread-safe.
 
 #include <cstddef>
 #include <string>

@@ -9,6 +9,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -257,7 +258,11 @@ class ForecastState {
     for (const runtime::ConsumedEvent& e : events) {
       const auto* sale = static_cast<const prm::sales::v1::SaleRecorded*>(e.payload.get());
       sales.push_back(sale);
-      AppendSale(*sale, &payload);
+      // The bytes as received when they are the binary encoding (they parse to `sale`).
+      AppendSale(*sale, e.event.data_content_type == events::content_type::kProtobuf
+                            ? std::optional<std::string_view>(e.event.data)
+                            : std::nullopt,
+                 &payload);
     }
     std::vector<absl::Status> statuses;
     absl::Status logged =
@@ -730,9 +735,11 @@ class ForecastState {
     };
   }
 
-  // A sale in a SaleRecordedRun payload: its length as a varint, then its bytes.
-  static void AppendSale(const prm::sales::v1::SaleRecorded& sale, std::string* payload) {
-    const size_t size = sale.ByteSizeLong();
+  // A sale in a SaleRecordedRun payload: its length as a varint, then its bytes — `encoded`
+  // when given, else `sale` serialized.
+  static void AppendSale(const prm::sales::v1::SaleRecorded& sale,
+                         std::optional<std::string_view> encoded, std::string* payload) {
+    const size_t size = encoded ? encoded->size() : sale.ByteSizeLong();
     char varint[10];
     size_t n = 0;
     for (uint64_t v = size; ; v >>= 7) {
@@ -740,6 +747,10 @@ class ForecastState {
       if (v < 0x80) break;
     }
     payload->append(varint, n);
+    if (encoded) {
+      payload->append(encoded->data(), encoded->size());
+      return;
+    }
     const size_t at = payload->size();
     payload->resize(at + size);
     sale.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload->data() + at));

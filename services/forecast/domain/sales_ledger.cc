@@ -41,19 +41,38 @@ bool IsCurrencyCode(const std::string& code) {
          std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
-void CheckId(FieldViolations& bad, const std::string& value, const std::string& field) {
+// `field` names the id and is called only when the id breaks a rule.
+template <typename FieldName>
+void CheckId(FieldViolations& bad, const std::string& value, FieldName field) {
   if (value.empty()) {
-    bad.Add(field, "is required");
-  } else if (CharacterCount(value) > kMaxIdLength) {
-    bad.Add(field, absl::StrCat("must be at most ", kMaxIdLength, " characters"));
+    bad.Add(std::string(field()), "is required");
+  } else if (value.size() > kMaxIdLength && CharacterCount(value) > kMaxIdLength) {
+    bad.Add(std::string(field()), absl::StrCat("must be at most ", kMaxIdLength, " characters"));
   }
+}
+
+// The name of a field that is a string literal.
+auto Named(const char* name) {
+  return [name] { return name; };
+}
+
+}  // namespace
+
+namespace {
+
+// `first` and `second` as one unambiguous key (ids are at most 64 characters; the length prefix
+// keeps the key unambiguous whatever they hold), into `key`'s own buffer.
+void PairKey(const std::string& first, const std::string& second, std::string& key) {
+  key.clear();
+  absl::StrAppend(&key, first.size(), ":", first, second);
 }
 
 }  // namespace
 
 std::string AccountKey(const std::string& erp_system_id, const std::string& partner_external_id) {
-  // Ids are at most 64 characters; the length prefix keeps the key unambiguous whatever they hold.
-  return absl::StrCat(erp_system_id.size(), ":", erp_system_id, partner_external_id);
+  std::string key;
+  PairKey(erp_system_id, partner_external_id, key);
+  return key;
 }
 
 bool OnDays(const DaySpans& spans, absl::CivilDay day) {
@@ -110,10 +129,10 @@ std::pair<absl::CivilDay, absl::CivilDay> SalesLedger::PeriodOf(absl::CivilDay d
 
 absl::Status SalesLedger::Validate(const Sale& sale) const {
   FieldViolations bad;
-  CheckId(bad, sale.vendor_id, "vendor_id");
-  CheckId(bad, sale.erp_system_id, "erp_system_id");
-  CheckId(bad, sale.partner_external_id, "partner_external_id");
-  CheckId(bad, sale.document_id, "erp_document_id");
+  CheckId(bad, sale.vendor_id, Named("vendor_id"));
+  CheckId(bad, sale.erp_system_id, Named("erp_system_id"));
+  CheckId(bad, sale.partner_external_id, Named("partner_external_id"));
+  CheckId(bad, sale.document_id, Named("erp_document_id"));
   const bool currency_ok = IsCurrencyCode(sale.currency_code);
   if (!currency_ok) bad.Add("currency_code", "must be a 3-letter upper-case ISO 4217 code");
   static const absl::Time kEarliest =
@@ -128,14 +147,15 @@ absl::Status SalesLedger::Validate(const Sale& sale) const {
   }
   for (size_t i = 0; i < sale.lines.size() && i < kMaxLines; ++i) {
     const SaleLine& line = sale.lines[i];
-    const std::string path = absl::StrCat("lines[", i, "]");
-    CheckId(bad, line.product_category, path + ".product_category");
+    // The path is spelled only for a line with a violation (every sale is checked).
+    auto path = [i](const char* field) { return absl::StrCat("lines[", i, "].", field); };
+    CheckId(bad, line.product_category, [&] { return path("product_category"); });
     if (line.quantity < 1 || line.quantity > kMaxQuantity) {
-      bad.Add(path + ".quantity", absl::StrCat("must be in 1..", kMaxQuantity));
+      bad.Add(path("quantity"), absl::StrCat("must be in 1..", kMaxQuantity));
     }
     const Amount& a = line.amount;
     if (a.units < 0 || a.nanos < 0 || a.nanos >= kNanosPerUnit) {
-      bad.Add(path + ".amount", "must be a non-negative amount with nanos in 0..999999999");
+      bad.Add(path("amount"), "must be a non-negative amount with nanos in 0..999999999");
     }
   }
   return bad.ToStatus("the sale breaks the prm.sales.v1 contract");
@@ -143,9 +163,15 @@ absl::Status SalesLedger::Validate(const Sale& sale) const {
 
 absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
   if (absl::Status status = Validate(sale); !status.ok()) return status;
-  auto [it, inserted] =
-      documents_.emplace(sale.vendor_id, sale.erp_system_id, sale.document_id);
-  if (!inserted) return false;
+  auto found_vendor = vendors_.find(sale.vendor_id);
+  if (found_vendor == vendors_.end()) {
+    found_vendor = vendors_.emplace(sale.vendor_id, VendorBook{}).first;
+  }
+  VendorBook& book = found_vendor->second;
+  PairKey(sale.erp_system_id, sale.document_id, document_key_);
+  if (book.documents.contains(document_key_)) return false;
+  book.documents.insert(document_key_);
+  ++document_count_;
 
   const Measure measure = sale.kind == SaleKind::kSellThrough ? Measure::kSellThrough
                           : sale.kind == SaleKind::kReturn    ? sale.returned_measure
@@ -156,8 +182,8 @@ absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
   const int64_t week_key = DayIndex(Monday(day));
   const int64_t month_key = MonthIndex(day);
 
-  const std::string account = AccountKey(sale.erp_system_id, sale.partner_external_id);
-  VendorBook& book = vendors_[sale.vendor_id];
+  PairKey(sale.erp_system_id, sale.partner_external_id, account_key_);
+  const std::string& account = account_key_;
   book.last_sale = std::max(book.last_sale, sale.sale_time);
   for (const SaleLine& line : sale.lines) {
     // Found without copying the key's strings; they are copied once, for a new cell.

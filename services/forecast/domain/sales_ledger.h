@@ -27,6 +27,8 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
@@ -165,7 +167,7 @@ class SalesLedger {
   std::vector<CategoryAmount> Mix(const SeriesSelector& selector, absl::Time start,
                                   absl::Time end, const RateLookup& rates = nullptr) const;
 
-  int64_t document_count() const { return static_cast<int64_t>(documents_.size()); }
+  int64_t document_count() const { return document_count_; }
 
   // The vendor's latest sale time (InfinitePast without sales): every series of the vendor runs
   // through its period.
@@ -179,21 +181,28 @@ class SalesLedger {
  private:
   // (account key, category, measure, currency) within one vendor.
   using CellKey = std::tuple<std::string, std::string, Measure, std::string>;
+  // B-trees rather than red-black trees: a sale adds to three buckets of its cell, and these
+  // lookups are most of the ingestion's time in the ledger.
   struct Cell {
-    std::map<int64_t, Amount> weeks;   // key: days since 1970-01-01 of the Monday
-    std::map<int64_t, Amount> months;  // key: year × 12 + month − 1
-    std::map<int64_t, Amount> days;    // key: days since 1970-01-01 (for mix windows)
+    absl::btree_map<int64_t, Amount> weeks;   // key: days since 1970-01-01 of the Monday
+    absl::btree_map<int64_t, Amount> months;  // key: year × 12 + month − 1
+    absl::btree_map<int64_t, Amount> days;    // key: days since 1970-01-01 (for mix windows)
     absl::Time first_sale = absl::InfiniteFuture();
     absl::Time last_sale = absl::InfinitePast();
   };
   struct VendorBook {
-    std::map<CellKey, Cell, std::less<>> cells;
+    absl::btree_map<CellKey, Cell, std::less<>> cells;
+    // The documents recorded: the AccountKey-style pair (erp_system_id, erp_document_id).
+    absl::flat_hash_set<std::string> documents;
     absl::Time last_sale = absl::InfinitePast();
   };
 
   const Clock& clock_;
-  std::map<std::string, VendorBook> vendors_;
-  std::set<std::tuple<std::string, std::string, std::string>> documents_;
+  std::map<std::string, VendorBook, std::less<>> vendors_;
+  int64_t document_count_ = 0;
+  // Reused by Record for the keys it looks up, so that a lookup allocates nothing.
+  std::string document_key_;
+  std::string account_key_;
 };
 
 }  // namespace prm::forecast
