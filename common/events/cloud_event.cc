@@ -29,6 +29,10 @@ bool IsValidStringValue(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto lead = static_cast<unsigned char>(s[i]);
+    if (lead >= 0x20 && lead < 0x7F) {  // printable ASCII, most of every attribute
+      ++i;
+      continue;
+    }
     uint32_t cp = 0;
     size_t len = 0;
     if (lead < 0x80) {

@@ -5,7 +5,8 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -87,7 +88,8 @@ Parsed DecodeBinary(const kafka::Record& record, FieldViolations& bad) {
   parsed.event.partition_key = record.key;
   parsed.event.data = record.value;
   bool have_content_type = false;
-  absl::flat_hash_set<std::string_view> seen;
+  // The attribute names met so far (a record has at most kMaxHeaders headers; most have eight).
+  absl::InlinedVector<std::string_view, 16> seen;
   for (const kafka::Header& header : record.headers) {
     const std::string_view key = header.key;
     if (absl::EqualsIgnoreCase(Sv(key), Sv(kContentTypeHeader))) {
@@ -108,10 +110,11 @@ Parsed DecodeBinary(const kafka::Record& record, FieldViolations& bad) {
       bad.Add(Printable(key), kBadName);
       continue;
     }
-    if (!seen.insert(name).second) {
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
       bad.Add(std::string(name), "is repeated");
       continue;
     }
+    seen.push_back(name);
     if (name == "time") {
       SetTime(parsed, header.value, bad);
     } else if (name == "datacontenttype") {
@@ -273,17 +276,19 @@ absl::StatusOr<CloudEvent> Decode(const kafka::Record& record) {
     bad.Add("headers", absl::StrCat("more than ", kMaxHeaders));
     return bad.ToStatus(kSummary);
   }
-  std::optional<std::string> media_type;
+  // The media type of the content-type header, if any (not lowered: compared ignoring case).
+  std::optional<absl::string_view> media_type;
   for (const kafka::Header& header : record.headers) {
     if (absl::EqualsIgnoreCase(header.key, Sv(kContentTypeHeader))) {
-      media_type = MediaTypeOf(header.value);
+      const std::string_view value = header.value;
+      media_type = absl::StripAsciiWhitespace(Sv(value.substr(0, value.find(';'))));
       break;
     }
   }
 
   Parsed parsed;
-  if (media_type && absl::StartsWith(*media_type, "application/cloudevents")) {
-    if (*media_type != "application/cloudevents+json") {
+  if (media_type && absl::StartsWithIgnoreCase(*media_type, "application/cloudevents")) {
+    if (!absl::EqualsIgnoreCase(*media_type, "application/cloudevents+json")) {
       bad.Add("content-type", "unsupported event format (only application/cloudevents+json)");
       return bad.ToStatus(kSummary);
     }

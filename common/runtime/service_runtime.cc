@@ -24,6 +24,7 @@
 #include "common/status/status_macros.h"
 #include "common/storage/outbox.h"
 #include "common/storage/processed_events.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "spdlog/spdlog.h"
@@ -35,7 +36,7 @@ namespace {
 
 // Consumed records applied per transaction at most: large enough that one fsync serves many
 // events when a backlog is drained, small enough that a batch commits in milliseconds.
-constexpr int kConsumerBatch = 500;
+constexpr int kConsumerBatch = 2000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
@@ -107,10 +108,10 @@ class RuntimeImpl final : public Runtime {
 
   // A consumed record decoded; nullptr payload for a newer producer's event type (not ours to
   // judge, and not poison: it is skipped).
-  static absl::StatusOr<ConsumedEvent> DecodeRecord(const kafka::Record& record) {
+  static absl::StatusOr<ConsumedEvent> DecodeRecord(const kafka::Record& record,
+                                                    google::protobuf::Arena& arena) {
     ASSIGN_OR_RETURN(events::CloudEvent event, events::Decode(record));
-    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> payload =
-        DecodeEventPayload(event);
+    absl::StatusOr<Payload> payload = DecodeEventPayload(event, &arena);
     if (absl::IsNotFound(payload.status())) {
       spdlog::debug("ignoring event type {} from {}", event.type, event.source);
       return ConsumedEvent{std::move(event), nullptr};
@@ -130,6 +131,7 @@ class RuntimeImpl final : public Runtime {
       const absl::Time now = clock().Now();
       absl::Status committed = db_->Transact([&](sqlite::Transaction& tx) -> absl::Status {
         statuses.clear();
+        google::protobuf::Arena arena;  // the batch's payloads; outlives `run`
         std::vector<ConsumedEvent> run;
         run.reserve(records.size());
         // Applies the run gathered so far; false when the service stopped before its end.
@@ -146,7 +148,7 @@ class RuntimeImpl final : public Runtime {
           return whole;
         };
         for (const kafka::Record& record : records) {
-          absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(record);
+          absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(record, arena);
           if (decoded.ok() && decoded->payload != nullptr) {
             run.push_back(*std::move(decoded));
             continue;
@@ -318,8 +320,8 @@ std::vector<absl::Status> ApplyEachOnce(ServiceParts& parts,
   return statuses;
 }
 
-absl::StatusOr<std::unique_ptr<google::protobuf::Message>> DecodeEventPayload(
-    const events::CloudEvent& event) {
+absl::StatusOr<Payload> DecodeEventPayload(const events::CloudEvent& event,
+                                           google::protobuf::Arena* arena) {
   // "prm.<area>.<Event>.v<N>" names the message prm.<area>.v<N>.<Event>. The prototypes of the
   // types seen are kept (a consumer sees few types, many times).
   static absl::Mutex mu;
@@ -344,7 +346,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> DecodeEventPayload(
     absl::MutexLock lock(&mu);
     prototypes->emplace(event.type, prototype);
   }
-  std::unique_ptr<google::protobuf::Message> message(prototype->New());
+  Payload message(prototype->New(arena));
   RETURN_IF_ERROR(events::UnpackPayload(event, message.get()));
   return message;
 }

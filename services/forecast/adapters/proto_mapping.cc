@@ -144,11 +144,11 @@ absl::StatusOr<Sale> SaleFromProto(const sv1::SaleRecorded& proto, const SalesLe
                           .quantity = line.quantity(),
                           .amount = {line.amount().units(), line.amount().nanos()}});
   }
+  if (bad.empty()) return sale;  // SalesLedger::Record checks the rest, naming every field
   for (const FieldViolation& v : FieldViolationsOf(ledger.Validate(sale))) {
     bad.Add(v.field, v.description);
   }
-  if (!bad.empty()) return bad.ToStatus("the sale breaks the prm.sales.v1 contract");
-  return sale;
+  return bad.ToStatus("the sale breaks the prm.sales.v1 contract");
 }
 
 absl::StatusOr<ForecastQuery> QueryFromProto(const fv1::GetForecastRequest& request,

@@ -31,7 +31,8 @@ namespace prm::forecast {
 
 // The SaleRecorded document as a ledger Sale. INVALID_ARGUMENT naming every bad field — the
 // proto-level ones (kind, returned_kind, sale_time unset, line currency) together with
-// `ledger.Validate`'s — when the event breaks the sales contract.
+// `ledger.Validate`'s — when the event breaks a proto-level rule; a Sale otherwise, which
+// SalesLedger::Record then checks against the ledger's rules (so a valid sale is checked once).
 absl::StatusOr<Sale> SaleFromProto(const prm::sales::v1::SaleRecorded& proto,
                                    const SalesLedger& ledger);
 

@@ -673,10 +673,9 @@ class ForecastState {
       book_.MarkVendor(sale.vendor_id);
       return;
     }
-    const absl::TimeZone utc = absl::UTCTimeZone();
     if (sale.sale_time > last_sale) {
-      const absl::CivilDay day = absl::ToCivilDay(sale.sale_time, utc);
-      const absl::CivilDay before = absl::ToCivilDay(last_sale, utc);
+      const absl::CivilDay day = UtcDay(sale.sale_time);
+      const absl::CivilDay before = UtcDay(last_sale);
       if (last_sale == absl::InfinitePast() ||
           SalesLedger::PeriodOf(day, Granularity::kWeek) !=
               SalesLedger::PeriodOf(before, Granularity::kWeek) ||

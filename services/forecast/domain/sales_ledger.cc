@@ -75,6 +75,15 @@ std::string AccountKey(const std::string& erp_system_id, const std::string& part
   return key;
 }
 
+absl::CivilDay UtcDay(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) {
+    return absl::ToCivilDay(t, absl::UTCTimeZone());
+  }
+  const int64_t seconds = absl::ToUnixSeconds(t);  // rounded down
+  constexpr int64_t kSecondsPerDay = 86400;
+  return kEpochDay + (seconds / kSecondsPerDay - (seconds % kSecondsPerDay < 0 ? 1 : 0));
+}
+
 bool OnDays(const DaySpans& spans, absl::CivilDay day) {
   auto after = std::upper_bound(spans.begin(), spans.end(), day,
                                 [](absl::CivilDay d, const auto& span) { return d < span.first; });
@@ -177,7 +186,7 @@ absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
                           : sale.kind == SaleKind::kReturn    ? sale.returned_measure
                                                               : Measure::kSellIn;
   const bool subtract = sale.kind == SaleKind::kReturn;
-  const absl::CivilDay day = absl::ToCivilDay(sale.sale_time, absl::UTCTimeZone());
+  const absl::CivilDay day = UtcDay(sale.sale_time);
   const int64_t day_key = DayIndex(day);
   const int64_t week_key = DayIndex(Monday(day));
   const int64_t month_key = MonthIndex(day);

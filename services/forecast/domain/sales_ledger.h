@@ -83,6 +83,9 @@ struct Sale {
 // sales of an account mapped later are applied to the partner then.
 std::string AccountKey(const std::string& erp_system_id, const std::string& partner_external_id);
 
+// The UTC day of `t`, by arithmetic rather than a time-zone lookup (every sale needs it).
+absl::CivilDay UtcDay(absl::Time t);
+
 // UTC days as half-open ranges [first, end), in order and not overlapping.
 using DaySpans = std::vector<std::pair<absl::CivilDay, absl::CivilDay>>;
 

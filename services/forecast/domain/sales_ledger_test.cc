@@ -326,6 +326,21 @@ TEST_F(SalesLedgerTest, AnAccountCountsOnlyOnItsSelectedDays) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(UtcDayTest, AgreesWithTheTimeZoneLookup) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  for (absl::Time t :
+       {absl::UnixEpoch(), absl::UnixEpoch() - absl::Nanoseconds(1),
+        absl::UnixEpoch() - absl::Hours(24), absl::UnixEpoch() - absl::Hours(24) - absl::Seconds(1),
+        absl::FromCivil(absl::CivilSecond(1990, 1, 1, 0, 0, 0), utc),
+        absl::FromCivil(absl::CivilSecond(2024, 2, 29, 23, 59, 59), utc) + absl::Milliseconds(999),
+        absl::FromCivil(absl::CivilSecond(1969, 12, 31, 0, 0, 0), utc) + absl::Nanoseconds(1),
+        absl::FromCivil(absl::CivilSecond(9999, 12, 31, 23, 59, 59), utc),
+        absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), utc), absl::InfinitePast(),
+        absl::InfiniteFuture()}) {
+    EXPECT_EQ(UtcDay(t), absl::ToCivilDay(t, utc)) << t;
+  }
+}
+
 TEST(DaySpansTest, OnDaysIsHalfOpen) {
   const DaySpans spans = {{absl::CivilDay(2026, 1, 1), absl::CivilDay(2026, 1, 3)},
                           {absl::CivilDay(2026, 2, 1), absl::CivilDay(2026, 2, 2)}};
