@@ -36,7 +36,7 @@ namespace {
 
 // Consumed records applied per transaction at most: large enough that one fsync serves many
 // events when a backlog is drained, small enough that a batch commits in milliseconds.
-constexpr int kConsumerBatch = 2000;
+constexpr int kConsumerBatch = 500;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
