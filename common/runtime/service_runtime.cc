@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -85,30 +86,44 @@ absl::StatusOr<ConsumedEvent> DecodeRecord(const kafka::Record& record,
   return ConsumedEvent{std::move(event), *std::move(payload)};
 }
 
-// Decodes a batch of consumed records in order, on a thread of its own when the batch is large,
-// so that the service applies the first records while the later ones are decoded (decoding is
-// about half the work of an event; the two halves then use both cores). The payloads are on the
-// batch's arena.
+// Decodes a batch of consumed records, in chunks, on a thread of its own as well as on the
+// caller's when the batch is large: the service applies the first records while later ones are
+// decoded (decoding is about half the work of an event), and the applying thread decodes a chunk
+// itself whenever it would otherwise wait. The payloads are on the batch's arena.
 class BatchDecoder {
  public:
   BatchDecoder(const std::vector<kafka::Record>& records, google::protobuf::Arena& arena)
-      : records_(records), arena_(arena), events_(records.size()), statuses_(records.size()) {
-    if (records.size() < kOnItsOwnThreadFrom) {
-      DecodeAll();
-    } else {
-      thread_ = std::thread([this] { DecodeAll(); });
+      : records_(records),
+        arena_(arena),
+        events_(records.size()),
+        statuses_(records.size()),
+        chunks_((records.size() + kChunk - 1) / kChunk),
+        chunk_done_(chunks_, false) {
+    if (records.size() >= kOnItsOwnThreadFrom) {
+      thread_ = std::thread([this] {
+        while (DecodeNextChunk()) {
+        }
+      });
     }
   }
   ~BatchDecoder() {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Waits until records [0, count) are decoded (count ≤ size) and returns how many are.
+  // Returns once records [0, count) are decoded (count ≤ size), with how many from the start
+  // are; decodes chunks itself while some are left to take.
   size_t WaitFor(size_t count) {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (decoded_ >= count) return decoded_;
+      }
+      if (!DecodeNextChunk()) break;
+    }
     absl::MutexLock lock(&mu_);
     want_ = count;
     mu_.Await(absl::Condition(this, &BatchDecoder::Reached));
-    return done_;
+    return decoded_;
   }
 
   // Record i decoded (i < a count WaitFor returned): OK with its event (payload null for a type
@@ -122,32 +137,42 @@ class BatchDecoder {
 
  private:
   static constexpr size_t kOnItsOwnThreadFrom = 64;
-  static constexpr size_t kPublishEvery = 32;
+  static constexpr size_t kChunk = 32;
 
-  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ >= want_; }
+  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return decoded_ >= want_; }
 
-  void DecodeAll() {
-    for (size_t i = 0; i < records_.size(); ++i) {
+  // Takes the next chunk nobody has taken and decodes it; false when none is left.
+  bool DecodeNextChunk() {
+    const size_t chunk = next_chunk_.fetch_add(1);
+    if (chunk >= chunks_) return false;
+    const size_t end = std::min(records_.size(), (chunk + 1) * kChunk);
+    for (size_t i = chunk * kChunk; i < end; ++i) {
       absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(records_[i], arena_);
       if (decoded.ok()) {
         events_[i] = *std::move(decoded);
       } else {
         statuses_[i] = decoded.status();
       }
-      if ((i + 1) % kPublishEvery == 0 || i + 1 == records_.size()) {
-        absl::MutexLock lock(&mu_);
-        done_ = i + 1;
-      }
     }
+    absl::MutexLock lock(&mu_);
+    chunk_done_[chunk] = true;
+    while (decoded_ < records_.size() && chunk_done_[decoded_ / kChunk]) {
+      decoded_ = std::min(records_.size(), decoded_ + kChunk);
+    }
+    return true;
   }
 
   const std::vector<kafka::Record>& records_;
-  google::protobuf::Arena& arena_;
-  // Element i is written by the decoding thread before done_ passes i, read after.
+  google::protobuf::Arena& arena_;  // thread-safe
+  // Element i is written by the thread that took its chunk before decoded_ passes i, and read
+  // after.
   std::vector<ConsumedEvent> events_;
   std::vector<absl::Status> statuses_;
+  const size_t chunks_;
+  std::atomic<size_t> next_chunk_{0};
   absl::Mutex mu_;
-  size_t done_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<bool> chunk_done_ ABSL_GUARDED_BY(mu_);
+  size_t decoded_ ABSL_GUARDED_BY(mu_) = 0;  // records decoded from the start, whole chunks
   size_t want_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };

@@ -449,6 +449,65 @@ TEST_F(ForecastIT, PoisonSaleGoesToTheDlqNamingEveryBadField) {
   EXPECT_THAT(error, HasSubstr("lines[0].amount.currency_code"));
 }
 
+// A burst on one partition, waiting while the service is down, arrives in batches large enough
+// to be decoded on a second thread while the first events apply (runtime BatchDecoder). Poison of both kinds (a payload that is no
+// SaleRecorded, an envelope that is no CloudEvent), event types this binary does not know and
+// redelivered documents sit at every offset of the burst: each sale counts once, in order, the
+// poison is dead-lettered once each by this service, the unknown types are skipped.
+TEST_F(ForecastIT, ABurstDecodedBesideApplyingCountsEverySaleOnceAndDeadLettersThePoison) {
+  const std::string vendor = testing::UniqueName("vendor");
+  const std::string key = absl::StrCat(vendor, "/sap-eu/acct-1");  // one partition
+  std::vector<kafka::Record> records;
+  std::set<std::string> poison;
+  int64_t expected = 0;
+  for (int i = 0; i < 2000; ++i) {  // four full batches
+    sv1::SaleRecorded sale = Sale(vendor, "acct-1", absl::StrCat("inv-", i % 50 == 30 ? i - 1 : i),
+                                  sv1::SALE_KIND_SELL_IN, FirstWeek(), {{"networking", 1}});
+    const std::string id = testing::UniqueName("burst");
+    events::CloudEvent event = events::MakeEvent(sale, kSaleType, "erp/sap-eu", id, absl::Now(), key);
+    if (i % 50 == 23) event.type = "prm.sales.SaleArchived.v1";  // no such message here
+    kafka::Record record = events::EncodeBinary(event, kSalesTopic);
+    if (i % 50 == 7) {
+      record.value = "\xff\xff\xff\x07 not a protobuf";
+      poison.insert(id);
+    } else if (i % 50 == 41) {
+      for (kafka::Header& h : record.headers) {
+        if (h.key == "ce_time") h.value = "yesterday";
+      }
+      poison.insert(id);
+    } else if (i % 50 != 23 && i % 50 != 30) {
+      ++expected;  // (30 repeats the document of 29)
+    }
+    records.push_back(std::move(record));
+  }
+  process_->Kill();
+  for (const absl::Status& s : producer_->ProduceAndWait(records, absl::Seconds(60))) {
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  ASSERT_TRUE(process_->StartAndWaitServing());
+  fv1::GetForecastResponse response;
+  ASSERT_TRUE(WaitForHistory(VendorRequest(vendor), {static_cast<double>(expected)}, &response));
+
+  std::map<std::string, int> dead;  // poison id → records this service dead-lettered
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  auto all_dead = [&] {
+    for (const std::string& id : poison) {
+      if (dead[id] == 0) return false;
+    }
+    return true;
+  };
+  while (!all_dead() && absl::Now() < deadline) {
+    dead.clear();
+    for (const kafka::Record& r :
+         testing::ReadTopic(absl::StrCat(kSalesTopic, ".dlq"), absl::Seconds(40))) {
+      const std::string id(r.FindHeader("ce_id").value_or(""));
+      if (poison.contains(id) && r.FindHeader(kafka::kDlqGroupHeader) == *group_) ++dead[id];
+    }
+    if (!all_dead()) absl::SleepFor(absl::Milliseconds(200));
+  }
+  for (const std::string& id : poison) EXPECT_EQ(dead[id], 1) << id;
+}
+
 TEST_F(ForecastIT, InvalidRequestNamesEveryBadField) {
   fv1::GetForecastRequest request;
   request.mutable_series()->set_level(fv1::FORECAST_LEVEL_PARTNER);
