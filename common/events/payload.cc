@@ -117,7 +117,9 @@ const Plan& PlanOf(const google::protobuf::Descriptor* type) {
     changed = false;
     for (auto& [d, p] : *plans) {
       bool holds = p->kind != Plan::Kind::kMessage;
-      for (const Plan::Field& f : p->fields) holds |= f.message != nullptr && f.message->holds_special;
+      for (const Plan::Field& f : p->fields) {
+        holds |= f.message != nullptr && f.message->holds_special;
+      }
       if (holds && !p->holds_special) {
         p->holds_special = true;
         changed = true;
@@ -193,7 +195,8 @@ absl::Status Validate(const google::protobuf::Message& message, size_t encoded_b
   const bool strings = encoded_bytes == 0 || encoded_bytes > kMaxPayloadStringBytes;
   Check(message, PlanOf(message.GetDescriptor()), strings, Path{}, bad);
   if (bad.empty()) return absl::OkStatus();
-  return bad.ToStatus(absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
+  return bad.ToStatus(
+      absl::StrCat("data: not a well-formed ", message.GetDescriptor()->full_name()));
 }
 
 }  // namespace

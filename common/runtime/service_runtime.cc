@@ -242,7 +242,7 @@ class RuntimeImpl final : public Runtime {
           return decoder.status(i).ok() && decoder.event(i).payload != nullptr;
         };
         for (size_t i = 0; i < decoder.size();) {
-          // Runs of at least a publication's worth of events where the batch allows.
+          // Two chunks ahead where the batch has them, so that runs are not cut to a chunk.
           const size_t decoded = decoder.WaitFor(std::min(i + 64, decoder.size()));
           if (!applicable(i)) {
             statuses.push_back(decoder.status(i));  // poison, or OK for a skipped type

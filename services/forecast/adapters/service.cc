@@ -556,9 +556,9 @@ class ForecastState {
   // --- Stored forecasts (SPEC §7.7) ---
 
   // The stale marks of every vendor, by vendor id, leaving none.
-  std::map<std::string, ForecastBook::Stale> TakeStale() {
+  std::map<std::string, ForecastBook::Stale> TakeStale(int patience) {
     std::unique_lock lock(mu_);
-    return book_.TakeStale();
+    return book_.TakeStale(patience);
   }
 
   // The vendor's generation: a stored forecast computed at an older one may miss a change.
@@ -1178,6 +1178,12 @@ class StoredForecasts {
 // series the new events touch) and publishes each one whose content changed as ForecastUpdated.
 class ForecastRefresher {
  public:
+  // Rounds a vendor whose events keep arriving waits before its stored forecasts are recomputed
+  // anyway (ForecastBook::TakeStale): a burst of sales is recomputed once it settles, or every
+  // kRefreshPatience + 1 rounds while it lasts, not every round — reads meanwhile compute from
+  // the current state.
+  static constexpr int kRefreshPatience = 5;
+
   ForecastRefresher(ForecastState& state, StoredForecasts& stored, absl::Duration interval)
       : state_(state), stored_(stored), task_(interval, [this] { Refresh(); }) {}
 
@@ -1186,7 +1192,7 @@ class ForecastRefresher {
     const absl::Time start = absl::Now();
     size_t series_count = 0;
     size_t published = 0;
-    const std::map<std::string, ForecastBook::Stale> taken = state_.TakeStale();
+    const std::map<std::string, ForecastBook::Stale> taken = state_.TakeStale(kRefreshPatience);
     for (const auto& [vendor, stale] : taken) {
       const ForecastSettings settings = state_.Settings(vendor);
       ChildForecasts children;

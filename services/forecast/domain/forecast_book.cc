@@ -27,10 +27,22 @@ int64_t ForecastBook::Generation(const std::string& vendor_id) const {
   return it == generations_.end() ? 0 : it->second;
 }
 
-std::map<std::string, ForecastBook::Stale> ForecastBook::TakeStale() {
+std::map<std::string, ForecastBook::Stale> ForecastBook::TakeStale(int patience) {
   std::map<std::string, Stale> taken;
-  taken.swap(stale_);
-  for (auto& [vendor_id, stale] : taken) stale.generation = Generation(vendor_id);
+  for (auto it = stale_.begin(); it != stale_.end();) {
+    const int64_t generation = Generation(it->first);
+    auto [unsettled, first_look] = unsettled_.try_emplace(it->first, Unsettled{generation, 0});
+    const bool settled = !first_look && unsettled->second.generation == generation;
+    if (settled || unsettled->second.rounds >= patience) {
+      it->second.generation = generation;
+      taken.emplace(it->first, std::move(it->second));
+      unsettled_.erase(unsettled);
+      it = stale_.erase(it);
+      continue;
+    }
+    if (!first_look) unsettled->second = {generation, unsettled->second.rounds + 1};
+    ++it;
+  }
   return taken;
 }
 

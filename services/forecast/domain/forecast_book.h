@@ -37,8 +37,12 @@ class ForecastBook {
   // Counts the vendor's changes: a stored forecast computed at an older generation may miss one.
   int64_t Generation(const std::string& vendor_id) const;
 
-  // The stale marks of every vendor, by vendor id, leaving none.
-  std::map<std::string, Stale> TakeStale();
+  // The stale marks of the vendors ready for recomputation, by vendor id; a refresher calls it
+  // once a round. With `patience` 0, every vendor with marks. Otherwise a vendor whose changes
+  // are still arriving (its generation moved since the previous round) waits, up to `patience`
+  // rounds in a row, so that a burst of sales is recomputed once it settles rather than every
+  // round; a vendor seen for the first time waits one round.
+  std::map<std::string, Stale> TakeStale(int patience = 0);
 
   // The version to publish a forecast of `series` (series id and granularity) whose content has
   // `digest`: one more than the last published one, or nullopt when that one had the same
@@ -49,6 +53,11 @@ class ForecastBook {
   void Published(const std::pair<std::string, int>& series, int64_t version, uint64_t digest);
 
  private:
+  // A vendor with marks passed over by TakeStale: its generation then, and the rounds in a row.
+  struct Unsettled {
+    int64_t generation = 0;
+    int rounds = 0;
+  };
   struct PublishedForecast {
     int64_t version = 0;
     uint64_t digest = 0;
@@ -56,6 +65,7 @@ class ForecastBook {
 
   std::map<std::string, int64_t> generations_;
   std::map<std::string, Stale> stale_;
+  std::map<std::string, Unsettled> unsettled_;
   std::map<std::pair<std::string, int>, PublishedForecast> published_;
 };
 

@@ -38,6 +38,34 @@ TEST(ForecastBookTest, MarksGatherPerVendorUntilTakenAndEveryChangeBumpsTheGener
   EXPECT_FALSE(book.EverySeriesStale("v1"));  // taken
 }
 
+TEST(ForecastBookTest, WithPatienceAVendorIsTakenOnceItsChangesSettleOrAfterThatManyRounds) {
+  ForecastBook book;
+  book.MarkPartner("v1", "p1");
+  EXPECT_THAT(book.TakeStale(2), IsEmpty());  // first look: waits a round
+  auto stale = book.TakeStale(2);             // nothing new since: settled
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_THAT(stale["v1"].partners, ElementsAre("p1"));
+  EXPECT_EQ(stale["v1"].generation, 1);
+
+  // Changes arriving every round: passed over twice, then taken with every mark so far.
+  book.MarkPartner("v1", "p1");
+  EXPECT_THAT(book.TakeStale(2), IsEmpty());  // first look
+  book.MarkPartner("v1", "p2");
+  EXPECT_THAT(book.TakeStale(2), IsEmpty());  // moved: round 1
+  book.MarkPartner("v1", "p3");
+  EXPECT_THAT(book.TakeStale(2), IsEmpty());  // moved: round 2
+  book.MarkPartner("v1", "p4");
+  stale = book.TakeStale(2);  // moved, but patience is spent
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_THAT(stale["v1"].partners, ElementsAre("p1", "p2", "p3", "p4"));
+  EXPECT_EQ(stale["v1"].generation, 5);
+  EXPECT_THAT(book.TakeStale(2), IsEmpty());
+
+  // Without patience, every vendor with marks at once.
+  book.MarkVendor("v2");
+  EXPECT_EQ(book.TakeStale().size(), 1u);
+}
+
 TEST(ForecastBookTest, AnUnchangedForecastIsNotPublishedAgainAndVersionsOnlyIncrease) {
   ForecastBook book;
   const std::pair<std::string, int> week{"v1/VENDOR/-/*/SELL_IN", 1};

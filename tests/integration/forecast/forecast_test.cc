@@ -450,10 +450,11 @@ TEST_F(ForecastIT, PoisonSaleGoesToTheDlqNamingEveryBadField) {
 }
 
 // A burst on one partition, waiting while the service is down, arrives in batches large enough
-// to be decoded on a second thread while the first events apply (runtime BatchDecoder). Poison of both kinds (a payload that is no
-// SaleRecorded, an envelope that is no CloudEvent), event types this binary does not know and
-// redelivered documents sit at every offset of the burst: each sale counts once, in order, the
-// poison is dead-lettered once each by this service, the unknown types are skipped.
+// to be decoded on a second thread while the first events apply (runtime BatchDecoder). Poison
+// of both kinds (a payload that is no SaleRecorded, an envelope that is no CloudEvent), event
+// types this binary does not know and repeated documents sit at every offset of the burst: each
+// sale counts once, the poison is dead-lettered once each by this service, the unknown types are
+// skipped.
 TEST_F(ForecastIT, ABurstDecodedBesideApplyingCountsEverySaleOnceAndDeadLettersThePoison) {
   const std::string vendor = testing::UniqueName("vendor");
   const std::string key = absl::StrCat(vendor, "/sap-eu/acct-1");  // one partition
@@ -464,7 +465,8 @@ TEST_F(ForecastIT, ABurstDecodedBesideApplyingCountsEverySaleOnceAndDeadLettersT
     sv1::SaleRecorded sale = Sale(vendor, "acct-1", absl::StrCat("inv-", i % 50 == 30 ? i - 1 : i),
                                   sv1::SALE_KIND_SELL_IN, FirstWeek(), {{"networking", 1}});
     const std::string id = testing::UniqueName("burst");
-    events::CloudEvent event = events::MakeEvent(sale, kSaleType, "erp/sap-eu", id, absl::Now(), key);
+    events::CloudEvent event =
+        events::MakeEvent(sale, kSaleType, "erp/sap-eu", id, absl::Now(), key);
     if (i % 50 == 23) event.type = "prm.sales.SaleArchived.v1";  // no such message here
     kafka::Record record = events::EncodeBinary(event, kSalesTopic);
     if (i % 50 == 7) {
