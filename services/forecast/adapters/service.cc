@@ -555,7 +555,7 @@ class ForecastState {
 
   // --- Stored forecasts (SPEC §7.7) ---
 
-  // The stale marks of every vendor, by vendor id, leaving none.
+  // The stale marks of the vendors ready for recomputation (ForecastBook::TakeStale).
   std::map<std::string, ForecastBook::Stale> TakeStale(int patience) {
     std::unique_lock lock(mu_);
     return book_.TakeStale(patience);
@@ -1146,9 +1146,9 @@ class StoredForecasts {
   }
 
   // Stores a refresh of the vendor taken at `generation`: `computed` holds the recomputed
-  // forecasts (null: the series has no sales any more, or could not be computed). The vendor's other forecasts were not
-  // touched by the changes the refresh took, so they are confirmed at `generation` — unless
-  // the refresh covered every series, when those are gone.
+  // forecasts (null: the series has no sales any more, or could not be computed). The vendor's
+  // other forecasts were not touched by the changes the refresh took, so they are confirmed at
+  // `generation` — unless the refresh covered every series, when those are gone.
   void Update(const std::string& vendor_id, int64_t generation,
               std::map<SeriesRef, std::shared_ptr<const fv1::SeriesForecast>> computed,
               bool every_series) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/field_violations.h"
@@ -41,24 +43,14 @@ bool IsCurrencyCode(const std::string& code) {
          std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
-// `field` names the id and is called only when the id breaks a rule.
-template <typename FieldName>
-void CheckId(FieldViolations& bad, const std::string& value, FieldName field) {
-  if (value.empty()) {
-    bad.Add(std::string(field()), "is required");
-  } else if (value.size() > kMaxIdLength && CharacterCount(value) > kMaxIdLength) {
-    bad.Add(std::string(field()), absl::StrCat("must be at most ", kMaxIdLength, " characters"));
+// What is wrong with an id, if anything.
+std::optional<std::string> IdProblem(const std::string& value) {
+  if (value.empty()) return "is required";
+  if (value.size() > kMaxIdLength && CharacterCount(value) > kMaxIdLength) {
+    return absl::StrCat("must be at most ", kMaxIdLength, " characters");
   }
+  return std::nullopt;
 }
-
-// The name of a field that is a string literal.
-auto Named(const char* name) {
-  return [name] { return name; };
-}
-
-}  // namespace
-
-namespace {
 
 // `first` and `second` as one unambiguous key (ids are at most 64 characters; the length prefix
 // keeps the key unambiguous whatever they hold), into `key`'s own buffer.
@@ -138,10 +130,13 @@ std::pair<absl::CivilDay, absl::CivilDay> SalesLedger::PeriodOf(absl::CivilDay d
 
 absl::Status SalesLedger::Validate(const Sale& sale) const {
   FieldViolations bad;
-  CheckId(bad, sale.vendor_id, Named("vendor_id"));
-  CheckId(bad, sale.erp_system_id, Named("erp_system_id"));
-  CheckId(bad, sale.partner_external_id, Named("partner_external_id"));
-  CheckId(bad, sale.document_id, Named("erp_document_id"));
+  auto check_id = [&bad](const char* field, const std::string& id) {
+    if (std::optional<std::string> problem = IdProblem(id)) bad.Add(field, *std::move(problem));
+  };
+  check_id("vendor_id", sale.vendor_id);
+  check_id("erp_system_id", sale.erp_system_id);
+  check_id("partner_external_id", sale.partner_external_id);
+  check_id("erp_document_id", sale.document_id);
   const bool currency_ok = IsCurrencyCode(sale.currency_code);
   if (!currency_ok) bad.Add("currency_code", "must be a 3-letter upper-case ISO 4217 code");
   static const absl::Time kEarliest =
@@ -158,7 +153,9 @@ absl::Status SalesLedger::Validate(const Sale& sale) const {
     const SaleLine& line = sale.lines[i];
     // The path is spelled only for a line with a violation (every sale is checked).
     auto path = [i](const char* field) { return absl::StrCat("lines[", i, "].", field); };
-    CheckId(bad, line.product_category, [&] { return path("product_category"); });
+    if (std::optional<std::string> problem = IdProblem(line.product_category)) {
+      bad.Add(path("product_category"), *std::move(problem));
+    }
     if (line.quantity < 1 || line.quantity > kMaxQuantity) {
       bad.Add(path("quantity"), absl::StrCat("must be in 1..", kMaxQuantity));
     }
@@ -172,14 +169,9 @@ absl::Status SalesLedger::Validate(const Sale& sale) const {
 
 absl::StatusOr<bool> SalesLedger::Record(const Sale& sale) {
   if (absl::Status status = Validate(sale); !status.ok()) return status;
-  auto found_vendor = vendors_.find(sale.vendor_id);
-  if (found_vendor == vendors_.end()) {
-    found_vendor = vendors_.emplace(sale.vendor_id, VendorBook{}).first;
-  }
-  VendorBook& book = found_vendor->second;
+  VendorBook& book = vendors_.try_emplace(sale.vendor_id).first->second;
   PairKey(sale.erp_system_id, sale.document_id, document_key_);
-  if (book.documents.contains(document_key_)) return false;
-  book.documents.insert(document_key_);
+  if (!book.documents.insert(document_key_).second) return false;  // copied only when new
   ++document_count_;
 
   const Measure measure = sale.kind == SaleKind::kSellThrough ? Measure::kSellThrough
