@@ -7,10 +7,11 @@
 #                                             bin/prm-probe-server)
 #
 # Environment: GHZ (default ~/go/bin/ghz), PARTNERS loaded (100000), TOTAL requests per run
-# (100000), CONCURRENCY (50), ROUNDS (3), HALF_CONCURRENCY (10), IDS distinct partner ids the
-# reads cycle through (1000), KAFKA_BROKERS (default 127.0.0.1:1, i.e. none: the reads need no
-# broker, and a real one would receive the load's ~300,000 events on prm.partner.v1 while a fresh
-# consumer group re-reads prm.sales.v1 / prm.deal.v1 — never point it at a shared broker),
+# (100000), CONCURRENCY (50), ROUNDS (3), HALF_CONCURRENCY (10), OPEN_LOOP_COUNT (30000), IDS
+# distinct partner ids the reads cycle through (1000), KAFKA_BROKERS (default 127.0.0.1:1, i.e.
+# none: the reads need no broker, and a real one would receive the load's ~300,000 events on
+# prm.partner.v1 while a fresh consumer group re-reads prm.sales.v1 / prm.deal.v1 — never point
+# it at a shared broker),
 # PORT (50190) and PROBE_PORT (50191),
 # SERVER_CPU (0), LOADER_CPU (1), DATA_DIR (default: a temporary directory, removed at the end):
 # a DATA_DIR kept from an earlier run with the same PARTNERS is reused — the registry replays its
@@ -25,7 +26,10 @@
 #    with CONCURRENCY clients on one connection. The reads cycle through IDS random partners
 #    (ghz sends the messages of a JSON array round-robin), as a vendor channel manager.
 # 3. Each of the three at half of its own median peak (--rps) with CONCURRENCY and
-#    HALF_CONCURRENCY clients: the "p99 ≤ 5 ms at half of peak" figure.
+#    HALF_CONCURRENCY clients: the "p99 ≤ 5 ms at half of peak" figure. Then the same rates open
+#    loop (prm-bench-rpc-open-loop, bench/rpc/open_loop.cc: OPEN_LOOP_COUNT calls, default 30,000,
+#    started at fixed instants whatever the replies do, latency from each call's scheduled
+#    instant): the latency a caller sees at that load, without ghz's worker pacing and pauses.
 # Besides QPS and latency it reads each server's CPU time from /proc and reports server CPU µs per
 # RPC: on 2 cores ghz saturates its own core first, so QPS compares the loader and CPU-per-RPC
 # compares the servers (bench/README.md, "rpc").
@@ -35,6 +39,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 registry=$build/bin/partner-registry
 probe=$build/bin/prm-probe-server
+open_loop=$build/bin/prm-bench-rpc-open-loop
 ghz=${GHZ:-$HOME/go/bin/ghz}
 partners=${PARTNERS:-100000}
 total=${TOTAL:-100000}
@@ -45,12 +50,16 @@ ids=${IDS:-1000}
 brokers=${KAFKA_BROKERS:-127.0.0.1:1}
 port=${PORT:-50190}
 probe_port=${PROBE_PORT:-50191}
+open_loop_count=${OPEN_LOOP_COUNT:-30000}
 server_cpu=${SERVER_CPU:-0}
 loader_cpu=${LOADER_CPU:-1}
 probe_proto=$root/tests/support/probe.proto
 
-for f in "$registry" "$probe" "$ghz"; do
-  [[ -x $f ]] || { echo "missing $f (build partner-registry and prm-probe-server; set GHZ)" >&2; exit 1; }
+for f in "$registry" "$probe" "$open_loop" "$ghz"; do
+  [[ -x $f ]] || {
+    echo "missing $f (build partner-registry, prm-probe-server, prm-bench-rpc-open-loop; set GHZ)" >&2
+    exit 1
+  }
 done
 
 work=$(mktemp -d /tmp/prm-bench-partner-rpc.XXXXXX)
@@ -310,6 +319,32 @@ for c in "$concurrency" "$half_clients"; do
   row "GetEnrollment at half peak (--rps $half, -c $c)" "$rps" "$p50" "$p99" "$errors" "$cpu_us" "$cpu_raw" "$cpu_pct"
   half_p99[ge,$c]=$p99
 done
+# label method data-file token port rate → a row, and sets ol_p99
+measured_open_loop() {
+  local out
+  out=$(taskset -c "$loader_cpu" "$open_loop" --target="127.0.0.1:$5" --method="$2" \
+    --data_file="$3" --authorization="Bearer $4" --rate="$6" --count="$open_loop_count")
+  read -r ol_rps ol_errors ol_p50 ol_p99 < <(python3 -c '
+import re, sys
+f = dict(re.findall(r"([a-z0-9.]+)=([0-9.]+)", sys.argv[1]))
+print(f["achieved"], f["errors"], f["p50"], f["p99"])' "$out")
+  row "$1 open loop (rate $6)" "$ol_rps" "$ol_p50" "$ol_p99" "$ol_errors" "" "" ""
+}
+echo '[{}]' >"$work/ping.json"
+start_probe
+ping -n 10000 >/dev/null
+measured_open_loop "empty RPC" prm.testing.v1.Probe/Ping "$work/ping.json" "$probe_token" \
+  "$probe_port" "$(python3 -c "print(int(float('$ping_peak') / 2))")"
+half_p99[ping,open]=$ol_p99
+stop probe_pid
+measured_open_loop "GetPartner" prm.partner.v1.PartnerRegistry/GetPartner \
+  "$work/get_partner.json" "$reader_token" "$port" \
+  "$(python3 -c "print(int(float('$gp_peak') / 2))")"
+half_p99[gp,open]=$ol_p99
+measured_open_loop "GetEnrollment" prm.partner.v1.PartnerRegistry/GetEnrollment \
+  "$work/get_enrollment.json" "$reader_token" "$port" \
+  "$(python3 -c "print(int(float('$ge_peak') / 2))")"
+half_p99[ge,open]=$ol_p99
 echo "partner-registry RSS after the run: $(rss_mib "$registry_pid") MiB"
 
 echo
@@ -320,7 +355,8 @@ printf '%-22s %9s %16s %12s %24s\n' "GetPartner" "$gp_peak" "$(ratio "$gp_peak" 
   "$gp_c" "$(ratio "$ping_c" "$gp_c")"
 printf '%-22s %9s %16s %12s %24s\n' "GetEnrollment" "$ge_peak" "$(ratio "$ge_peak" "$ping_peak")" \
   "$ge_c" "$(ratio "$ping_c" "$ge_c")"
-echo "p99 at half of peak, -c $concurrency / -c $half_clients: empty ${half_p99[ping,$concurrency]} /" \
-  "${half_p99[ping,$half_clients]} ms; GetPartner ${half_p99[gp,$concurrency]} /" \
-  "${half_p99[gp,$half_clients]} ms; GetEnrollment ${half_p99[ge,$concurrency]} /" \
-  "${half_p99[ge,$half_clients]} ms"
+echo "p99 at half of peak, ghz -c $concurrency / ghz -c $half_clients / open loop:" \
+  "empty ${half_p99[ping,$concurrency]} / ${half_p99[ping,$half_clients]} /" \
+  "${half_p99[ping,open]} ms; GetPartner ${half_p99[gp,$concurrency]} /" \
+  "${half_p99[gp,$half_clients]} / ${half_p99[gp,open]} ms; GetEnrollment" \
+  "${half_p99[ge,$concurrency]} / ${half_p99[ge,$half_clients]} / ${half_p99[ge,open]} ms"
