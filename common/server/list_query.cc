@@ -316,6 +316,15 @@ absl::StatusOr<ListFilter> ListFilter::Parse(absl::string_view text, const Filte
   return filter;
 }
 
+bool ListFilter::Mentions(absl::string_view field) const {
+  for (const std::vector<Comparison>& term : terms_) {
+    for (const Comparison& c : term) {
+      if (c.field == field) return true;
+    }
+  }
+  return false;
+}
+
 bool ListFilter::Matches(
     absl::FunctionRef<std::vector<FilterValue>(absl::string_view field)> values) const {
   for (const std::vector<Comparison>& term : terms_) {

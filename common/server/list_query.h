@@ -80,6 +80,8 @@ class ListFilter {
   bool Matches(absl::FunctionRef<std::vector<FilterValue>(absl::string_view field)> values) const;
 
   bool empty() const { return terms_.empty(); }
+  // Whether some comparison is on `field`.
+  bool Mentions(absl::string_view field) const;
 
   enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
   struct Comparison {

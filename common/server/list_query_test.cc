@@ -62,6 +62,16 @@ TEST(ListFilter, ComparesEveryTypeWithAndOfOrs) {
   EXPECT_FALSE(Match(parse("name = \"a \\\"quoted\\\" name\""), item));
 }
 
+TEST(ListFilter, TellsWhichFieldsItCompares) {
+  auto filter = ListFilter::Parse("(rank > 3 OR name = \"acme\") AND flag = true", kSchema);
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  EXPECT_TRUE(filter->Mentions("rank"));
+  EXPECT_TRUE(filter->Mentions("name"));
+  EXPECT_TRUE(filter->Mentions("flag"));
+  EXPECT_FALSE(filter->Mentions("tags"));
+  EXPECT_FALSE(ListFilter::Parse("", kSchema)->Mentions("rank"));
+}
+
 TEST(ListFilter, RejectsBadFiltersOnTheFilterField) {
   for (const char* bad : {"nope = 1", "rank = \"x\"", "name = acme", "rank =", "(rank = 1",
                           "rank = 1 OR rank = 2", "flag > true", "time = \"yesterday\"",

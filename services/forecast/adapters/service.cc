@@ -418,10 +418,11 @@ class ForecastState {
 
   // The series of a backtest at the query's level that `keep` accepts and that have sales: the
   // vendor's partners by id (PARTNER), its segments as ListSegments has them (SEGMENT; each
-  // sale in the tier of its day) or the vendor total; at most `limit` + 1 (so that the caller
+  // sale in the tier of its day) or the vendor total — each of them `by_category` too, one
+  // series per product category of the vendor's sales; at most `limit` + 1 (so that the caller
   // can tell "too many").
   std::vector<BacktestCandidate> BacktestSeries(
-      const ForecastQuery& query, size_t limit,
+      const ForecastQuery& query, bool by_category, size_t limit,
       absl::FunctionRef<bool(const fv1::SeriesKey&, const fv1::Segment*)> keep) const {
     std::shared_lock lock(mu_);
     const std::string& vendor = query.selector.vendor_id;
@@ -454,11 +455,22 @@ class ForecastState {
         });
       }
     }
+    if (by_category) {
+      const std::vector<std::string> categories = ledger_.Categories(vendor);
+      std::vector<std::pair<fv1::SeriesKey, std::optional<fv1::Segment>>> per_category;
+      for (const auto& [key, segment] : keys) {
+        for (const std::string& category : categories) {
+          per_category.emplace_back(key, segment).first.set_product_category(category);
+        }
+      }
+      keys = std::move(per_category);
+    }
     std::vector<BacktestCandidate> candidates;
     for (auto& [key, segment] : keys) {
       if (candidates.size() > limit) break;
       if (!keep(key, segment ? &*segment : nullptr)) continue;
       SeriesSelector selector = query.selector;
+      selector.product_category = key.product_category();
       Select(key, selector);
       absl::StatusOr<SeriesHistory> history =
           ledger_.Series(selector, query.granularity, query.fiscal_year_start_month,
@@ -1562,7 +1574,8 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
             if (absl::StartsWith(field, "series.")) field = field.substr(7);
             bad.Add(field, v.description);
           }
-          server::FilterSchema schema = {{"partner_id", server::FilterFieldType::kString}};
+          server::FilterSchema schema = {{"partner_id", server::FilterFieldType::kString},
+                                         {"product_category", server::FilterFieldType::kString}};
           AddSegmentFilterFields(schema);
           const std::optional<server::ListFilter> filter =
               server::ParseListFilter(request->filter(), schema, bad);
@@ -1590,13 +1603,18 @@ class ForecastHandler final : public fv1::Forecast::CallbackService {
           RETURN_IF_ERROR(AuthorizeSettings(call.principal(), request->vendor_id(), false));
 
           const size_t max_series = request->max_series() == 0 ? 1000 : request->max_series();
+          // A filter on product_category scores each category's series on its own.
+          const bool by_category = filter->Mentions("product_category");
           const std::vector<ForecastState::BacktestCandidate> series = state_.BacktestSeries(
-              *query, max_series, [&](const fv1::SeriesKey& key, const fv1::Segment* segment) {
+              *query, by_category, max_series,
+              [&](const fv1::SeriesKey& key, const fv1::Segment* segment) {
                 return filter->Matches(
                     [&](absl::string_view field) -> std::vector<server::FilterValue> {
-                      if (field == "partner_id") {
-                        if (key.partner_id().empty()) return {};
-                        return {key.partner_id()};
+                      if (field == "partner_id" || field == "product_category") {
+                        const std::string& value =
+                            field == "partner_id" ? key.partner_id() : key.product_category();
+                        if (value.empty()) return {};
+                        return {value};
                       }
                       return SegmentFilterValues(segment, field);
                     });

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -294,6 +296,14 @@ absl::StatusOr<SeriesHistory> SalesLedger::Series(const SeriesSelector& selector
     start = end + 1;
   }
   return history;
+}
+
+std::vector<std::string> SalesLedger::Categories(const std::string& vendor_id) const {
+  auto vendor = vendors_.find(vendor_id);
+  if (vendor == vendors_.end()) return {};
+  std::set<std::string_view> categories;
+  for (const auto& [key, cell] : vendor->second.cells) categories.insert(std::get<1>(key));
+  return {categories.begin(), categories.end()};
 }
 
 absl::Time SalesLedger::LastSale(const std::string& vendor_id) const {

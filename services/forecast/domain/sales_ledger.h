@@ -172,6 +172,9 @@ class SalesLedger {
 
   int64_t document_count() const { return document_count_; }
 
+  // The product categories of the vendor's sales, sorted, each once.
+  std::vector<std::string> Categories(const std::string& vendor_id) const;
+
   // The vendor's latest sale time (InfinitePast without sales): every series of the vendor runs
   // through its period.
   absl::Time LastSale(const std::string& vendor_id) const;

@@ -142,6 +142,41 @@ TEST_F(SalesLedgerTest, LateAndOutOfOrderDocumentsLandInTheirBuckets) {
   EXPECT_THAT(Values(weeks), ElementsAre(1, 2, 3));
 }
 
+TEST_F(SalesLedgerTest, SalesYearsApartInAnyOrderLandInTheirBuckets) {
+  // The middle sale comes first, then one years earlier, one later and one beside the first.
+  ASSERT_OK(ledger_.Record(MakeSale("mid", Utc(2024, 6, 12), {Line("net", 2)})));
+  ASSERT_OK(ledger_.Record(MakeSale("early", Utc(2021, 2, 3), {Line("net", 1)})));
+  ASSERT_OK(ledger_.Record(MakeSale("late", Utc(2026, 2, 25), {Line("net", 4)})));
+  ASSERT_OK(ledger_.Record(MakeSale("early-2", Utc(2021, 2, 4), {Line("net", 10)})));
+
+  ASSERT_OK_AND_ASSIGN(SeriesHistory months, ledger_.Series(all_, Granularity::kMonth));
+  ASSERT_EQ(months.periods.size(), 61u);  // 2021-02 .. 2026-02, through the latest sale
+  EXPECT_EQ(months.periods.front().start, absl::CivilDay(2021, 2, 1));
+  EXPECT_EQ(months.periods.front().amount, (Amount{11, 0}));
+  EXPECT_EQ(months.periods[40].start, absl::CivilDay(2024, 6, 1));
+  EXPECT_EQ(months.periods[40].amount, (Amount{2, 0}));
+  EXPECT_EQ(months.periods[60].amount, (Amount{4, 0}));
+  double total = 0;
+  for (double v : Values(months)) total += v;
+  EXPECT_EQ(total, 17);
+
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_EQ(weeks.periods.front().start, absl::CivilDay(2021, 2, 1));  // the Monday
+  EXPECT_EQ(weeks.periods.front().amount, (Amount{11, 0}));
+  EXPECT_EQ(weeks.periods.back().start, absl::CivilDay(2026, 2, 23));
+  EXPECT_EQ(weeks.periods.back().amount, (Amount{4, 0}));
+}
+
+TEST_F(SalesLedgerTest, ASaleAndItsFullReturnAreASeriesOfZeros) {
+  ASSERT_OK(ledger_.Record(MakeSale("inv", Utc(2026, 1, 5), {Line("net", 150)})));
+  ASSERT_OK(ledger_.Record(MakeSale("cn", Utc(2026, 1, 6), {Line("net", 150)},
+                                    SaleKind::kReturn)));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory weeks, ledger_.Series(all_, Granularity::kWeek));
+  EXPECT_THAT(Values(weeks), ElementsAre(0));
+  ASSERT_OK_AND_ASSIGN(SeriesHistory months, ledger_.Series(all_, Granularity::kMonth));
+  EXPECT_THAT(Values(months), ElementsAre(0));
+}
+
 TEST_F(SalesLedgerTest, FiscalQuartersFollowTheStartMonth) {
   ASSERT_OK(ledger_.Record(MakeSale("a", Utc(2025, 1, 15), {Line("net", 1)})));
   ASSERT_OK(ledger_.Record(MakeSale("b", Utc(2025, 2, 15), {Line("net", 2)})));

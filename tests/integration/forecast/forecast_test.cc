@@ -883,6 +883,45 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(bad.error_message(), HasSubstr("filter"));
 
+  // Per category: p1 also sells storage, 50, 55, …, 85. A filter comparing product_category
+  // scores each category's series on its own, the key naming the category; without one, the
+  // series total both.
+  for (int k = 0; k < 8; ++k) {
+    const absl::CivilMonth month = this_quarter - 3 * (8 - k) + 1;
+    const absl::Time time = absl::FromCivil(absl::CivilDay(month.year(), month.month(), 15),
+                                            absl::UTCTimeZone());
+    Publish(Sale(vendor, "acct-1", absl::StrCat("s", k), sv1::SALE_KIND_SELL_IN, time,
+                 {{"storage", 50 + 5 * k}}));
+  }
+  ASSERT_TRUE(WaitForHistory(first, {150, 165, 180, 195, 210, 225, 240, 255}, &ingested));
+  fv1::RunBacktestRequest networking = request;
+  networking.set_filter(
+      absl::StrCat("product_category = \"networking\" AND partner_id = \"", p1, "\""));
+  ASSERT_TRUE(backtest(networking, &response).ok());
+  ASSERT_EQ(response.report().series_size(), 1);
+  EXPECT_EQ(response.report().series(0).series().partner_id(), p1);
+  EXPECT_EQ(response.report().series(0).series().product_category(), "networking");
+  EXPECT_NEAR(response.report().series(0).accuracy().smape(),
+              (200.0 * 20 / 300 + 200.0 * 20 / 320) / 2, 1e-9);  // as p1's total before
+  fv1::RunBacktestRequest storage = request;
+  storage.set_filter("product_category = \"storage\"");
+  ASSERT_TRUE(backtest(storage, &response).ok());
+  ASSERT_EQ(response.report().series_size(), 1);  // p2 sells no storage: no such series
+  EXPECT_EQ(response.report().skipped_series_count(), 0);
+  EXPECT_EQ(response.report().series(0).series().partner_id(), p1);
+  EXPECT_EQ(response.report().series(0).series().product_category(), "storage");
+  // From 6 periods the mean of the last three says 70 for 80, from 7 it says 75 for 85.
+  EXPECT_NEAR(response.report().series(0).accuracy().smape(),
+              (200.0 * 10 / 150 + 200.0 * 10 / 160) / 2, 1e-9);
+  fv1::RunBacktestRequest totals = request;
+  totals.set_filter(absl::StrCat("partner_id = \"", p1, "\""));
+  ASSERT_TRUE(backtest(totals, &response).ok());
+  ASSERT_EQ(response.report().series_size(), 1);
+  EXPECT_EQ(response.report().series(0).series().product_category(), "");
+  // 150 … 255: from 6 periods the mean of the last three says 210 for 240, from 7 225 for 255.
+  EXPECT_NEAR(response.report().series(0).accuracy().smape(),
+              (200.0 * 30 / 450 + 200.0 * 30 / 480) / 2, 1e-9);
+
   request.set_max_series(1);
   EXPECT_EQ(backtest(request, &response).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
