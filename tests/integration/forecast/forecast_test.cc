@@ -779,10 +779,12 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
   // acct-2 sells only in the last quarter (too short to backtest).
   const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
   const absl::CivilMonth this_quarter(today.year(), today.month() - (today.month() - 1) % 3);
-  for (int k = 0; k < 8; ++k) {
+  auto quarter_time = [&](int k) {  // the 15th of the second month of the kth quarter of eight
     const absl::CivilMonth month = this_quarter - 3 * (8 - k) + 1;
-    const absl::Time time = absl::FromCivil(absl::CivilDay(month.year(), month.month(), 15),
-                                            absl::UTCTimeZone());
+    return absl::FromCivil(absl::CivilDay(month.year(), month.month(), 15), absl::UTCTimeZone());
+  };
+  for (int k = 0; k < 8; ++k) {
+    const absl::Time time = quarter_time(k);
     Publish(Sale(vendor, "acct-1", absl::StrCat("q", k), sv1::SALE_KIND_SELL_IN, time,
                  {{"networking", 100 + 10 * k}}));
     if (k == 7) {
@@ -887,10 +889,7 @@ TEST_F(ForecastIT, BacktestScoresTheEngineOnRollingOrigins) {
   // scores each category's series on its own, the key naming the category; without one, the
   // series total both.
   for (int k = 0; k < 8; ++k) {
-    const absl::CivilMonth month = this_quarter - 3 * (8 - k) + 1;
-    const absl::Time time = absl::FromCivil(absl::CivilDay(month.year(), month.month(), 15),
-                                            absl::UTCTimeZone());
-    Publish(Sale(vendor, "acct-1", absl::StrCat("s", k), sv1::SALE_KIND_SELL_IN, time,
+    Publish(Sale(vendor, "acct-1", absl::StrCat("s", k), sv1::SALE_KIND_SELL_IN, quarter_time(k),
                  {{"storage", 50 + 5 * k}}));
   }
   ASSERT_TRUE(WaitForHistory(first, {150, 165, 180, 195, 210, 225, 240, 255}, &ingested));
