@@ -15,9 +15,16 @@
 //
 // One thread per consumer calls the handler, in partition order. A BatchHandler gets the records
 // already fetched (up to ConsumerOptions::max_batch, never waiting to fill a batch), so that it can
-// make all their effects durable in one transaction.
+// make all their effects durable in one transaction; it converts them itself (Batch::Get).
+//
+// Fetching runs a batch ahead, on a thread of its own: while the handler is busy with a batch, the
+// next one is fetched and prepared (BatchPreparer, optional) for the work that needs neither the
+// records' order nor the handler's store, such as decoding. A batch fetched ahead is dropped and
+// fetched again whenever the handler stops early (a transient status), so records are still
+// handled in order, each partition's from the first record not yet handled.
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,11 +70,35 @@ struct ConsumerOptions {
   int max_batch = 1;  // records per BatchHandler call
 };
 
+// What a BatchPreparer makes of a batch, for its handler. The fetching thread queues the batch for
+// the handler first and calls Prepare after, so that a handler that gets the batch before its
+// preparation is done can share the rest of the work (taking the parts Prepare has not started).
+class Preparation {
+ public:
+  virtual ~Preparation() = default;
+  virtual void Prepare() = 0;
+};
+
+// The records of one fetch, still in librdkafka's buffers. Get converts one (copying its key, value
+// and headers out); it may be called from any number of threads at once, for different records.
+class Batch {
+ public:
+  virtual ~Batch() = default;
+  virtual size_t size() const = 0;
+  virtual Record Get(size_t i) const = 0;
+  // What the consumer's BatchPreparer made of this batch; null without one.
+  virtual Preparation* preparation() const = 0;
+};
+
+// Runs on the fetching thread, once per batch, before the batch is queued for its handler: makes
+// the batch's Preparation (cheaply: the work is Preparation::Prepare's).
+using BatchPreparer = std::function<std::unique_ptr<Preparation>(const Batch& records)>;
+
 using Handler = std::function<absl::Status(const Record&)>;
 // Handles `records` in order and returns the status of each record it handled, with the meaning
 // above. It may stop early, and stops at the first transient status: records after the last
 // status returned are delivered again (after the backoff when the last status is transient).
-using BatchHandler = std::function<std::vector<absl::Status>(const std::vector<Record>& records)>;
+using BatchHandler = std::function<std::vector<absl::Status>(const Batch& records)>;
 
 // True for the codes that send a record to the DLQ.
 bool IsPoison(const absl::Status& status);
@@ -93,13 +124,15 @@ class Consumer {
                                                           prometheus::Registry* metrics);
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options,
                                                           BatchHandler handler, Producer* dlq,
-                                                          prometheus::Registry* metrics);
+                                                          prometheus::Registry* metrics,
+                                                          BatchPreparer prepare = nullptr);
   virtual ~Consumer() = default;
 
-  // Joins the group and starts the consuming thread.
+  // Joins the group and starts the fetching and handling threads.
   virtual absl::Status Start() = 0;
 
-  // Finishes the record in hand, commits stored offsets and leaves the group. Idempotent.
+  // Finishes the batch in hand (drops the one fetched ahead), commits stored offsets and leaves
+  // the group. Idempotent.
   virtual void Stop() = 0;
 };
 

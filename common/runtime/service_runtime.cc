@@ -86,28 +86,23 @@ absl::StatusOr<ConsumedEvent> DecodeRecord(const kafka::Record& record,
   return ConsumedEvent{std::move(event), *std::move(payload)};
 }
 
-// Decodes a batch of consumed records, in chunks, on a thread of its own as well as on the
-// caller's when the batch is large: the service applies the first records while later ones are
-// decoded (decoding is about half the work of an event), and the applying thread decodes a chunk
-// itself whenever it would otherwise wait. The payloads are on the batch's arena.
-class BatchDecoder {
+// A batch of consumed records, converted and decoded in chunks (the kafka::Preparation of the
+// runtime's consumer): on the consumer's fetching thread while the batch before is applied
+// (Prepare), and by the applying thread too once it gets to this batch (WaitFor decodes the
+// chunks nobody has taken rather than wait), so that the two threads share the work however it
+// falls. The payloads are on the batch's arena.
+class DecodedBatch final : public kafka::Preparation {
  public:
-  BatchDecoder(const std::vector<kafka::Record>& records, google::protobuf::Arena& arena)
+  explicit DecodedBatch(const kafka::Batch& records)
       : records_(records),
-        arena_(arena),
         events_(records.size()),
         statuses_(records.size()),
         chunks_((records.size() + kChunk - 1) / kChunk),
-        chunk_done_(chunks_, false) {
-    if (records.size() >= kOnItsOwnThreadFrom) {
-      thread_ = std::thread([this] {
-        while (DecodeNextChunk()) {
-        }
-      });
+        chunk_done_(chunks_, false) {}
+
+  void Prepare() override {
+    while (DecodeNextChunk()) {
     }
-  }
-  ~BatchDecoder() {
-    if (thread_.joinable()) thread_.join();
   }
 
   // Returns once records [0, count) are decoded (count ≤ size), with how many from the start
@@ -122,7 +117,7 @@ class BatchDecoder {
     }
     absl::MutexLock lock(&mu_);
     want_ = count;
-    mu_.Await(absl::Condition(this, &BatchDecoder::Reached));
+    mu_.Await(absl::Condition(this, &DecodedBatch::Reached));
     return decoded_;
   }
 
@@ -136,7 +131,6 @@ class BatchDecoder {
   size_t size() const { return records_.size(); }
 
  private:
-  static constexpr size_t kOnItsOwnThreadFrom = 64;
   static constexpr size_t kChunk = 32;
 
   bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return decoded_ >= want_; }
@@ -147,7 +141,7 @@ class BatchDecoder {
     if (chunk >= chunks_) return false;
     const size_t end = std::min(records_.size(), (chunk + 1) * kChunk);
     for (size_t i = chunk * kChunk; i < end; ++i) {
-      absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(records_[i], arena_);
+      absl::StatusOr<ConsumedEvent> decoded = DecodeRecord(records_.Get(i), arena_);
       if (decoded.ok()) {
         events_[i] = *std::move(decoded);
       } else {
@@ -162,8 +156,8 @@ class BatchDecoder {
     return true;
   }
 
-  const std::vector<kafka::Record>& records_;
-  google::protobuf::Arena& arena_;  // thread-safe
+  const kafka::Batch& records_;  // owns this preparation, so outlives it
+  google::protobuf::Arena arena_;  // thread-safe; before the events, whose payloads it holds
   // Element i is written by the thread that took its chunk before decoded_ passes i, and read
   // after.
   std::vector<ConsumedEvent> events_;
@@ -174,7 +168,6 @@ class BatchDecoder {
   std::vector<bool> chunk_done_ ABSL_GUARDED_BY(mu_);
   size_t decoded_ ABSL_GUARDED_BY(mu_) = 0;  // records decoded from the start, whole chunks
   size_t want_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread thread_;
 };
 
 class RuntimeImpl final : public Runtime {
@@ -216,20 +209,23 @@ class RuntimeImpl final : public Runtime {
 
   absl::Status StartConsumer(std::vector<std::string> topics, ServiceParts& parts) {
     if (topics.empty()) return absl::OkStatus();
-    // A batch of fetched records is applied in one transaction — one commit, one fsync. Records
-    // that do not decode are poison on their own; the decoded ones go to the service in runs
-    // (ServiceParts::ApplyEvents), which keeps a poison event from affecting the others.
-    kafka::BatchHandler handler = [this, &parts](const std::vector<kafka::Record>& records) {
+    // A batch of fetched records is decoded (DecodedBatch) while the batch before is applied, then
+    // applied in one transaction — one commit, one fsync. Records that do not decode are poison on their
+    // own; the decoded ones go to the service in runs (ServiceParts::ApplyEvents), which keeps a
+    // poison event from affecting the others.
+    kafka::BatchPreparer decode = [](const kafka::Batch& records) {
+      return std::make_unique<DecodedBatch>(records);
+    };
+    kafka::BatchHandler handler = [this, &parts](const kafka::Batch& records) {
       std::vector<absl::Status> statuses;
       bool applied = false;
       const absl::Time now = clock().Now();
-      google::protobuf::Arena arena;  // the batch's payloads; outlives the decoder's events
-      BatchDecoder decoder(records, arena);
+      auto& decoded = *static_cast<DecodedBatch*>(records.preparation());
       absl::Status committed = db_->Transact([&](sqlite::Transaction& tx) -> absl::Status {
         statuses.clear();
         // Applies a run of decoded events; false when the service stopped before its end.
         auto apply = [&](size_t from, size_t to) {
-          std::vector<absl::Status> done = parts.ApplyEvents(decoder.events(from, to), tx, now);
+          std::vector<absl::Status> done = parts.ApplyEvents(decoded.events(from, to), tx, now);
           const bool whole = done.size() == to - from &&
                              (done.empty() || done.back().ok() || kafka::IsPoison(done.back()));
           for (absl::Status& s : done) {
@@ -239,18 +235,18 @@ class RuntimeImpl final : public Runtime {
           return whole;
         };
         auto applicable = [&](size_t i) {
-          return decoder.status(i).ok() && decoder.event(i).payload != nullptr;
+          return decoded.status(i).ok() && decoded.event(i).payload != nullptr;
         };
-        for (size_t i = 0; i < decoder.size();) {
+        for (size_t i = 0; i < decoded.size();) {
           // Two chunks ahead where the batch has them, so that runs are not cut to a chunk.
-          const size_t decoded = decoder.WaitFor(std::min(i + 64, decoder.size()));
+          const size_t ready = decoded.WaitFor(std::min(i + 64, decoded.size()));
           if (!applicable(i)) {
-            statuses.push_back(decoder.status(i));  // poison, or OK for a skipped type
+            statuses.push_back(decoded.status(i));  // poison, or OK for a skipped type
             ++i;
             continue;
           }
           size_t end = i + 1;
-          while (end < decoded && applicable(end)) ++end;
+          while (end < ready && applicable(end)) ++end;
           if (!apply(i, end)) return absl::OkStatus();
           i = end;
         }
@@ -278,7 +274,7 @@ class RuntimeImpl final : public Runtime {
                                               .topics = std::move(topics),
                                               .max_batch = kConsumerBatch},
                                              std::move(handler), producer_.get(),
-                                             &host_.metrics_registry()));
+                                             &host_.metrics_registry(), std::move(decode)));
     return consumer_->Start();
   }
 

@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
 #include "common/storage/processed_events.h"
@@ -204,9 +205,30 @@ TEST(ConsumerIT, TransientFailureIsRetriedInOrderWithoutDlq) {
       testing::ReadTopicWhere(absl::StrCat(kTopic, ".dlq"), "run", run, absl::Seconds(30)).empty());
 }
 
+// A batch's values, read on the consumer's fetching thread (ahead of the handler, which may get
+// the batch before they are all read: it waits for them).
+class Values final : public kafka::Preparation {
+ public:
+  explicit Values(const kafka::Batch& batch) : batch_(batch) {}
+  void Prepare() override {
+    for (size_t i = 0; i < batch_.size(); ++i) values_.push_back(batch_.Get(i).value);
+    done_.Notify();
+  }
+  const std::vector<std::string>& Get() const {
+    done_.WaitForNotification();
+    return values_;
+  }
+
+ private:
+  const kafka::Batch& batch_;
+  std::vector<std::string> values_;
+  absl::Notification done_;
+};
+
 // Batches: a handler that stops early, and one that hits a transient failure mid-batch, get the
-// rest of the batch again, in order; every record is handled exactly once in the end, the poison
-// one dead-lettered once.
+// rest of the batch again, in order, with the preparation of that batch (fetching runs a batch
+// ahead, and the batch fetched ahead is dropped on each rewind); every record is handled exactly
+// once in the end, the poison one dead-lettered once.
 TEST(ConsumerIT, BatchesStopEarlyOrFailMidwayAndTheRestIsRedeliveredInOrder) {
   const std::string run = testing::UniqueName("batch");
   auto producer = NewProducer();
@@ -227,12 +249,16 @@ TEST(ConsumerIT, BatchesStopEarlyOrFailMidwayAndTheRestIsRedeliveredInOrder) {
   options.max_batch = 16;
   auto consumer = kafka::Consumer::Create(
       options,
-      kafka::BatchHandler([&](const std::vector<kafka::Record>& batch) {
+      kafka::BatchHandler([&](const kafka::Batch& batch) {
         std::lock_guard lock(mu);
         std::vector<absl::Status> statuses;
         ++calls;
+        const std::vector<std::string>& values =
+            static_cast<const Values*>(batch.preparation())->Get();
+        EXPECT_EQ(values.size(), batch.size());
         for (size_t i = 0; i < batch.size(); ++i) {
-          const kafka::Record& r = batch[i];
+          const kafka::Record r = batch.Get(i);
+          EXPECT_EQ(r.value, values[i]);
           if (r.FindHeader("run") != run) {
             statuses.push_back(absl::OkStatus());
             continue;
@@ -252,7 +278,8 @@ TEST(ConsumerIT, BatchesStopEarlyOrFailMidwayAndTheRestIsRedeliveredInOrder) {
         }
         return statuses;
       }),
-      producer.get(), nullptr);
+      producer.get(), nullptr,
+      [](const kafka::Batch& batch) { return std::make_unique<Values>(batch); });
   ASSERT_OK(consumer.status());
   ASSERT_OK((*consumer)->Start());
   ASSERT_TRUE(WaitFor(
