@@ -16,11 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "bench/common/percentile.h"
 #include "services/deal-registration/domain/conflict_index.h"
 #include "services/deal-registration/domain/customer_identity.h"
 
 namespace {
 
+using prm::bench::Percentile;
 using prm::deal::ConflictIndex;
 using prm::deal::DealState;
 using prm::deal::EndCustomer;
@@ -181,11 +183,10 @@ void RunSize(size_t n, size_t probes) {
       micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
     }
     std::sort(micros.begin(), micros.end());
-    auto pct = [&](double q) { return micros[static_cast<size_t>(q * (micros.size() - 1))]; };
     std::printf("%9zu registrations: load %.1f s, RSS %ld MiB | conflict check p50 %.2f us, "
                 "p99 %.2f us, max %.1f us over %zu probes (%zu found conflicts)\n",
-                n, load_s, rss / 1024, pct(0.50), pct(0.99), micros.back(), probes,
-                with_conflict);
+                n, load_s, rss / 1024, Percentile(micros, 0.50), Percentile(micros, 0.99),
+                micros.back(), probes, with_conflict);
     std::fflush(stdout);
   }
 }

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/percentile.h"
 #include "common/time/clock.h"
 #include "services/partner-registry/domain/partner_directory.h"
 
 namespace {
 
 using namespace prm::partner;  // NOLINT: a benchmark's main file
+using prm::bench::Percentile;
 
 long VmRssKiB() {
   std::ifstream in("/proc/self/status");
@@ -79,8 +81,7 @@ struct Stats {
 
 Stats Summarize(std::vector<double> us) {
   std::sort(us.begin(), us.end());
-  auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))]; };
-  return {at(0.50), at(0.99), us.back()};
+  return {Percentile(us, 0.50), Percentile(us, 0.99), us.back()};
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/common/percentile.h"
 #include "common/auth/jwt.h"
 #include "common/time/clock.h"
 #include "grpcpp/create_channel.h"
@@ -40,14 +41,9 @@
 namespace {
 
 namespace v1 = ::prm::routing::v1;
+using ::prm::bench::Percentile;
 constexpr int kCapacity = 100;  // the API's maximum per channel
 constexpr char kTitlePrefix[] = "bench-";
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p / 100.0 * sorted.size()));
-  return sorted[i];
-}
 
 }  // namespace
 
@@ -208,8 +204,8 @@ int main(int argc, char** argv) {
       latencies_ms.size(), total - static_cast<int>(latencies_ms.size()));
   std::printf("CreateTask -> offer on WatchOffers (ms): p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f "
               "max=%.2f (last offer %.2fs after the last send)\n",
-              Percentile(latencies_ms, 50), Percentile(latencies_ms, 90),
-              Percentile(latencies_ms, 99), Percentile(latencies_ms, 99.9),
+              Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.90),
+              Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.999),
               latencies_ms.empty() ? 0.0 : latencies_ms.back(),
               absl::ToDoubleSeconds(finished - sent));
   if (!first_error.empty()) std::printf("first error: %s\n", first_error.c_str());

@@ -30,6 +30,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/common/percentile.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
@@ -54,6 +55,7 @@ ABSL_FLAG(int, warmup, 2000, "calls before the measured ones, at the same rate, 
 namespace {
 
 namespace pb = ::google::protobuf;
+using ::prm::bench::Percentile;
 
 // Keeps every service's descriptors in the generated pool (a static library's object file is
 // linked only when something refers to it).
@@ -64,12 +66,6 @@ const pb::Descriptor* const kLinked[] = {
     prm::forecast::v1::GetForecastRequest::descriptor(),
     prm::testing::v1::PingRequest::descriptor(),
 };
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p / 100.0 * sorted.size()));
-  return sorted[i];
-}
 
 // The requests of `path` as serialized `type` messages; exits with a message on any problem.
 std::vector<grpc::ByteBuffer> ReadRequests(const std::string& path, const pb::Descriptor& type) {
@@ -161,8 +157,8 @@ int main(int argc, char** argv) {
   std::printf("sent=%d rate=%d/s achieved=%.0f/s errors=%d p50=%.3f p90=%.3f p99=%.3f "
               "p99.9=%.3f max=%.3f (ms)\n",
               count, rate, count / absl::ToDoubleSeconds(sent - measured_from), failed.load(),
-              Percentile(measured, 50), Percentile(measured, 90), Percentile(measured, 99),
-              Percentile(measured, 99.9), measured.back());
+              Percentile(measured, 0.50), Percentile(measured, 0.90), Percentile(measured, 0.99),
+              Percentile(measured, 0.999), measured.back());
   if (!first_error.empty()) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
   return failed.load() == 0 ? 0 : 1;
 }

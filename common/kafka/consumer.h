@@ -91,7 +91,8 @@ class Batch {
 };
 
 // Runs on the fetching thread, once per batch, before the batch is queued for its handler: makes
-// the batch's Preparation (cheaply: the work is Preparation::Prepare's).
+// the batch's Preparation (cheaply: the work is Preparation::Prepare's). The batch owns what it
+// makes, so the Preparation may keep a reference to the batch.
 using BatchPreparer = std::function<std::unique_ptr<Preparation>(const Batch& records)>;
 
 using Handler = std::function<absl::Status(const Record&)>;
@@ -109,8 +110,8 @@ bool IsPoison(const absl::Status& status);
 // broker's message.max.bytes, which the added headers push over it) is sent again without its
 // value, with kDlqValueDroppedHeader, and if that is still too large without its key and
 // headers too (kDlqKeyDroppedHeader, kDlqHeadersDroppedHeader), so that the partition keeps
-// flowing; the original stays readable at its offset until retention. Returns the producer's status (OK once sent);
-// a status other than OK means the record must be retried.
+// flowing; the original stays readable at its offset until retention. Returns the producer's
+// status (OK once sent); a status other than OK means the record must be retried.
 absl::Status SendDeadLetter(Producer& dlq, const Record& record, const absl::Status& why,
                             const std::string& group, const std::string& dlq_suffix);
 
