@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
     p.web_domains = {absl::StrCat("partner", i, ".example.com")};
     p.hq_country_code = pick(kCountries);
     p.types = {static_cast<PartnerType>(1 + rng() % 9)};
-    if (rng() % 3 == 0) p.types.push_back(static_cast<PartnerType>(1 + (static_cast<int>(p.types[0])) % 9));
+    if (rng() % 3 == 0) {
+      p.types.push_back(static_cast<PartnerType>(1 + (static_cast<int>(p.types[0])) % 9));
+    }
     const int n_countries = 1 + static_cast<int>(rng() % 5);
     p.country_codes.push_back(p.hq_country_code);
     for (int c = 1; c < n_countries; ++c) p.country_codes.push_back(pick(kCountries));

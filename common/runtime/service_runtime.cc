@@ -54,7 +54,8 @@ absl::StatusOr<std::string> Hs256Secret(const RuntimeOptions& o) {
   if (o.jwt_secret_file.empty()) return o.jwt_secret;
   absl::StatusOr<std::string> secret = auth::ReadHs256SecretFile(o.jwt_secret_file);
   if (!secret.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--jwt-secret-file: ", secret.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--jwt-secret-file: ", secret.status().message()));
   }
   return secret;
 }
@@ -210,9 +211,9 @@ class RuntimeImpl final : public Runtime {
   absl::Status StartConsumer(std::vector<std::string> topics, ServiceParts& parts) {
     if (topics.empty()) return absl::OkStatus();
     // A batch of fetched records is decoded (DecodedBatch) while the batch before is applied, then
-    // applied in one transaction — one commit, one fsync. Records that do not decode are poison on their
-    // own; the decoded ones go to the service in runs (ServiceParts::ApplyEvents), which keeps a
-    // poison event from affecting the others.
+    // applied in one transaction — one commit, one fsync. Records that do not decode are poison
+    // on their own; the decoded ones go to the service in runs (ServiceParts::ApplyEvents), which
+    // keeps a poison event from affecting the others.
     kafka::BatchPreparer decode = [](const kafka::Batch& records) {
       return std::make_unique<DecodedBatch>(records);
     };
